@@ -1,0 +1,176 @@
+"""The ``bootdrift`` command: one subcommand per job, each writing one run directory.
+
+    bootdrift replay --strategy ddgr --benchmark digits --preset cpu-small --run-dir runs/ddgr
+    bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0 --run-dir runs/gmm
+    bootdrift report runs/ddgr
+    bootdrift compare runs/ddgr runs/gr --out runs/compare.html
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+EPILOG = """examples:
+  bootdrift replay --strategy ddgr --benchmark digits              # DDGR on Split Digits, CPU preset
+  bootdrift replay --strategy avalanche-gr --benchmark digits      # Avalanche's GenerativeReplay baseline
+  bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
+  bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
+  bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
+  bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
+  bootdrift compare runs/A runs/B --out runs/compare.html
+"""
+
+
+def _default_run_dir(prefix: str) -> Path:
+    return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _threads(device: str) -> None:
+    # Small models on a few CPU cores: more threads than cores causes heavy contention.
+    import torch
+
+    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _footer(run_dir: Path) -> str:
+    return (f"\nrun directory: {run_dir}\n  metrics: {run_dir / 'metrics.jsonl'}\n"
+            f"  TensorBoard: tensorboard --logdir {run_dir / 'tb'}\n"
+            f"  report: bootdrift report {run_dir}")
+
+
+def _config(cls, a, names, run_dir: Path):
+    """The run's config: the values given on the command line over (on ``--resume``) the saved ones
+    or (new run) the dataclass defaults. A value given on resume that differs from the saved run
+    makes ``open_run_dir`` refuse the directory."""
+    import dataclasses
+
+    given = {n: getattr(a, n) for n in names if getattr(a, n, None) is not None}
+    base = {}
+    if a.resume:
+        from .rundir import read_config
+
+        saved = read_config(run_dir)
+        if saved is None:
+            raise FileNotFoundError(f"cannot resume {run_dir}: no config.json there")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        base = {k: v for k, v in saved.items() if k in fields and k not in ("device", "progress")}
+    return cls(**{**base, **given, "progress": not a.quiet})
+
+
+_COMMON = ("preset", "seed", "device", "data_root", "download")
+
+
+def cmd_replay(a) -> int:
+    from .replay_run import ReplayConfig, run_replay, summary_table
+
+    run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
+    a.drift = False if a.no_drift else None
+    a.umap = False if a.no_umap else None
+    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap") + _COMMON, run_dir)
+    _threads(cfg.device)
+    out = run_replay(cfg, run_dir, resume=a.resume is not None)
+    print(summary_table(out))
+    print(_footer(run_dir))
+    return 0
+
+
+def cmd_bootstrap(a) -> int:
+    from .bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
+
+    run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"bootstrap-{a.generator or 'wgan'}-{a.data or 'gmm'}"))
+    a.continue_training = True if a.continue_training else None
+    cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "mix_real", "continue_training",
+                                       "generator_steps") + _COMMON, run_dir)
+    _threads(cfg.device)
+    result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
+    print(bootstrap_table(result))
+    print(_footer(run_dir))
+    return 0
+
+
+def cmd_report(a) -> int:
+    from .report import write_report
+
+    out = write_report(a.run_dir)
+    print(f"report: {out}\nfigures: {Path(a.run_dir) / 'figures'}")
+    return 0
+
+
+def cmd_compare(a) -> int:
+    from .report import write_comparison
+
+    out = write_comparison(a.run_dirs, a.out)
+    print(f"comparison: {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .bootstrap_run import DATA, GENERATORS
+    from .replay_run import BENCHMARKS, PRESETS, STRATEGIES
+
+    p = argparse.ArgumentParser(prog="bootdrift", description="Generative replay and drift measurements for Avalanche.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--preset", choices=PRESETS, help="model sizes (default: cpu-small)")
+        sp.add_argument("--seed", type=int, help="random seed (default: 0)")
+        sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
+        sp.add_argument("--run-dir", help="run directory (default: runs/<kind>-<time>)")
+        sp.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR after its last checkpoint")
+        sp.add_argument("--data-root", help="dataset root for cifar100 / flowers102")
+        sp.add_argument("--download", action="store_true", default=None, help="allow downloading cifar100 / flowers102")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--strategy", choices=STRATEGIES, help="default: ddgr")
+    r.add_argument("--benchmark", choices=BENCHMARKS, help="default: digits")
+    r.add_argument("--experiences", type=int, help="default: 5")
+    r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
+    r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")
+    r.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")
+    common(r)
+    r.set_defaults(func=cmd_replay)
+
+    b = sub.add_parser("bootstrap", help="iterative retraining of a generator on its own samples",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--generator", choices=GENERATORS, help="default: wgan")
+    b.add_argument("--data", choices=DATA, help="default: gmm")
+    b.add_argument("--stages", type=int, help="default: 10")
+    b.add_argument("--mix-real", type=float, help="fraction of real data per stage (default: 0)")
+    b.add_argument("--continue-training", action="store_true", help="keep training one generator across stages")
+    b.add_argument("--generator-steps", type=int, help="generator training steps per stage")
+    common(b)
+    b.set_defaults(func=cmd_bootstrap)
+
+    rep = sub.add_parser("report", help="write RUN_DIR/report.html and PNG figures")
+    rep.add_argument("run_dir")
+    rep.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("compare", help="overlay the metrics of several runs")
+    c.add_argument("run_dirs", nargs="+")
+    c.add_argument("--out", default="runs/compare.html")
+    c.set_defaults(func=cmd_compare)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .benchmarks.errors import MissingDataError
+    from .rundir import RunDirError
+
+    try:
+        return args.func(args)
+    except (MissingDataError, RunDirError, FileNotFoundError, ValueError) as exc:
+        print(f"bootdrift: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

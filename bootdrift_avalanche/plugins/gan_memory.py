@@ -1,0 +1,66 @@
+"""GAN Memory as an Avalanche plugin: "GAN Memory with No Forgetting" (Cong, Zhao, Li, Wang, Carin,
+NeurIPS 2020), on ``generators.gan_memory.GANMemory``.
+
+Per experience:
+
+1. ``before_training_exp``: a replay set of ``replay_per_class`` images of every class of every
+   **stored task** (all previous experiences), each drawn by its own task's modulation of the frozen
+   base generator. Generated once per experience.
+2. ``before_training_iteration``: replayed samples appended to every ``[x, y]`` / ``[x, y, t]``
+   mini-batch (``replay_ratio`` x the batch size).
+3. ``after_training_exp``: the generator memory learns the current experience as one new task from
+   **real data only** (no bootstrapping: old tasks' modulations are frozen and never retrained); on
+   the first experience the base GAN is trained on it and frozen (``source="first_experience"``).
+   The parameter count of the new task's modulation is published as
+   ``GANMemoryTaskParams/train_phase/train_stream`` (and the base's as ``GANMemoryBaseParams``).
+"""
+from __future__ import annotations
+
+import torch
+from avalanche.core import SupervisedPlugin
+from avalanche.evaluation.metric_results import MetricValue
+
+from .replay_data import ReplaySetPlugin, experience_tensors
+
+
+class GANMemoryPlugin(ReplaySetPlugin, SupervisedPlugin):
+    """Generative replay from a GAN Memory (see the module docstring).
+
+    Args:
+        generator: a ``GANMemory`` (or any generator with ``fit(x, y)`` learning one task per call,
+            ``generate(labels, generator=)`` and ``task_parameter_count``).
+        replay_per_class: replayed images per old class, generated at the start of each experience.
+        replay_ratio: replayed samples appended per real sample in each mini-batch.
+        seed: fixes replay generation and replay sampling.
+    """
+
+    def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: float = 1.0,
+                 progress: bool = False, seed: int = 0):
+        super().__init__()
+        self._init_replay(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
+        self.progress = progress
+
+    def before_training_exp(self, strategy, **kwargs):
+        self.replay_x = self.replay_y = None
+        if not self.seen_classes:
+            return
+        labels = torch.tensor(sorted(self.seen_classes)).repeat_interleave(self.replay_per_class)
+        dev = getattr(self.generator, "device", torch.device("cpu"))
+        g = torch.Generator(device=dev).manual_seed(self.seed * 100_003 + strategy.clock.train_exp_counter)
+        self.replay_x = self.generator.generate(labels, generator=g).detach().cpu()
+        self.replay_y = labels
+
+    def after_training_exp(self, strategy, **kwargs):
+        x, y = experience_tensors(strategy.experience)
+        first = not getattr(self.generator, "has_base", True)
+        self.generator.fit(x, y)
+        self._remember_classes(strategy.experience)
+        step = strategy.clock.train_exp_counter
+        task = max(self.generator.task_ids)
+        ev = getattr(strategy, "evaluator", None)
+        if ev is not None:
+            ev.publish_metric_value(MetricValue(self, "GANMemoryTaskParams/train_phase/train_stream",
+                                                float(self.generator.task_parameter_count(task)), step))
+            if first:
+                ev.publish_metric_value(MetricValue(self, "GANMemoryBaseParams/train_phase/train_stream",
+                                                    float(self.generator.base_parameter_count()), step))

@@ -1,0 +1,89 @@
+"""Helpers shared by the replay plugins: reading an experience into tensors and appending replayed
+samples to a mini-batch in either Avalanche format (``[x, y]`` or ``[x, y, t]``)."""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def experience_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Tensor]:
+    """All images and labels of one experience (eval transforms: no augmentation), on the CPU.
+    Replay plugins call this for the current experience only, never for a whole stream."""
+    ds = experience.dataset
+    ds = ds.eval() if hasattr(ds, "eval") else ds
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False)
+    xs, ys = [], []
+    for batch in loader:
+        xs.append(batch[0].float())
+        ys.append(torch.as_tensor(batch[1]).long())
+    return torch.cat(xs), torch.cat(ys)
+
+
+def experience_classes(experience) -> List[int]:
+    cls = getattr(experience, "classes_in_this_experience", None)
+    if cls is not None:
+        return sorted(int(c) for c in cls)
+    return sorted({int(t) for t in experience.dataset.targets})
+
+
+def append_to_minibatch(mbatch: list, x: Tensor, y: Tensor, task_label: Optional[int] = None) -> None:
+    """Append replayed ``x``/``y`` to ``strategy.mbatch`` in place, handling both formats: with
+    ``[x, y, t]`` the replayed samples get ``task_label`` (default: the batch's first task label)."""
+    if len(mbatch) < 2:
+        raise ValueError(f"expected an [x, y] or [x, y, t] mini-batch, got {len(mbatch)} element(s)")
+    dev = mbatch[0].device
+    mbatch[0] = torch.cat([mbatch[0], x.to(dev, mbatch[0].dtype)])
+    mbatch[1] = torch.cat([mbatch[1], y.to(dev, mbatch[1].dtype)])
+    if len(mbatch) >= 3:
+        t = mbatch[-1]
+        tl = int(t[0]) if task_label is None and len(t) else int(task_label or 0)
+        mbatch[-1] = torch.cat([t, torch.full((len(x),), tl, dtype=t.dtype, device=t.device)])
+
+
+class ReplaySetPlugin:
+    """Mixin for replay plugins that generate a replay set once per experience and append
+    ``replay_ratio`` x the mini-batch size of its samples to every training mini-batch.
+
+    Subclasses fill ``self.replay_x``/``self.replay_y`` in ``before_training_exp`` and keep the
+    classes seen so far in ``self.seen_classes``. ``exposes_generator`` tells the drift metrics to
+    score ``self.generator`` when the plugin is added to any template."""
+
+    exposes_generator = True
+
+    def _init_replay(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int) -> None:
+        if replay_per_class < 1:
+            raise ValueError(f"replay_per_class must be >= 1, got {replay_per_class}")
+        if replay_ratio < 0:
+            raise ValueError(f"replay_ratio must be >= 0, got {replay_ratio}")
+        self.generator = generator
+        self.replay_per_class = replay_per_class
+        self.replay_ratio = replay_ratio
+        self.seed = seed
+        self.seen_classes: List[int] = []
+        self.replay_x: Optional[Tensor] = None
+        self.replay_y: Optional[Tensor] = None
+        self._rng = torch.Generator().manual_seed(seed)
+
+    def before_training_iteration(self, strategy, **kwargs):
+        if self.replay_x is None or self.replay_ratio == 0:
+            return
+        n = max(1, int(round(len(strategy.mbatch[0]) * self.replay_ratio)))
+        idx = torch.randint(len(self.replay_x), (n,), generator=self._rng)
+        append_to_minibatch(strategy.mbatch, self.replay_x[idx], self.replay_y[idx])
+
+    def _remember_classes(self, experience) -> None:
+        for c in experience_classes(experience):
+            if c not in self.seen_classes:
+                self.seen_classes.append(c)
+
+    def state_dict(self) -> dict:
+        return {"seen_classes": list(self.seen_classes), "rng": self._rng.get_state(),
+                "generator": self.generator.state_dict() if hasattr(self.generator, "state_dict") else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen_classes = list(state["seen_classes"])
+        self._rng.set_state(state["rng"])
+        if state.get("generator") is not None:
+            self.generator.load_state_dict(state["generator"])
