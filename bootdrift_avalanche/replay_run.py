@@ -164,21 +164,21 @@ def make_strategy(cfg: ReplayConfig, bm, model, generator, evaluator):
     if cfg.strategy == "ddgr":
         from .strategies.ddgr import DDGR
 
-        return DDGR(model, opt, crit, generator=generator, replay_per_class=cfg.replay_per_class,
+        return DDGR(model=model, optimizer=opt, criterion=crit, generator=generator, replay_per_class=cfg.replay_per_class,
                     guidance_scale=cfg.guidance_scale, generator_steps=cfg.generator_steps,
                     progress=cfg.progress, seed=cfg.seed, **common)
     if cfg.strategy == "gan-memory":
         from .strategies.gan_memory import GANMemory
 
-        return GANMemory(model, opt, crit, generator=generator, replay_per_class=cfg.replay_per_class,
+        return GANMemory(model=model, optimizer=opt, criterion=crit, generator=generator, replay_per_class=cfg.replay_per_class,
                          progress=cfg.progress, seed=cfg.seed, **common)
     if cfg.strategy == "avalanche-gr":
         from .strategies.avalanche_gr import avalanche_generative_replay
 
-        return avalanche_generative_replay(model, opt, crit, image_shape=bm.image_shape, **common)
+        return avalanche_generative_replay(model=model, optimizer=opt, criterion=crit, image_shape=bm.image_shape, **common)
     if cfg.strategy == "joint":  # cumulative training: after the last experience, joint training
-        return Cumulative(model, opt, crit, **common)
-    return Naive(model, opt, crit, **common)
+        return Cumulative(model=model, optimizer=opt, criterion=crit, **common)
+    return Naive(model=model, optimizer=opt, criterion=crit, **common)
 
 
 def _strategy_state(strategy, cfg) -> dict:

@@ -36,7 +36,7 @@ def main():
                  JSONLinesLogger(f"{a.run_dir}/metrics.jsonl")],  # (3) where they go
     )
     strategy = avalanche_generative_replay(
-        model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.nn.CrossEntropyLoss(),
+        model=model, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3), criterion=torch.nn.CrossEntropyLoss(),
         image_shape=(1, 8, 8), train_mb_size=64, train_epochs=a.epochs, evaluator=evaluator)
     for exp in benchmark.train_stream:
         strategy.train(exp)

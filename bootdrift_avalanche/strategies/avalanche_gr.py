@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence
 import torch
 
 
-def avalanche_generative_replay(model, optimizer, criterion, *, image_shape: Sequence[int], nhid: int = 16,
+def avalanche_generative_replay(*, model, optimizer, criterion, image_shape: Sequence[int], nhid: int = 16,
                                 generator_lr: float = 1e-3, generator_epochs: Optional[int] = None,
                                 train_mb_size: int = 32, train_epochs: int = 1, eval_mb_size: Optional[int] = None,
                                 device="cpu", plugins: Optional[List] = None, evaluator=None,

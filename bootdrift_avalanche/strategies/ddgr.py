@@ -12,11 +12,11 @@ from ..plugins.ddgr import DDGRPlugin
 class DDGR(SupervisedTemplate):
     """Deep Diffusion-based Generative Replay (Gao & Liu, ICML 2023) as an Avalanche strategy.
 
-    Keyword-only arguments after ``criterion``, like Avalanche's own strategies; the DDGR ones are
+    Keyword-only arguments, like Avalanche's own strategies; the DDGR ones are
     passed to :class:`~bootdrift_avalanche.plugins.ddgr.DDGRPlugin`, the rest to the template.
     """
 
-    def __init__(self, model, optimizer, criterion, *, generator, replay_per_class: int = 20,
+    def __init__(self, *, model, optimizer, criterion, generator, replay_per_class: int = 20,
                  guidance_scale: float = 1.0, generator_steps: Optional[int] = None,
                  replay_ratio: float = 1.0, train_generator: bool = True, progress: bool = False,
                  seed: int = 0, train_mb_size: int = 32, train_epochs: int = 1,

@@ -12,12 +12,12 @@ from ..plugins.gan_memory import GANMemoryPlugin
 class GANMemory(SupervisedTemplate):
     """GAN Memory with No Forgetting (Cong et al., NeurIPS 2020) as an Avalanche strategy.
 
-    Keyword-only arguments after ``criterion``; ``generator``, ``replay_per_class``,
+    Keyword-only arguments, like Avalanche's own strategies; ``generator``, ``replay_per_class``,
     ``replay_ratio``, ``progress`` and ``seed`` go to
     :class:`~bootdrift_avalanche.plugins.gan_memory.GANMemoryPlugin`, the rest to the template.
     """
 
-    def __init__(self, model, optimizer, criterion, *, generator, replay_per_class: int = 20,
+    def __init__(self, *, model, optimizer, criterion, generator, replay_per_class: int = 20,
                  replay_ratio: float = 1.0, progress: bool = False, seed: int = 0, train_mb_size: int = 32,
                  train_epochs: int = 1, eval_mb_size: Optional[int] = None, device="cpu",
                  plugins: Optional[List] = None, evaluator=None, eval_every: int = -1, **base_kwargs):

@@ -37,8 +37,8 @@ def test_avalanche_gr_with_drift_to_tensorboard(tmp_path):
     model = _solver()
     evaluator = EvaluationPlugin(*_drift(reference_stream=bm.test_stream, features="identity"),
                                  loggers=[TensorboardLogger(tmp_path / "tb")])
-    strategy = avalanche_generative_replay(model, torch.optim.Adam(model.parameters(), 1e-2),
-                                           torch.nn.CrossEntropyLoss(), image_shape=(1, 8, 8),
+    strategy = avalanche_generative_replay(model=model, optimizer=torch.optim.Adam(model.parameters(), 1e-2),
+                                           criterion=torch.nn.CrossEntropyLoss(), image_shape=(1, 8, 8),
                                            train_mb_size=64, train_epochs=1, evaluator=evaluator)
     for exp in bm.train_stream:
         strategy.train(exp)
@@ -58,7 +58,7 @@ def test_avalanche_gr_with_drift_to_tensorboard(tmp_path):
 
 def _naive_with(bm, metrics, loggers):
     model = _solver()
-    return Naive(model, torch.optim.SGD(model.parameters(), lr=0.05), torch.nn.CrossEntropyLoss(),
+    return Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05), criterion=torch.nn.CrossEntropyLoss(),
                  train_mb_size=64, train_epochs=1,
                  evaluator=EvaluationPlugin(*metrics, loggers=loggers))
 

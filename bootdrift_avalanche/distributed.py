@@ -1,0 +1,119 @@
+"""Multi-process training on torch's own distributed engine (``torchrun``), CPU (gloo) or GPU (nccl).
+
+What is distributed, and how:
+
+- **Generator training** (DDPM in DDGR and in the bootstrapping loop): the denoiser is wrapped in
+  ``DistributedDataParallel``; every rank draws the same global mini-batch indices (same seed) and
+  trains on its shard ``batch[rank::world]`` (the sampler-free equivalent of
+  ``DistributedSampler`` for random mini-batches), so gradients are averaged over exactly the global
+  batch a single process would use: W ranks reproduce the single-process run up to float rounding.
+- **Replay generation**: labels are split across ranks (``shard``), each rank samples its part and
+  the parts are gathered in the original order (``gather_in_order``): every rank ends with the same
+  replay set.
+- **Metric statistics**: ``all_reduce_stats`` sums the Gaussian sufficient statistics of
+  ``metrics.GaussianStats`` across ranks.
+- **Logging and checkpoints**: on rank 0 only (``is_main_process``).
+- The continual learner (the classifier) is small and trained replicated on every rank (same seed,
+  same data, same replay set -> the same model on every rank); it is not wrapped in DDP.
+
+Avalanche's own ``DistributedHelper`` is not used: its DDP support is unfinished (no model wrapping
+in strategies, no metric reduction; see avalanche#1315), and we only need the primitives above.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if is_distributed() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def init_from_env(device: str = "cpu") -> bool:
+    """Initialise the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1): gloo on CPU,
+    nccl on CUDA. Returns whether this is a distributed run."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if not dist.is_initialized():
+        backend = "nccl" if str(device).startswith("cuda") else "gloo"
+        dist.init_process_group(backend=backend)
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return True
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()
+
+
+def shard(x: Tensor) -> Tensor:
+    """This rank's part ``x[rank::world]`` (the whole of ``x`` outside a distributed run)."""
+    return x[rank()::world_size()] if is_distributed() else x
+
+
+def gather_in_order(part: Tensor, total: int) -> Tensor:
+    """Inverse of :func:`shard`: gather every rank's ``x[r::world]`` and interleave them back into
+    the original order (``total`` rows). Every rank receives the full tensor."""
+    if not is_distributed():
+        return part
+    w = world_size()
+    sizes = [len(range(r, total, w)) for r in range(w)]
+    width = max(sizes)
+    pad = torch.zeros((width,) + tuple(part.shape[1:]), dtype=part.dtype, device=part.device)
+    pad[: len(part)] = part
+    bufs = [torch.empty_like(pad) for _ in range(w)]
+    dist.all_gather(bufs, pad)
+    out = torch.empty((total,) + tuple(part.shape[1:]), dtype=part.dtype, device=part.device)
+    for r in range(w):
+        out[r::w] = bufs[r][: sizes[r]]
+    return out
+
+
+def all_reduce_stats(stats):
+    """Combine the sufficient statistics of a ``metrics.GaussianStats`` across ranks (gathered and
+    merged with ``GaussianStats.merge``, which re-centres the per-rank shifts exactly); every rank
+    gets the statistics of all ranks' features. Returns the combined statistics."""
+    if not is_distributed():
+        return stats
+    parts = [None] * world_size()
+    dist.all_gather_object(parts, stats)
+    total = parts[0]
+    for p in parts[1:]:
+        total = total.merge(p)
+    return total
+
+
+def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
+    """Make every rank's parameters and buffers equal to rank ``src``'s."""
+    if not is_distributed():
+        return
+    for t in list(module.parameters()) + list(module.buffers()):
+        dist.broadcast(t.data, src)
+
+
+def maybe_ddp(module: torch.nn.Module, device: Optional[str] = None):
+    """``DistributedDataParallel(module)`` in a distributed run, else ``module`` itself."""
+    if not is_distributed():
+        return module
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    dev = torch.device(device) if device is not None else next(module.parameters()).device
+    ids = [dev.index] if dev.type == "cuda" else None
+    return DDP(module, device_ids=ids)

@@ -1,0 +1,110 @@
+"""The `bootdrift` command end to end on tiny presets, the HTML report, and a real TensorBoard
+server asked over HTTP for the drift scalars of a run."""
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from bootdrift_avalanche.cli import main
+from bootdrift_avalanche.logging import read_metrics
+
+
+@pytest.fixture(scope="module")
+def replay_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli") / "ddgr"
+    rc = main(["replay", "--strategy", "ddgr", "--benchmark", "digits", "--experiences", "2",
+               "--preset", "tiny", "--run-dir", str(d), "--quiet", "--no-umap"])
+    assert rc == 0
+    return d
+
+
+def test_replay_command_writes_run_dir(replay_run, capsys):
+    cfg = json.loads((replay_run / "config.json").read_text())
+    assert cfg["strategy"] == "ddgr" and "torch" in cfg["versions"] and cfg["seed"] == 0
+    recs = read_metrics(replay_run / "metrics.jsonl")
+    for name in ("FID_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream",
+                 "Top1_Acc_Seen/eval_phase/test_stream"):
+        assert sorted(r["step"] for r in recs if r["name"] == name) == [0, 1], name
+    assert len(list((replay_run / "checkpoints").glob("step_*.pt"))) == 2
+
+
+def test_bootstrap_command_and_resume(tmp_path, capsys):
+    d = tmp_path / "gmm"
+    args = ["bootstrap", "--generator", "wgan", "--data", "gmm", "--stages", "2", "--mix-real", "0",
+            "--seed", "1", "--preset", "tiny", "--quiet"]
+    assert main(args + ["--run-dir", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "stage" in out and "tensorboard --logdir" in out
+    steps = sorted(r["step"] for r in read_metrics(d / "metrics.jsonl") if r["name"].startswith("FID"))
+    assert steps == [0, 1]
+    # resume a finished run: nothing to do, same table; a different seed is refused
+    assert main(["bootstrap", "--resume", str(d), "--quiet"]) == 0
+    assert main(["bootstrap", "--resume", str(d), "--seed", "2", "--quiet"]) == 2
+    assert "belongs to another config" in capsys.readouterr().err
+
+
+def test_replay_cifar100_offline_error(tmp_path, capsys):
+    rc = main(["replay", "--benchmark", "cifar100", "--data-root", str(tmp_path / "none"),
+               "--preset", "tiny", "--run-dir", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "CIFAR-100 not found" in err and "How to supply it" in err
+
+
+def test_unknown_names_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["replay", "--strategy", "nope"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_report_and_compare(replay_run, tmp_path):
+    assert main(["report", str(replay_run)]) == 0
+    page = (replay_run / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "FID_clf" in page
+    assert (replay_run / "figures" / "FID.png").exists()
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(replay_run), str(replay_run), "--out", str(out)]) == 0
+    assert out.exists() and "data:image/png" in out.read_text()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read().decode())
+
+
+@pytest.mark.slow
+def test_tensorboard_server_serves_drift_scalars(replay_run):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(replay_run / "tb"),
+                             "--host", "127.0.0.1", "--port", str(port), "--load_fast", "false"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        tags, deadline = {}, time.time() + 90
+        while time.time() < deadline:
+            try:
+                tags = _get(f"{base}/data/plugin/scalars/tags")
+                if any("FID_clf/train_phase/train_stream" in t for t in tags.values()):
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        run = next(r for r, t in tags.items() if "FID_clf/train_phase/train_stream" in t)
+        for tag in ("FID_clf/train_phase/train_stream", "CFID_clf/train_phase/train_stream",
+                    "OTDD_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream"):
+            q = urllib.parse.urlencode({"run": run, "tag": tag})
+            rows = _get(f"{base}/data/plugin/scalars/scalars?{q}")
+            assert [r[1] for r in rows] == [0, 1], (tag, rows)  # [wall_time, step, value]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
