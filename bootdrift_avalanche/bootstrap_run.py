@@ -29,12 +29,24 @@ class BootstrapConfig:
     preset: str = "cpu-small"  # generator size: tiny (tests), cpu-small, paper (GPU)
     seed: int = 0  # fixes data, initialisation, sampling and metrics
     device: str = "cpu"  # torch device of the generator
-    n_samples: int = 5000  # gmm: training (and held-out) points
+    n_samples: Optional[int] = None  # gmm: training (and held-out) points (None: 5,000; tiny preset: 500)
     generator_steps: Optional[int] = None  # training steps per stage (None: the preset's)
     data_root: Optional[str] = None  # flowers102 dataset root
     download: bool = False  # allow downloading flowers102
-    accuracy_epochs: int = 30  # epochs of the RealAcc classifier
+    accuracy_epochs: Optional[int] = None  # epochs of the RealAcc classifier (None: 30; tiny preset: 3)
     progress: bool = True  # tqdm progress bars
+
+
+def resolved(cfg: BootstrapConfig) -> BootstrapConfig:
+    """``cfg`` with the preset-dependent defaults filled in."""
+    import dataclasses
+
+    tiny = cfg.preset == "tiny"
+    return dataclasses.replace(
+        cfg,
+        n_samples=cfg.n_samples if cfg.n_samples is not None else (500 if tiny else 5000),
+        accuracy_epochs=cfg.accuracy_epochs if cfg.accuracy_epochs is not None else (3 if tiny else 30),
+    )
 
 
 def load_data(cfg: BootstrapConfig):
@@ -99,8 +111,9 @@ def generator_factory(cfg: BootstrapConfig, x_train, n_classes: int):
     return make
 
 
-def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False):
-    """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the result."""
+def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False, on_stage=None):
+    """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the result.
+    ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples)."""
     from avalanche.logging import TensorboardLogger
 
     from .bootstrap import run_bootstrap
@@ -109,6 +122,7 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
 
     if cfg.data not in DATA:
         raise ValueError(f"unknown data {cfg.data!r}; choose one of {', '.join(DATA)}")
+    cfg = resolved(cfg)
     run_dir = open_run_dir(run_dir, {"kind": "bootstrap", **asdict(cfg)}, resume=resume)
     train, test, extra = load_data(cfg)
     n_classes = int(max(train[1].max(), test[1].max())) + 1
@@ -118,7 +132,7 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     result = run_bootstrap(make, train, test, stages=cfg.stages, mix_real=cfg.mix_real,
                            continue_training=cfg.continue_training, loggers=loggers, run_dir=run_dir,
                            resume=resume, seed=cfg.seed, accuracy_epochs=cfg.accuracy_epochs,
-                           extra_metrics=extra, progress=cfg.progress,
+                           extra_metrics=extra, progress=cfg.progress, on_stage=on_stage,
                            feature_cache_dir=str(run_dir / "cache"))
     tb.writer.flush()
     return result

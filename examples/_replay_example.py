@@ -29,7 +29,7 @@ def main(*, strategy: str, benchmark: str, default_preset: str, experiences: int
     from bootdrift_avalanche.replay_run import ReplayConfig, run_replay, summary_table
 
     if a.device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        torch.set_num_threads(1)  # small CPU-preset models: 1 thread is fastest (see bootdrift_avalanche/cli.py)
     run_dir = Path(a.resume or a.run_dir or f"runs/{strategy}-{benchmark}-{time.strftime('%Y%m%d-%H%M%S')}")
     cfg = ReplayConfig(strategy=strategy, benchmark=benchmark, experiences=a.experiences, preset=a.preset,
                        epochs=a.epochs, device=a.device, data_root=a.data_root, download=a.download,

@@ -21,7 +21,7 @@ def main():
     p.add_argument("--run-dir", default=f"runs/digits_ddpm_bootstrap-{time.strftime('%Y%m%d-%H%M%S')}")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # small models: 1 thread is fastest on a shared CPU (see bootdrift_avalanche/cli.py)
 
     from bootdrift_avalanche.bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
 

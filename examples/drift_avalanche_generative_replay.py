@@ -25,7 +25,7 @@ def main():
     p.add_argument("--experiences", type=int, default=5)
     a = p.parse_args()
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # small models: 1 thread is fastest on a shared CPU (see bootdrift_avalanche/cli.py)
 
     benchmark = split_digits(n_experiences=a.experiences, task_labels=True)  # GR needs [x, y, t] batches
     model = SmallCNN(in_channels=1, num_classes=10, image_size=8)

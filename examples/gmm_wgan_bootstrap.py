@@ -61,7 +61,7 @@ def main():
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--out", default="runs/gmm_wgan_bootstrap")
     a = p.parse_args()
-    torch.set_num_threads(1)  # a 128-wide MLP: one thread is fastest (see bench/wgan_stage0.py)
+    torch.set_num_threads(1)  # a small MLP: one thread is fastest (see bench/wgan_stage0.py)
 
     from bootdrift_avalanche.benchmarks.gmm import gmm_samples
     from bootdrift_avalanche.bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
