@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from .checkpoint import load_latest, rng_state, save_checkpoint, set_rng_state
-from .generators.base import check_finite_samples
+from .generators.base import check_finite_samples, seeded_generate
 
 Dataset = Tuple[Tensor, Tensor]
 
@@ -201,8 +201,7 @@ def run_bootstrap(
         if gen is None or not continue_training:
             gen = make_generator(s)
         gen.fit(*train_set)
-        with torch.no_grad():
-            x_syn = gen.generate(y_tr).detach().float().cpu()
+        x_syn = seeded_generate(gen, y_tr, seed * 1_000_003 + s).detach().float().cpu()
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
         values = stage_metrics(x_syn, y_syn, x_te, y_te, extractor, real_test_feats=real_test_feats, seed=seed,

@@ -195,6 +195,9 @@ def _strategy_state(strategy, cfg) -> dict:
 
 def _load_strategy_state(strategy, cfg, state: dict, bm, done: int) -> None:
     strategy.model.load_state_dict(state["model"])
+    # Avalanche resets the optimizer state on a strategy's first training experience (when it has
+    # no `optimized_param_id` yet); mark the parameters as known so the restored Adam moments stay.
+    strategy.optimized_param_id = dict(strategy.model.named_parameters())
     strategy.optimizer.load_state_dict(state["optimizer"])
     for k, v in state["clock"].items():
         setattr(strategy.clock, k, v)

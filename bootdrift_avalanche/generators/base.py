@@ -95,3 +95,23 @@ def from_unit_range(x: Tensor, value_range: Tuple[float, float]) -> Tensor:
     """Map ``x`` from [-1, 1] back to ``value_range`` (clamped)."""
     lo, hi = value_range
     return ((x.clamp(-1.0, 1.0) + 1.0) / 2.0) * (hi - lo) + lo
+
+
+def seeded_generate(generator, labels: Tensor, seed: int) -> Tensor:
+    """``generator.generate(labels)`` made reproducible by ``seed`` whatever the generator's call
+    history: passes ``seed=`` or a seeded ``generator=`` (a ``torch.Generator``) when ``generate``
+    accepts one, and otherwise seeds torch's global RNG. Used wherever results must not depend on
+    earlier calls (drift metrics, the bootstrapping loop, resumed runs)."""
+    import inspect
+
+    try:
+        params = inspect.signature(generator.generate).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "seed" in params:
+        return generator.generate(labels, seed=seed)
+    if "generator" in params:
+        dev = getattr(generator, "device", torch.device("cpu"))
+        return generator.generate(labels, generator=torch.Generator(device=dev).manual_seed(seed))
+    torch.manual_seed(seed)
+    return generator.generate(labels)

@@ -46,7 +46,7 @@ from avalanche.evaluation.metric_results import MetricValue, TensorImage
 from torch import Tensor
 
 from ..generators.adapters import find_generator
-from ..generators.base import check_finite_samples
+from ..generators.base import check_finite_samples, seeded_generate
 
 
 @dataclass
@@ -183,9 +183,9 @@ class DriftComputation:
 
     def _generate(self, generator, labels: Tensor, step: int) -> Tensor:
         out = []
-        torch.manual_seed(self.cfg.seed + 7919 * step)
-        for chunk in labels.split(self.cfg.gen_batch_size):
-            out.append(generator.generate(chunk).detach().float().cpu())
+        for i, chunk in enumerate(labels.split(self.cfg.gen_batch_size)):
+            seed = self.cfg.seed * 1_000_003 + 7919 * step + i
+            out.append(seeded_generate(generator, chunk, seed).detach().float().cpu())
         return check_finite_samples(torch.cat(out), where=f"drift evaluation after experience {step}")
 
     def _compute(self, strategy, step: int) -> DriftResult:

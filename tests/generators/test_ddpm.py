@@ -1,0 +1,239 @@
+"""Tests of the class-conditional DDPM generator (generators/ddpm.py) and the CPU settings it runs
+under (generators/cpu.py). Tiny seeded models: channels 8/16, 8x8 images, a few steps."""
+import pytest
+import torch
+import torch.nn as nn
+
+from bootdrift_avalanche.generators.base import Generator, TrainableGenerator
+from bootdrift_avalanche.generators.cpu import cpu_compute_settings, flush_denormal_active
+from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator, classifier_log_prob_grad
+
+
+def toy_data(n_per_class=24, seed=0):
+    """Two classes of 1x8x8 images in [0, 1]: class 0 dark (~0.15), class 1 bright (~0.85)."""
+    g = torch.Generator().manual_seed(seed)
+    dark = (0.15 + 0.05 * torch.randn(n_per_class, 1, 8, 8, generator=g)).clamp(0, 1)
+    bright = (0.85 + 0.05 * torch.randn(n_per_class, 1, 8, 8, generator=g)).clamp(0, 1)
+    x = torch.cat([dark, bright])
+    y = torch.cat([torch.zeros(n_per_class), torch.ones(n_per_class)]).long()
+    return x, y
+
+
+class BrightnessClassifier(nn.Module):
+    """Fixed 2-class 'classifier' on mean brightness: logit(bright) - logit(dark) = k (mean - 0.5)."""
+
+    def __init__(self, k=20.0, extra_classes=0):
+        super().__init__()
+        self.k = k
+        self.extra_classes = extra_classes
+
+    def forward(self, x):
+        m = x.flatten(1).mean(1) - 0.5
+        logits = torch.stack([-self.k * m / 2, self.k * m / 2], dim=1)
+        if self.extra_classes:  # columns that a restricted softmax must ignore
+            logits = torch.cat([logits, torch.full((len(x), self.extra_classes), 50.0)], dim=1)
+        return logits
+
+
+def tiny(**over):
+    return DDPMConfig.tiny(num_classes=3, **over)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A tiny generator fitted on the toy data (shared read-only by the sampling tests)."""
+    x, y = toy_data()
+    return DDPMGenerator(tiny(train_steps=40)).fit(x, y)
+
+
+# -- training ---------------------------------------------------------------------------------
+def test_fit_reduces_loss_and_records_what_it_was_fed(trained):
+    info = trained.last_fit_info
+    assert info["num_samples"] == 48
+    assert info["label_counts"] == [24, 24, 0]
+    assert info["steps"] == 40 and len(info["losses"]) == 40
+    assert info["loss_last"] < 0.8 * info["loss_first"], (info["loss_first"], info["loss_last"])
+    assert int(trained.ema_updates) == 40 and int(trained.fit_calls) == 1
+
+
+def test_fit_continues_from_current_weights():
+    x, y = toy_data(8)
+    g = DDPMGenerator(tiny())
+    g.fit(x, y, steps=2)
+    before = [p.detach().clone() for p in g.unet.parameters()]
+    g.fit(x[y == 1], y[y == 1], steps=2)
+    # a continued fit starts from the trained weights: a small step away, not a re-initialisation
+    fresh = DDPMGenerator(tiny(seed=123))
+    moved = sum(float((p.detach() - b).abs().sum()) for p, b in zip(g.unet.parameters(), before))
+    reinit = sum(float((p.detach() - b).abs().sum()) for p, b in zip(fresh.unet.parameters(), before))
+    assert 0 < moved < 0.5 * reinit
+    assert g.last_fit_info["label_counts"] == [0, 8, 0] and int(g.ema_updates) == 4
+
+
+def test_protocol():
+    g = DDPMGenerator(tiny())
+    assert isinstance(g, Generator) and isinstance(g, TrainableGenerator)
+    assert g.device.type == "cpu" and DDPMConfig().device == "cpu"
+
+
+# -- sampling ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_generate_shape_range_dtype_one_per_label(trained, sampler):
+    labels = torch.tensor([0, 1, 1, 2, 0])
+    out = trained.generate(labels, sampler=sampler, seed=1, batch_size=2)  # 3 batches, last one partial
+    assert out.shape == (5, 1, 8, 8) and out.dtype == torch.float32 and out.device.type == "cpu"
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert trained.generate(torch.tensor([], dtype=torch.long)).shape == (0, 1, 8, 8)
+
+
+def test_generate_maps_to_the_benchmark_value_range():
+    g = DDPMGenerator(tiny(value_range=(-3.0, 5.0), image_shape=(2, 8, 16)))
+    out = g.generate(torch.tensor([0, 1, 2]), seed=0)
+    assert out.shape == (3, 2, 8, 16)
+    assert out.min() >= -3.0 and out.max() <= 5.0 and out.max() > 1.0  # not left in [-1, 1]
+
+
+def test_trained_generator_follows_the_labels(trained):
+    labels = torch.tensor([0] * 8 + [1] * 8)
+    out = trained.generate(labels, seed=0)
+    means = out.flatten(1).mean(1)
+    assert means[8:].mean() > means[:8].mean() + 0.2  # bright class brighter than dark class
+
+
+def test_seeded_generate_is_deterministic(trained):
+    labels = torch.tensor([0, 1, 2, 1])
+    for sampler in ("ddpm", "ddim"):
+        a = trained.generate(labels, seed=7, sampler=sampler)
+        b = trained.generate(labels, seed=7, sampler=sampler)
+        assert torch.equal(a, b)
+        assert not torch.equal(a, trained.generate(labels, seed=8, sampler=sampler))
+    # unseeded calls continue the generator's own seeded stream: successive calls differ
+    assert not torch.equal(trained.generate(labels), trained.generate(labels))
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_guidance_pulls_samples_towards_the_asked_class(sampler):
+    """An untrained model ignores its labels; with guidance, the fixed classifier gives the asked
+    class a clearly higher probability, and guiding with the opposite classifier lowers it."""
+    g = DDPMGenerator(tiny())
+    clf = BrightnessClassifier()
+    labels = torch.tensor([0, 1] * 8)
+
+    def prob_of_labels(x):
+        return torch.softmax(clf(x), 1).gather(1, labels[:, None]).mean().item()
+
+    kw = dict(seed=3, sampler=sampler)
+    p_plain = prob_of_labels(g.generate(labels, **kw))
+    p_guided = prob_of_labels(g.generate(labels, guidance=clf, guidance_scale=10.0, **kw))
+    p_anti = prob_of_labels(g.generate(labels, guidance=lambda x: clf(x).flip(1), guidance_scale=10.0, **kw))
+    assert p_guided > p_plain + 0.2, (p_plain, p_guided)
+    assert p_anti < p_plain - 0.2, (p_plain, p_anti)
+
+
+def test_guidance_gradient_matches_the_analytic_value_and_restricted_softmax():
+    """For the brightness classifier, d/dx_t log p(y | x) has a closed form; x_t lives in [-1, 1]
+    and is mapped to the value range [0, 1] (chain-rule factor 1/2) before the classifier."""
+    k = 4.0
+    clf = BrightnessClassifier(k=k, extra_classes=1)  # column 2 would dominate an unrestricted softmax
+    x_t = torch.full((2, 1, 8, 8), 0.6)  # value 0.8: mean brightness 0.3 above 0.5
+    y = torch.tensor([1, 0])
+    p1 = torch.sigmoid(torch.tensor(k * 0.3))  # softmax over {0, 1}: logit gap k * (mean - 0.5)
+    g = classifier_log_prob_grad(clf, x_t, y, (0.0, 1.0), classes=torch.tensor([0, 1]))
+    dgap = k / (2 * 64)  # d(logit gap)/d(one pixel of x_t): 1/64 from the mean, 1/2 from the range map
+    torch.testing.assert_close(g[0], torch.full_like(g[0], float((1 - p1) * dgap)))  # brighten for 1
+    torch.testing.assert_close(g[1], torch.full_like(g[1], float(-p1 * dgap)))  # darken for 0
+    # unrestricted, column 2 takes all the mass and the gradient is that of the own logit alone
+    g_all = classifier_log_prob_grad(clf, x_t, y, (0.0, 1.0))
+    torch.testing.assert_close(g_all[0], torch.full_like(g[0], dgap / 2), atol=1e-6, rtol=1e-4)
+
+
+def test_guidance_restores_classifier_mode_and_checks_classes(trained):
+    clf = BrightnessClassifier(extra_classes=1).train()
+    trained.generate(torch.tensor([0, 1]), guidance=clf, guidance_classes=[0, 1], seed=0)
+    assert clf.training
+    with pytest.raises(ValueError, match="not among guidance_classes"):
+        trained.generate(torch.tensor([0, 2]), guidance=clf, guidance_classes=[0, 1])
+    with pytest.raises(ValueError, match="classifier has 2 outputs"):
+        trained.generate(torch.tensor([2]), guidance=BrightnessClassifier())
+    with pytest.raises(ValueError, match="logits of shape"):
+        trained.generate(torch.tensor([0]), guidance=lambda x: x.mean((1, 2, 3)))
+    with pytest.raises(TypeError, match="callable"):
+        trained.generate(torch.tensor([0]), guidance="classifier")
+
+
+# -- errors -----------------------------------------------------------------------------------
+def test_bad_labels_images_and_config_give_clear_errors(trained):
+    x, y = toy_data(4)
+    with pytest.raises(ValueError, match="class id 3"):
+        trained.generate(torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="negative"):
+        trained.generate(torch.tensor([-1]))
+    with pytest.raises(TypeError, match="integer"):
+        trained.generate(torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        trained.generate(torch.zeros(2, 2, dtype=torch.long))
+    g = DDPMGenerator(tiny())
+    with pytest.raises(ValueError, match=r"shape \(N, 1, 8, 8\)"):
+        g.fit(torch.rand(8, 1, 16, 16), y[:8])
+    with pytest.raises(ValueError, match=r"must lie in \[0.0, 1.0\]"):
+        g.fit(x * 255, y)
+    with pytest.raises(ValueError, match="8 training images but 7 labels"):
+        g.fit(x, y[:7])
+    with pytest.raises(ValueError, match="sampler"):
+        g.generate(torch.tensor([0]), sampler="euler")
+    with pytest.raises(ValueError, match="norm_num_groups"):
+        DDPMConfig.tiny(block_out_channels=(6, 16))
+    with pytest.raises(ValueError, match="multiples of 2"):
+        DDPMConfig(image_shape=(1, 9, 9), block_out_channels=(8, 16))
+    with pytest.raises(ValueError, match="unknown DDPM preset"):
+        DDPMConfig.preset("huge")
+    assert int(g.fit_calls) == 0  # nothing was trained by the failed calls
+
+
+def test_nan_samples_raise():
+    g = DDPMGenerator(tiny())
+    with torch.no_grad():
+        g.ema_unet.conv_out.bias.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="NaN or Inf"):
+        g.generate(torch.tensor([0, 1]))
+
+
+# -- checkpoints and presets ------------------------------------------------------------------
+def test_state_dict_round_trip_gives_identical_samples_and_training(trained):
+    clone = DDPMGenerator(tiny(seed=99, train_steps=40))  # different initial weights
+    clone.load_state_dict(trained.state_dict())
+    labels = torch.tensor([0, 1, 2])
+    assert torch.equal(trained.generate(labels, seed=5), clone.generate(labels, seed=5))
+    assert int(clone.ema_updates) == 40 and int(clone.fit_calls) == 1
+
+
+def test_presets_adapt_to_the_image_shape():
+    assert DDPMConfig.preset("cpu-small").block_out_channels == (16, 32)
+    c = DDPMConfig.preset("cpu_small", image_shape=(3, 32, 32), num_classes=100)
+    assert c.level_resolutions() == (32, 16, 8, 4)
+    p = DDPMConfig.paper(image_shape=(3, 64, 64))
+    assert p.block_out_channels == (128, 256, 384, 512) and p.attention_resolutions == (32, 16, 8)
+    assert p.device == "cpu"
+    assert DDPMConfig.tiny(image_shape=(1, 16, 16)).level_resolutions() == (16, 8, 4)
+
+
+# -- CPU settings -----------------------------------------------------------------------------
+def test_cpu_settings_are_scoped_and_restored():
+    torch.set_num_threads(2)
+    torch.set_flush_denormal(False)
+    try:
+        with cpu_compute_settings("cpu", num_threads=1, flush_denormal=True):
+            assert torch.get_num_threads() == 1
+            assert flush_denormal_active()
+        assert torch.get_num_threads() == 2 and not flush_denormal_active()
+        with cpu_compute_settings("cpu", num_threads=None, flush_denormal=False):
+            assert torch.get_num_threads() == 2 and not flush_denormal_active()
+        with pytest.raises(RuntimeError):
+            with cpu_compute_settings("cpu", num_threads=1):
+                raise RuntimeError("boom")
+        assert torch.get_num_threads() == 2 and not flush_denormal_active()
+        with cpu_compute_settings("cuda", num_threads=1):  # nothing changes for other devices
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+        torch.set_flush_denormal(False)
