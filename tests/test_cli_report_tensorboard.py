@@ -1,12 +1,14 @@
 """The `bootdrift` command end to end on tiny presets, the HTML report, and a real TensorBoard
 server asked over HTTP for the drift scalars of a run."""
 import json
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,18 @@ def test_tensorboard_server_serves_drift_scalars(replay_run):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium(replay_run, tmp_path):
+    from PIL import Image
+
+    assert main(["report", str(replay_run)]) == 0
+    png = tmp_path / "shot.png"
+    subprocess.run(["bash", "scripts/report_screenshot.sh", str(replay_run), str(png)], check=True,
+                   cwd=Path(__file__).resolve().parents[1], timeout=120)
+    img = Image.open(png).convert("L")
+    assert img.size == (1280, 2600)
+    hist = img.histogram()
+    assert max(hist) < 0.97 * sum(hist)  # not a blank page: the figures are drawn

@@ -2,27 +2,30 @@
 
 A probe of ``diffusers.UNet2DModel`` training on a 2-core machine measured 0.1 s per batch at 8x8 but
 3.3 s at 16x16, and ``torch.set_flush_denormal(True)`` seemed to make 32x32 3.8x faster.
-``bench/unet_cpu_bench.py`` measures the causes one by one, side by side; what it found:
+``bench/unet_cpu_bench.py`` measures the causes side by side, settings interleaved; what we found:
 
-1. **Thread oversubscription** (the main cause). torch starts one OpenMP thread per core. Every op
-   ends in a barrier where all threads wait for the slowest; when another process (a test run, a
-   second experiment, the data loader) holds one of the 2 cores, the barrier waits for a whole
-   scheduler time slice. A GroupNorm forward+backward went from 0.7 ms (1 thread) to 88 ms
-   (2 threads) on the shared machine; a UNet step at 8x8 from 0.3 s to 2.7 s. Small models do
-   sub-millisecond ops, so a second thread gains little even on an idle machine, while the loss
-   under contention is 3-10x. Hence ``num_threads=1`` by default inside ``fit``/``generate`` on CPU.
+1. **Thread oversubscription** (the main cause). torch starts one OpenMP thread per core, and every
+   op ends in a barrier where all threads wait for the slowest. When another process holds one of
+   the 2 cores (a test run, another experiment), that barrier waits for a whole scheduler time
+   slice, at every op. Measured on the shared machine: GroupNorm forward+backward 0.7 ms with one
+   thread, 88 ms with two; a UNet step at 8x8 (batch 64) 0.18 s vs 4.4 s. When the second core
+   happened to be free, two threads were only 1.4x faster than one (16x16: 0.35 vs 0.50 s). One
+   thread risks at most that 1.4x; two threads risk 10-30x. Hence ``num_threads=1`` by default
+   inside ``fit``/``generate`` on CPU (``DDPMConfig.cpu_threads``; ``None`` keeps torch's setting).
 2. **Attention cost** grows with the square of the number of pixels at the attention level, and
    diffusers' default ``attention_head_dim=8`` splits 32 channels into 4 heads of 8, which the CPU
-   flash-attention kernel handles ~3x slower than one 32-dim head. That is why 8x8 -> 16x16 was far
-   more than 4x. The DDPM configs of this package therefore use one head per attention layer and
-   attention only at low resolution (``DDPMConfig.attention_head_dim``, ``attention_resolutions``).
-3. **Denormals**: with randomly initialised UNets we found no measurable effect of flushing them;
-   the earlier 3.8x was timing noise from contention (it did not reproduce when the settings were
-   interleaved). Flushing is still enabled here because it is free, cannot hurt float32 training
-   (values below 1.2e-38 become 0) and guards against slow denormal arithmetic in trained
-   attention softmaxes. Caveat found on the way: ``torch.set_flush_denormal`` sets the flag of the
-   *calling thread only*; OpenMP worker threads created before the call keep denormals, so the
-   setting is complete only with one thread (or when set before torch's thread pool starts).
+   flash-attention kernel runs ~3x slower than one 32-dim head (256 tokens: 0.58 vs 0.21 s for
+   forward+backward). With attention in the second level, each doubling of the image side
+   multiplies the attention work by 16 (4x the tokens, squared), the convolutions' by only 4.
+   The package's UNet puts attention only in the bottleneck, with one head
+   (``DDPMConfig.attention_resolutions``, ``attention_head_dim``): 2-2.5x faster at 32x32.
+3. **Denormals** are not a cause: no module output, gradient or AdamW state of a trained UNet held
+   any, and flushing them changed nothing at 8, 16 or 32 pixels once the settings were interleaved
+   (32x32, one thread, CPU time: 2.45 s off vs 2.53 s on). The probe's 3.8x was load noise. Flushing
+   is still on by default here: it is free and harmless in float32 (values below 1.2e-38 become 0).
+   Caveat found on the way: ``torch.set_flush_denormal`` sets the flag of the *calling thread
+   only*; OpenMP worker threads that already exist keep denormals, so with more than one thread the
+   setting is partial unless it was made before torch's thread pool started.
 """
 from __future__ import annotations
 

@@ -21,12 +21,13 @@ has no hybrid VLB loss), and T=1000 training steps instead of T=4000 respaced to
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -226,6 +227,15 @@ class DDPMConfig:
         return cls(**{**base, **overrides})
 
 
+@contextlib.contextmanager
+def _eval_afterwards(module: nn.Module) -> Iterator[None]:
+    """Put ``module`` back in eval mode however the block ends (an error mid-fit included)."""
+    try:
+        yield
+    finally:
+        module.eval()
+
+
 def _num_levels(shape: Sequence[int], *, max_levels: int) -> int:
     """UNet levels that halve the image down to no less than 4 pixels (at most ``max_levels``)."""
     if len(shape) != 3:
@@ -275,9 +285,10 @@ def build_scheduler(cfg: DDPMConfig):
 class DDPMGenerator(nn.Module):
     """Class-conditional DDPM implementing the Generator protocol (``generate``, ``fit``).
 
-    ``state_dict()`` holds the UNet, its EMA copy and the EMA step counter; the scheduler is
-    rebuilt from the config. A fresh AdamW is made for every ``fit`` call (as the DDGR reference
-    starts a new training loop per task), so a loaded checkpoint continues exactly like the original.
+    ``state_dict()`` holds the UNet, its EMA copy, the EMA step counter and the number of fit calls
+    (which seeds the next fit's batches); the scheduler is rebuilt from the config. A fresh AdamW is
+    made for every ``fit`` call (as the DDGR reference starts a new training loop per task), so a
+    loaded checkpoint, with the same config, continues training exactly like the original.
     """
 
     def __init__(self, config: Optional[DDPMConfig] = None):
@@ -287,7 +298,7 @@ class DDPMGenerator(nn.Module):
         with torch.random.fork_rng(devices=[]):
             # Seed the weights without disturbing the caller's global RNG stream.
             torch.manual_seed(self.config.seed)
-            self.unet = build_unet(self.config)
+            self.unet = build_unet(self.config).eval()  # train mode only inside fit()
         self.ema_unet = copy.deepcopy(self.unet).requires_grad_(False).eval()
         self.scheduler = build_scheduler(self.config)
         # Persistent counters (saved in state_dict): EMA warm-up and training-RNG stream position.
@@ -354,7 +365,8 @@ class DDPMGenerator(nn.Module):
         losses = []
         t0 = time.perf_counter()
         self.unet.train()
-        with self._cpu_settings():
+        # enable_grad: fit() may be called from a no_grad context (an evaluation hook, say)
+        with self._cpu_settings(), _eval_afterwards(self.unet), torch.enable_grad():
             perm, pos = torch.randperm(n, generator=rng), 0
             for _ in tqdm(range(steps), desc="DDPM fit", disable=not progress, leave=False):
                 if pos + batch > n:  # new epoch: reshuffle, so every image is seen once per epoch
@@ -369,7 +381,7 @@ class DDPMGenerator(nn.Module):
                 loss = F.mse_loss(eps, noise)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
-                        f"DDPM training loss became {float(loss)} at step {len(losses)}; "
+                        f"DDPM training loss became {loss.item()} at step {len(losses)}; "
                         f"lower lr (now {cfg.lr}) or check the training images"
                     )
                 opt.zero_grad(set_to_none=True)
@@ -378,8 +390,7 @@ class DDPMGenerator(nn.Module):
                     nn.utils.clip_grad_norm_(self.unet.parameters(), cfg.grad_clip)
                 opt.step()
                 self._update_ema()
-                losses.append(float(loss.detach()))
-        self.unet.eval()
+                losses.append(loss.item())
         self.fit_calls += 1
 
         window = max(1, min(50, steps // 5))
@@ -527,6 +538,11 @@ def classifier_log_prob_grad(
         if not isinstance(logits, Tensor) or logits.dim() != 2 or len(logits) != len(xg):
             shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
             raise ValueError(f"the guidance classifier must return logits of shape (B={len(xg)}, K), got {shape}")
+        if not logits.requires_grad:
+            raise ValueError(
+                "the guidance classifier's logits do not depend differentiably on its input "
+                "(computed under torch.no_grad, detached, or not a torch model?); guidance needs ∇_x log p(y|x)"
+            )
         k = logits.shape[1]
         if classes is not None:
             classes = classes.to(logits.device)

@@ -159,6 +159,8 @@ def test_guidance_restores_classifier_mode_and_checks_classes(trained):
         trained.generate(torch.tensor([0]), guidance=lambda x: x.mean((1, 2, 3)))
     with pytest.raises(TypeError, match="callable"):
         trained.generate(torch.tensor([0]), guidance="classifier")
+    with pytest.raises(ValueError, match="do not depend differentiably"):
+        trained.generate(torch.tensor([0]), guidance=lambda x: clf(x).detach())
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -205,6 +207,15 @@ def test_state_dict_round_trip_gives_identical_samples_and_training(trained):
     labels = torch.tensor([0, 1, 2])
     assert torch.equal(trained.generate(labels, seed=5), clone.generate(labels, seed=5))
     assert int(clone.ema_updates) == 40 and int(clone.fit_calls) == 1
+    # ... and, with the same config, continues training exactly alike (same batches, fresh AdamW)
+    x, y = toy_data(4)
+    a, b = DDPMGenerator(tiny(train_steps=40)), DDPMGenerator(tiny(train_steps=40))
+    a.load_state_dict(trained.state_dict())
+    b.load_state_dict(trained.state_dict())
+    a.fit(x, y, steps=2)
+    b.fit(x, y, steps=2)
+    for va, vb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(va, vb)
 
 
 def test_presets_adapt_to_the_image_shape():
@@ -234,6 +245,16 @@ def test_cpu_settings_are_scoped_and_restored():
         assert torch.get_num_threads() == 2 and not flush_denormal_active()
         with cpu_compute_settings("cuda", num_threads=1):  # nothing changes for other devices
             assert torch.get_num_threads() == 2
+        # generate() runs under the config's settings (seen from inside, through the classifier)
+        seen = []
+
+        def spy(x):
+            seen.append((torch.get_num_threads(), flush_denormal_active()))
+            return x.flatten(1)[:, :3] * 0.0
+
+        DDPMGenerator(tiny(num_inference_steps=1)).generate(torch.tensor([0]), guidance=spy)
+        assert seen == [(1, True)]
+        assert torch.get_num_threads() == 2 and not flush_denormal_active()
     finally:
         torch.set_num_threads(1)
         torch.set_flush_denormal(False)
