@@ -95,9 +95,10 @@ def _event_images(run_dir: Path) -> Dict[str, List[Tuple[int, bytes]]]:
     return {tag: [(e.step, e.encoded_image_string) for e in acc.Images(tag)] for tag in acc.Tags().get("images", [])}
 
 
-def _img(png: bytes, alt: str, width: int = 0) -> str:
+def _img(png: bytes, alt: str, width: int = 0, pixelated: bool = False) -> str:
     w = f' width="{width}"' if width else ""
-    return f'<img alt="{html.escape(alt)}"{w} src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
+    style = ' style="image-rendering: pixelated"' if pixelated else ""
+    return f'<img alt="{html.escape(alt)}"{w}{style} src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
 
 
 _CSS = """body{font-family:sans-serif;margin:24px;max-width:1200px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}
@@ -136,8 +137,14 @@ def write_report(run_dir: Union[str, Path]) -> Path:
         parts.append(f"<h2>{html.escape(tag.split('/')[0])}</h2><div>")
         for step, png in entries:
             atomic_write_bytes(run_dir / "figures" / f"{tag.split('/')[0]}_{step:03d}.png", png)
-            width = 360 if tag.startswith("UMAP") else 0
-            parts.append(f'<div class="grid">{_img(png, f"{tag} {step}", width)}<br/>{xlabel} {step}</div>')
+            if tag.startswith("UMAP"):
+                img = _img(png, f"{tag} {step}", 360)
+            else:  # sample grids of 8x8 images: enlarge without blurring
+                from PIL import Image
+
+                w = Image.open(io.BytesIO(png)).size[0]
+                img = _img(png, f"{tag} {step}", min(4 * w, 560), pixelated=True)
+            parts.append(f'<div class="grid">{img}<br/>{xlabel} {step}</div>')
         parts.append("</div>")
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
     out = run_dir / "report.html"

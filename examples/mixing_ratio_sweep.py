@@ -23,6 +23,8 @@ def main():
     p.add_argument("--stages", type=int, default=10, help="stages of the GMM loop")
     p.add_argument("--digits-stages", type=int, default=5, help="stages of the digits DDPM loop")
     p.add_argument("--skip-digits", action="store_true")
+    p.add_argument("--skip-gmm", action="store_true")
+    p.add_argument("--digits-lambdas", type=float, nargs="+", help="lambdas of the digits loop (default: --lambdas)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--out", default="runs/mixing_ratio_sweep")
@@ -36,9 +38,10 @@ def main():
 
     out = Path(a.out)
     results = {}
-    setups = [("gmm", "wgan", a.stages)] + ([] if a.skip_digits else [("digits", "ddpm", a.digits_stages)])
-    for data, gen, stages in setups:
-        for lam in a.lambdas:
+    setups = ([] if a.skip_gmm else [("gmm", "wgan", a.stages, a.lambdas)]) + \
+        ([] if a.skip_digits else [("digits", "ddpm", a.digits_stages, a.digits_lambdas or a.lambdas)])
+    for data, gen, stages, lambdas in setups:
+        for lam in lambdas:
             run_dir = out / f"{data}_mix{lam:g}"
             cfg = BootstrapConfig(generator=gen, data=data, stages=stages, mix_real=lam, seed=a.seed, preset=a.preset)
             res = run_bootstrap_experiment(cfg, run_dir, resume=(run_dir / "config.json").exists())
@@ -51,12 +54,13 @@ def main():
     fig = Figure(figsize=(13, 3.4))
     ax = fig.add_subplot(1, 3, 1)
     for data, per in results.items():
-        fid = next(k for k in per[a.lambdas[0]][-1] if k.startswith("FID"))
-        ax.plot(a.lambdas, [per[l][-1][fid] for l in a.lambdas], marker="o", label=f"{data} ({fid})")
+        lams = sorted(per)
+        fid = next(k for k in per[lams[0]][-1] if k.startswith("FID"))
+        ax.plot(lams, [per[l][-1][fid] for l in lams], marker="o", label=f"{data} ({fid})")
     ax.set_xlabel("real fraction lambda"); ax.set_ylabel("final-stage FID"); ax.set_yscale("log"); ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 3, 2)
     for data, per in results.items():
-        ax.plot(a.lambdas, [per[l][-1]["RealAcc"] for l in a.lambdas], marker="o", label=data)
+        ax.plot(sorted(per), [per[l][-1]["RealAcc"] for l in sorted(per)], marker="o", label=data)
     ax.set_xlabel("real fraction lambda"); ax.set_ylabel("final-stage real-data accuracy"); ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 3, 3)
     ax.plot(a.lambdas, [1 - theory[l]["expected_var"][-1] for l in a.lambdas], marker="o", label="1 - E[var]/sigma^2")

@@ -361,6 +361,15 @@ class DDPMGenerator(nn.Module):
         # One seeded stream per fit call: reproducible, and different data order in each call.
         rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + int(self.fit_calls) + 17)
         opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # Under torchrun: DDP over ranks. Every rank draws the same global batch (same rng) and
+        # trains on its shard batch[rank::world]; DDP averages the gradients, so W ranks follow the
+        # single-process run up to float rounding (see bootdrift_avalanche/distributed.py).
+        from .. import distributed as D
+
+        if D.is_distributed() and batch % D.world_size():
+            raise ValueError(f"batch size {batch} must be divisible by the {D.world_size()} ranks")
+        denoiser = D.maybe_ddp(self.unet, str(dev))
+        shard = slice(D.rank(), None, D.world_size())
 
         losses = []
         t0 = time.perf_counter()
@@ -376,8 +385,9 @@ class DDPMGenerator(nn.Module):
                 x0, yb = x0_all[idx], y_all[idx]
                 noise = torch.randn(x0.shape, generator=rng).to(dev)
                 t = torch.randint(0, cfg.num_train_timesteps, (len(x0),), generator=rng).to(dev)
+                x0, yb, noise, t = x0[shard], yb[shard], noise[shard], t[shard]
                 x_t = self.scheduler.add_noise(x0, noise, t)
-                eps = self.unet(x_t, t, class_labels=yb).sample
+                eps = denoiser(x_t, t, class_labels=yb).sample
                 loss = F.mse_loss(eps, noise)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
