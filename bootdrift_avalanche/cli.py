@@ -77,9 +77,17 @@ def cmd_replay(a) -> int:
     a.umap = False if a.no_umap else None
     cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap") + _COMMON, run_dir)
     _threads(cfg.device, a.threads)
+    import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
+
+    from . import distributed as D
+
+    D.init_from_env(cfg.device)  # a no-op unless started by torchrun with several processes
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
-    print(summary_table(out))
-    print(_footer(run_dir))
+    if D.is_distributed():
+        print(f"rank {D.rank()}/{D.world_size()}: models identical on all ranks: {out.ranks_agree}")
+    if D.is_main_process():
+        print(summary_table(out))
+        print(_footer(run_dir))
     return 0
 
 

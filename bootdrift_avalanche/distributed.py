@@ -108,6 +108,19 @@ def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
         dist.broadcast(t.data, src)
 
 
+def ranks_agree(module: torch.nn.Module) -> bool:
+    """Whether every rank holds exactly the same parameters and buffers (all ranks must call)."""
+    if not is_distributed():
+        return True
+    flat = torch.cat([t.detach().double().flatten().cpu() for t in module.state_dict().values()
+                      if torch.is_tensor(t) and t.is_floating_point()])
+    digest = torch.tensor([flat.sum().item(), (flat * flat).sum().item(), float(flat.numel())], dtype=torch.float64)
+    parts = [torch.empty_like(digest) for _ in range(world_size())]
+    dist.all_gather(parts, digest)
+    same = all(torch.equal(parts[0], p) for p in parts[1:])
+    return same
+
+
 def maybe_ddp(module: torch.nn.Module, device: Optional[str] = None):
     """``DistributedDataParallel(module)`` in a distributed run, else ``module`` itself."""
     if not is_distributed():

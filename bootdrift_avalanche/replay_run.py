@@ -121,6 +121,7 @@ class ReplayOutcome:
     forgetting: float = float("nan")
     seconds: float = 0.0
     drift: Dict[str, Dict[int, float]] = field(default_factory=dict)
+    ranks_agree: Optional[bool] = None  # under torchrun: every rank ended with the same models
 
 
 def accuracy_summary(R: List[List[float]]):
@@ -237,14 +238,20 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
     from .plugins.drift import drift_metrics
     from .rundir import open_run_dir
 
+    from . import distributed as D
+
     cfg = _resolved(cfg)
-    run_dir = open_run_dir(run_dir, {"kind": "replay", **asdict(cfg)}, resume=resume)
+    main = D.is_main_process()  # under torchrun: rank 0 alone writes logs, checkpoints and config
+    if main:
+        run_dir = open_run_dir(run_dir, {"kind": "replay", **asdict(cfg)}, resume=resume)
+    D.barrier()
+    run_dir = Path(run_dir)
     torch.manual_seed(cfg.seed)
     # Avalanche's GenerativeReplay fails on [x, y] mini-batches: give it [x, y, t] ones.
     bm = build_benchmark(cfg, task_labels=cfg.strategy == "avalanche-gr")
     model = build_solver(bm, cfg)
     generator = build_generator(cfg, bm)
-    loggers = [TensorboardLogger(str(run_dir / "tb")), JSONLinesLogger(run_dir / "metrics.jsonl")]
+    loggers = [TensorboardLogger(str(run_dir / "tb")), JSONLinesLogger(run_dir / "metrics.jsonl")] if main else []
     metrics = []
     if cfg.drift and cfg.strategy in ("ddgr", "gan-memory", "avalanche-gr"):
         p = _PRESET[cfg.preset]
@@ -281,14 +288,19 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
             for j, a in enumerate(accs[: k + 1]):
                 lg.log_single_metric(f"Top1_Acc_Exp/eval_phase/test_stream/Exp{j:03d}", a, k)
         outcome.seconds += time.perf_counter() - t0
-        save_checkpoint(run_dir / "checkpoints", k, {
-            "strategy": _strategy_state(strategy, cfg), "R": outcome.accuracy_matrix,
-            "seconds": outcome.seconds, "rng": rng_state(),
-        })
+        if main:
+            save_checkpoint(run_dir / "checkpoints", k, {
+                "strategy": _strategy_state(strategy, cfg), "R": outcome.accuracy_matrix,
+                "seconds": outcome.seconds, "rng": rng_state(),
+            })
+        D.barrier()
         bar.set_postfix(acc=f"{acc:.3f}")
-    loggers[0].writer.flush()
     outcome.final_accuracy, outcome.forgetting = accuracy_summary(outcome.accuracy_matrix)
-    outcome.drift = _drift_table(read_metrics(run_dir / "metrics.jsonl"))
+    if D.is_distributed():
+        outcome.ranks_agree = D.ranks_agree(strategy.model) and (generator is None or D.ranks_agree(generator))
+    if main:
+        loggers[0].writer.flush()
+        outcome.drift = _drift_table(read_metrics(run_dir / "metrics.jsonl"))
     return outcome
 
 

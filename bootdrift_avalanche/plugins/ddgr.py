@@ -27,10 +27,11 @@ from typing import Optional
 
 import torch
 from avalanche.core import SupervisedPlugin
+from .. import distributed as D
 from .replay_data import ReplaySetPlugin, experience_tensors
 
 
-class DDGRPlugin(ReplaySetPlugin, SupervisedPlugin):
+class DDGRPlugin(ReplaySetPlugin, SupervisedPlugin, supports_distributed=True):
     """Diffusion-based generative replay with classifier guidance (see the module docstring).
 
     Args:
@@ -66,12 +67,16 @@ class DDGRPlugin(ReplaySetPlugin, SupervisedPlugin):
             p.requires_grad_(False)
         labels = torch.tensor(old).repeat_interleave(self.replay_per_class)
         exp = strategy.clock.train_exp_counter
+        # Under torchrun each rank draws its share of the labels and the shares are gathered, so
+        # every rank trains on the same replay set (single process: rank 0 draws everything).
+        part = D.shard(labels)
         x = self.generator.generate(
-            labels, guidance=classifier if self.guidance_scale else None,
+            part, guidance=classifier if self.guidance_scale else None,
             guidance_scale=self.guidance_scale, guidance_classes=old,
-            seed=self.seed * 100_003 + exp, progress=self.progress,
+            seed=self.seed * 100_003 + exp + 7_919 * D.rank(), progress=self.progress,
         )
-        self.replay_x, self.replay_y = x.detach().cpu(), labels
+        self.replay_x = D.gather_in_order(x.detach().cpu(), len(labels))
+        self.replay_y = labels
 
     # -- 2. replay in every mini-batch: ReplaySetPlugin.before_training_iteration ----------
 

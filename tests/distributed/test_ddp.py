@@ -34,3 +34,26 @@ def test_two_process_gloo_ddp_fit_matches_single_process(tmp_path):
     single = fit_tiny(6).state_dict()
     worst = max(float((got["state"][k] - v).abs().max()) for k, v in single.items() if v.is_floating_point())
     assert worst < 1e-4, worst
+
+
+@pytest.mark.slow
+def test_torchrun_ddgr_replay_matches_single_process(tmp_path):
+    from bootdrift_avalanche.cli import main
+    from bootdrift_avalanche.logging import metric_table, read_metrics
+
+    args = ["replay", "--strategy", "ddgr", "--benchmark", "digits", "--experiences", "2", "--preset", "tiny",
+            "--quiet", "--no-umap", "--seed", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    proc = subprocess.run(torchrun + ["-m", "bootdrift_avalanche.cli", *args, "--run-dir", str(tmp_path / "ddp")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("models identical on all ranks: True") == 2, proc.stdout[-2000:]
+    assert proc.stdout.count("final average accuracy") == 1  # the summary comes from rank 0 only
+    assert main(args + ["--run-dir", str(tmp_path / "single")]) == 0
+    ddp = metric_table(read_metrics(tmp_path / "ddp" / "metrics.jsonl"))
+    single = metric_table(read_metrics(tmp_path / "single" / "metrics.jsonl"))
+    for name in ("FID_clf/train_phase/train_stream", "CFID_clf/train_phase/train_stream",
+                 "Top1_Acc_Seen/eval_phase/test_stream"):
+        for step in (0, 1):
+            assert ddp[name][step] == pytest.approx(single[name][step], rel=0.05, abs=0.02), (name, step)
