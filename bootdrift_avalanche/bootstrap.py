@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from . import distributed as D
 from .checkpoint import load_latest, rng_state, save_checkpoint, set_rng_state
 from .generators.base import check_finite_samples, seeded_generate
 
@@ -201,7 +202,9 @@ def run_bootstrap(
         if gen is None or not continue_training:
             gen = make_generator(s)
         gen.fit(*train_set)
-        x_syn = seeded_generate(gen, y_tr, seed * 1_000_003 + s).detach().float().cpu()
+        # Under torchrun each rank samples its share of the labels; the shares are gathered.
+        part = seeded_generate(gen, D.shard(y_tr), seed * 1_000_003 + s + 7_919 * D.rank())
+        x_syn = D.gather_in_order(part.detach().float().cpu(), len(y_tr))
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
         values = stage_metrics(x_syn, y_syn, x_te, y_te, extractor, real_test_feats=real_test_feats, seed=seed,
@@ -212,7 +215,7 @@ def run_bootstrap(
         if on_stage is not None:
             on_stage(s, x_syn, y_syn, values)
         train_set = mix_with_real(x_syn, y_syn, x_tr, y_tr, mix_real, mix_gen)
-        if ckpt_dir is not None:
+        if ckpt_dir is not None and D.is_main_process():
             save_checkpoint(ckpt_dir, s, {
                 "stages": result.stages, "generator": gen.state_dict(), "next_train": train_set,
                 "mix_rng": mix_gen.get_state(), "rng": rng_state(),

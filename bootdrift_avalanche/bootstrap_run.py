@@ -9,6 +9,7 @@ Data: ``gmm`` (the paper's 5-mode 2-D mixture, 5,000 training points, 5,000 held
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -122,19 +123,25 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
 
     if cfg.data not in DATA:
         raise ValueError(f"unknown data {cfg.data!r}; choose one of {', '.join(DATA)}")
+    from . import distributed as D
+
     cfg = resolved(cfg)
-    run_dir = open_run_dir(run_dir, {"kind": "bootstrap", **asdict(cfg)}, resume=resume)
+    main = D.is_main_process()  # under torchrun: rank 0 alone writes config, logs and checkpoints
+    if main:
+        run_dir = open_run_dir(run_dir, {"kind": "bootstrap", **asdict(cfg)}, resume=resume)
+    D.barrier()
+    run_dir = Path(run_dir)
     train, test, extra = load_data(cfg)
     n_classes = int(max(train[1].max(), test[1].max())) + 1
     make = generator_factory(cfg, train[0], n_classes)
-    tb = TensorboardLogger(str(run_dir / "tb"))
-    loggers = [tb, JSONLinesLogger(run_dir / "metrics.jsonl")]
+    loggers = [TensorboardLogger(str(run_dir / "tb")), JSONLinesLogger(run_dir / "metrics.jsonl")] if main else []
     result = run_bootstrap(make, train, test, stages=cfg.stages, mix_real=cfg.mix_real,
                            continue_training=cfg.continue_training, loggers=loggers, run_dir=run_dir,
                            resume=resume, seed=cfg.seed, accuracy_epochs=cfg.accuracy_epochs,
                            extra_metrics=extra, progress=cfg.progress, on_stage=on_stage,
                            feature_cache_dir=str(run_dir / "cache"))
-    tb.writer.flush()
+    if loggers:
+        loggers[0].writer.flush()
     return result
 
 

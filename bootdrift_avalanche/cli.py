@@ -99,9 +99,15 @@ def cmd_bootstrap(a) -> int:
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "mix_real", "continue_training",
                                        "generator_steps") + _COMMON, run_dir)
     _threads(cfg.device, a.threads)
+    import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
+
+    from . import distributed as D
+
+    D.init_from_env(cfg.device)  # a no-op unless started by torchrun with several processes
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
-    print(bootstrap_table(result))
-    print(_footer(run_dir))
+    if D.is_main_process():
+        print(bootstrap_table(result))
+        print(_footer(run_dir))
     return 0
 
 
