@@ -7,11 +7,11 @@ What is distributed, and how:
   trains on its shard ``batch[rank::world]`` (the sampler-free equivalent of
   ``DistributedSampler`` for random mini-batches), so gradients are averaged over exactly the global
   batch a single process would use: W ranks reproduce the single-process run up to float rounding.
-- **Replay generation**: labels are split across ranks (``shard``), each rank samples its part and
-  the parts are gathered in the original order (``gather_in_order``): every rank ends with the same
-  replay set.
-- **Metric statistics**: ``all_reduce_stats`` sums the Gaussian sufficient statistics of
-  ``metrics.GaussianStats`` across ranks.
+- **Replay / synthetic-set generation** (DDGR, bootstrapping): labels are split across ranks
+  (``shard``), each rank samples its part and the parts are gathered in the original order
+  (``gather_in_order``): every rank ends with the same set.
+- **Drift metrics**: computed on every rank from identical models and data (so identical), logged
+  by rank 0; they are not split across ranks yet.
 - **Logging and checkpoints**: on rank 0 only (``is_main_process``).
 - The continual learner (the classifier) is small and trained replicated on every rank (same seed,
   same data, same replay set -> the same model on every rank); it is not wrapped in DDP.
@@ -84,28 +84,6 @@ def gather_in_order(part: Tensor, total: int) -> Tensor:
     for r in range(w):
         out[r::w] = bufs[r][: sizes[r]]
     return out
-
-
-def all_reduce_stats(stats):
-    """Combine the sufficient statistics of a ``metrics.GaussianStats`` across ranks (gathered and
-    merged with ``GaussianStats.merge``, which re-centres the per-rank shifts exactly); every rank
-    gets the statistics of all ranks' features. Returns the combined statistics."""
-    if not is_distributed():
-        return stats
-    parts = [None] * world_size()
-    dist.all_gather_object(parts, stats)
-    total = parts[0]
-    for p in parts[1:]:
-        total = total.merge(p)
-    return total
-
-
-def broadcast_module(module: torch.nn.Module, src: int = 0) -> None:
-    """Make every rank's parameters and buffers equal to rank ``src``'s."""
-    if not is_distributed():
-        return
-    for t in list(module.parameters()) + list(module.buffers()):
-        dist.broadcast(t.data, src)
 
 
 def ranks_agree(module: torch.nn.Module) -> bool:
