@@ -23,16 +23,16 @@ def write_fake_cifar100(root: Path, n_per_class_train: int = 2, n_per_class_test
     return Path(root)
 
 
-def write_fake_flowers102(root: Path, size: int = 12, seed: int = 0) -> Path:
-    """``<root>/flowers-102/{jpg/, imagelabels.mat, setid.mat}``: one train, one val and one test
-    JPEG per class (306 images), labels 1..102 as in the official files."""
+def write_fake_flowers102(root: Path, size: int = 12, seed: int = 0, n_test: int = 1) -> Path:
+    """``<root>/flowers-102/{jpg/, imagelabels.mat, setid.mat}``: one train, one val and ``n_test``
+    test JPEGs per class, labels 1..102 as in the official files."""
     from PIL import Image
     from scipy.io import savemat
 
     rng = np.random.default_rng(seed)
     base = Path(root) / "flowers-102"
     (base / "jpg").mkdir(parents=True, exist_ok=True)
-    labels = np.tile(np.arange(1, 103), 3)
+    labels = np.tile(np.arange(1, 103), 2 + n_test)
     for i, lab in enumerate(labels, start=1):
         arr = rng.integers(0, 256, size=(size, size + 3, 3), dtype=np.uint8)
         Image.fromarray(arr).save(base / "jpg" / f"image_{i:05d}.jpg")
