@@ -31,7 +31,7 @@ def kde_panels(samples, real, path, title):
     for i, (name, x) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, i + 1)
         pts = x[torch.randperm(len(x))[:2000]].numpy().T
-        ax.contourf(xx, yy, gaussian_kde(pts)(grid).reshape(xx.shape), levels=20, cmap="viridis")
+        ax.contourf(xx, yy, gaussian_kde(pts, bw_method=0.08)(grid).reshape(xx.shape), levels=20, cmap="viridis")
         ax.set_title(name, fontsize=9)
         ax.set_xticks([]); ax.set_yticks([]); ax.set_aspect("equal")
     fig.suptitle(title)
