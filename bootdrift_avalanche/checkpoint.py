@@ -1,8 +1,8 @@
 """Atomic, verified checkpoints for long replay and bootstrapping runs.
 
-``save_checkpoint(dir, step, state)`` writes ``step_XXXX.pt`` by the safe route: serialise to a temp
+``save_checkpoint(dir, step, state)`` writes ``step_NNNN.pt`` by the safe route: serialise to a temp
 file in the same directory, flush and fsync, atomically rename over the final name, fsync the
-directory. A SHA-256 of the file is written beside it (``step_XXXX.pt.sha256``, also atomically,
+directory. A SHA-256 of the file is written beside it (``step_NNNN.pt.sha256``, also atomically,
 after the checkpoint), so a checkpoint is "complete" only when both exist and agree.
 
 ``load_latest(dir)`` returns the newest complete checkpoint; a truncated or corrupted one (hash

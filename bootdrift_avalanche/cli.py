@@ -41,6 +41,18 @@ def _threads(device: str, threads: Optional[int]) -> None:
         torch.set_num_threads(1)
 
 
+def _start(device: str, threads: Optional[int]):
+    """Thread settings, then the process group when started by torchrun (a no-op otherwise).
+    Returns the ``distributed`` module."""
+    _threads(device, threads)
+    import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
+
+    from . import distributed as D
+
+    D.init_from_env(device)
+    return D
+
+
 def _footer(run_dir: Path) -> str:
     return (f"\nrun directory: {run_dir}\n  metrics: {run_dir / 'metrics.jsonl'}\n"
             f"  TensorBoard: tensorboard --logdir {run_dir / 'tb'}\n"
@@ -76,12 +88,7 @@ def cmd_replay(a) -> int:
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
     cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap") + _COMMON, run_dir)
-    _threads(cfg.device, a.threads)
-    import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
-
-    from . import distributed as D
-
-    D.init_from_env(cfg.device)  # a no-op unless started by torchrun with several processes
+    D = _start(cfg.device, a.threads)
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
     if D.is_distributed():
         print(f"rank {D.rank()}/{D.world_size()}: models identical on all ranks: {out.ranks_agree}")
@@ -98,12 +105,7 @@ def cmd_bootstrap(a) -> int:
     a.continue_training = True if a.continue_training else None
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "mix_real", "continue_training",
                                        "generator_steps") + _COMMON, run_dir)
-    _threads(cfg.device, a.threads)
-    import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
-
-    from . import distributed as D
-
-    D.init_from_env(cfg.device)  # a no-op unless started by torchrun with several processes
+    D = _start(cfg.device, a.threads)
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
     if D.is_main_process():
         print(bootstrap_table(result))

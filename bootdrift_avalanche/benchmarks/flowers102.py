@@ -1,6 +1,6 @@
 """Split Flowers102 from torchvision's ``Flowers102`` (102 classes), class-incremental.
 
-On-disk format (torchvision's): ``<root>/flowers-102/jpg/image_XXXXX.jpg``,
+On-disk format (torchvision's): ``<root>/flowers-102/jpg/image_NNNNN.jpg``,
 ``<root>/flowers-102/imagelabels.mat`` and ``<root>/flowers-102/setid.mat``. The default root is
 ``~/.avalanche/data/flowers102`` (Avalanche's data directory).
 
