@@ -47,6 +47,7 @@ from torch import Tensor
 
 from ..generators.adapters import find_generator
 from ..generators.base import check_finite_samples, seeded_generate
+from .replay_data import experience_classes
 
 
 @dataclass
@@ -73,13 +74,6 @@ class DriftResult:
     per_class_cfid: Dict[int, float] = field(default_factory=dict)
     grid: Optional[Tensor] = None
     umap: object = None
-
-
-def _seen_classes_of(experience) -> List[int]:
-    cls = getattr(experience, "classes_in_this_experience", None)
-    if cls is not None:
-        return sorted(int(c) for c in cls)
-    return sorted({int(t) for t in experience.dataset.targets})
 
 
 class DriftComputation:
@@ -172,7 +166,7 @@ class DriftComputation:
         step = int(strategy.clock.train_exp_counter)
         if self._last is not None and self._last.step == step:
             return self._last
-        for c in _seen_classes_of(strategy.experience):
+        for c in experience_classes(strategy.experience):
             if c not in self.seen:
                 self.seen.append(c)
         t0 = time.perf_counter()
