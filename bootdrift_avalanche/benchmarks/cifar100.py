@@ -87,7 +87,6 @@ def split_cifar100(
         fixed_class_order=fixed_class_order, train_transform=tf, eval_transform=tf,
     )
     bm.image_shape = (3, image_size, image_size)
-    bm.value_range = (0.0, 1.0)
     bm.n_classes = 100
     bm.classes_per_experience = [list(c) for c in bm.original_classes_in_exp]
     bm.batch_format = "xyt"

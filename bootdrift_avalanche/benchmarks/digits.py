@@ -64,5 +64,4 @@ def split_digits(
         fixed_class_order=fixed_class_order, task_labels=task_labels,
     )
     bm.image_shape = (1, image_size, image_size)
-    bm.value_range = (0.0, 1.0)
     return bm

@@ -99,5 +99,4 @@ def split_flowers102(
         seed=seed, fixed_class_order=fixed_class_order, task_labels=task_labels,
     )
     bm.image_shape = (3, image_size, image_size)
-    bm.value_range = (0.0, 1.0)
     return bm

@@ -1,4 +1,10 @@
-"""CPU execution settings for the small generators of this package (why small UNets were slow).
+"""The one CPU thread setting of the package, and why small models want one thread.
+
+``configure_threads(device, threads)`` sets torch's intra-op threads for the process (the CLI, the
+examples and the bench scripts call it once at start-up); ``thread_settings(device, threads=...)``
+scopes a setting to a block (generators wrap ``fit``/``generate`` in it, so a library user who
+never calls ``configure_threads`` still gets the fast setting). The generator configs call the
+field ``threads``; the command line calls it ``--threads``.
 
 A probe of ``diffusers.UNet2DModel`` training on a 2-core machine measured 0.1 s per batch at 8x8 but
 3.3 s at 16x16, and ``torch.set_flush_denormal(True)`` seemed to make 32x32 3.8x faster.
@@ -10,8 +16,9 @@ A probe of ``diffusers.UNet2DModel`` training on a 2-core machine measured 0.1 s
    slice, at every op. Measured on the shared machine: GroupNorm forward+backward 0.7 ms with one
    thread, 88 ms with two; a UNet step at 8x8 (batch 64) 0.18 s vs 4.4 s. When the second core
    happened to be free, two threads were only 1.4x faster than one (16x16: 0.35 vs 0.50 s). One
-   thread risks at most that 1.4x; two threads risk 10-30x. Hence ``num_threads=1`` by default
-   inside ``fit``/``generate`` on CPU (``DDPMConfig.cpu_threads``; ``None`` keeps torch's setting).
+   thread risks at most that 1.4x; two threads risk 10-30x. Hence ``threads=1`` by default
+   inside ``fit``/``generate`` on CPU (the generator configs' ``threads``; ``None`` keeps torch's
+   setting).
 2. **Attention cost** grows with the square of the number of pixels at the attention level, and
    diffusers' default ``attention_head_dim=8`` splits 32 channels into 4 heads of 8, which the CPU
    flash-attention kernel runs ~3x slower than one 32-dim head (256 tokens: 0.58 vs 0.21 s for
@@ -30,9 +37,34 @@ A probe of ``diffusers.UNet2DModel`` training on a 2-core machine measured 0.1 s
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Iterator, Optional, Union
 
 import torch
+
+#: torch threads for the small CPU models of the presets (see the module docstring).
+DEFAULT_THREADS = 1
+
+
+def check_threads(threads: Optional[int]) -> None:
+    """``ValueError`` unless ``threads`` is a positive integer or ``None`` (keep torch's setting)."""
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+
+
+def configure_threads(device: Union[str, torch.device] = "cpu", threads: Optional[int] = None) -> int:
+    """Set torch's intra-op threads for this process; returns the number now in use.
+
+    ``threads`` given: exactly that. Otherwise, on CPU and unless ``OMP_NUM_THREADS`` says
+    otherwise, :data:`DEFAULT_THREADS` (a GPU run keeps torch's default: the host threads only
+    launch kernels). Called once at start-up by the CLI, the examples and the bench scripts.
+    """
+    check_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    elif torch.device(device).type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(DEFAULT_THREADS)
+    return torch.get_num_threads()
 
 
 def flush_denormal_active() -> bool:
@@ -47,10 +79,10 @@ def flush_denormal_active() -> bool:
 
 
 @contextlib.contextmanager
-def cpu_compute_settings(
+def thread_settings(
     device: Union[str, torch.device] = "cpu",
     *,
-    num_threads: Optional[int] = 1,
+    threads: Optional[int] = DEFAULT_THREADS,
     flush_denormal: bool = True,
 ) -> Iterator[None]:
     """Run a block with the CPU settings that suit small models; restore the old ones afterwards.
@@ -58,20 +90,19 @@ def cpu_compute_settings(
     Args:
         device: the device the block computes on. Nothing changes for non-CPU devices (the GPU
             does the work; host threads only launch kernels).
-        num_threads: torch intra-op threads for the block; ``None`` keeps the current setting.
+        threads: torch intra-op threads for the block; ``None`` keeps the current setting.
             1 is the safe choice for small models on shared machines (see the module docstring).
         flush_denormal: flush denormal floats to zero on the calling thread during the block.
     """
     if torch.device(device).type != "cpu":
         yield
         return
-    if num_threads is not None and num_threads < 1:
-        raise ValueError(f"num_threads must be a positive integer or None, got {num_threads}")
+    check_threads(threads)
     old_threads = torch.get_num_threads()
     old_flush = flush_denormal_active()
     try:
-        if num_threads is not None and num_threads != old_threads:
-            torch.set_num_threads(num_threads)
+        if threads is not None and threads != old_threads:
+            torch.set_num_threads(threads)
         if flush_denormal and not old_flush:
             torch.set_flush_denormal(True)
         yield

@@ -13,6 +13,9 @@ What is distributed, and how:
 - **Drift metrics**: computed on every rank from identical models and data (so identical), logged
   by rank 0; they are not split across ranks yet.
 - **Logging and checkpoints**: on rank 0 only (``is_main_process``).
+- **Collectives run on the backend's device**: nccl only moves CUDA tensors, gloo CPU ones.
+  ``collective_device()`` says which; the gather helpers move their input there, communicate,
+  and hand the result back on the caller's device, so callers never move tensors by hand.
 - The continual learner (the classifier) is small and trained replicated on every rank (same seed,
   same data, same replay set -> the same model on every rank); it is not wrapped in DDP.
 
@@ -58,6 +61,18 @@ def init_from_env(device: str = "cpu") -> bool:
     return True
 
 
+def backend() -> Optional[str]:
+    """The process group's backend (``"gloo"``, ``"nccl"``...), ``None`` outside a distributed run."""
+    return dist.get_backend() if is_distributed() else None
+
+
+def collective_device() -> torch.device:
+    """Where tensors must live for a collective: this rank's CUDA device under nccl, else the CPU."""
+    if backend() == "nccl":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
 def barrier() -> None:
     if is_distributed():
         dist.barrier()
@@ -74,16 +89,17 @@ def gather_in_order(part: Tensor, total: int) -> Tensor:
     if not is_distributed():
         return part
     w = world_size()
+    dev = collective_device()
     sizes = [len(range(r, total, w)) for r in range(w)]
     width = max(sizes)
-    pad = torch.zeros((width,) + tuple(part.shape[1:]), dtype=part.dtype, device=part.device)
-    pad[: len(part)] = part
+    pad = torch.zeros((width,) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
+    pad[: len(part)] = part.to(dev)
     bufs = [torch.empty_like(pad) for _ in range(w)]
     dist.all_gather(bufs, pad)
-    out = torch.empty((total,) + tuple(part.shape[1:]), dtype=part.dtype, device=part.device)
+    out = torch.empty((total,) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
     for r in range(w):
         out[r::w] = bufs[r][: sizes[r]]
-    return out
+    return out.to(part.device)
 
 
 def ranks_agree(module: torch.nn.Module) -> bool:
@@ -92,7 +108,8 @@ def ranks_agree(module: torch.nn.Module) -> bool:
         return True
     flat = torch.cat([t.detach().double().flatten().cpu() for t in module.state_dict().values()
                       if torch.is_tensor(t) and t.is_floating_point()])
-    digest = torch.tensor([flat.sum().item(), (flat * flat).sum().item(), float(flat.numel())], dtype=torch.float64)
+    digest = torch.tensor([flat.sum().item(), (flat * flat).sum().item(), float(flat.numel())],
+                          dtype=torch.float64, device=collective_device())
     parts = [torch.empty_like(digest) for _ in range(world_size())]
     dist.all_gather(parts, digest)
     same = all(torch.equal(parts[0], p) for p in parts[1:])
