@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,25 +28,15 @@ def _default_run_dir(prefix: str) -> Path:
     return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _threads(device: str, threads: Optional[int]) -> None:
-    # The models of the CPU presets are small: their ops take well under a millisecond, so a second
-    # thread gains little, while every op's barrier stalls when another process holds a core
-    # (measured: a RealAcc MLP fit took 102 s with 2 threads on a loaded 2-core machine, 6.7 s with 1).
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(threads)
-    elif device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
-
-
 def _start(device: str, threads: Optional[int]):
     """Thread settings, then the process group when started by torchrun (a no-op otherwise).
     Returns the ``distributed`` module."""
-    _threads(device, threads)
+    from .runtime.threads import configure_threads
+
+    configure_threads(device, threads)
     import avalanche.evaluation.metrics  # noqa: F401  (it builds a logger at import: before the process group)
 
-    from . import distributed as D
+    from .runtime import distributed as D
 
     D.init_from_env(device)
     return D
@@ -63,26 +52,25 @@ def _config(cls, a, names, run_dir: Path):
     """The run's config: the values given on the command line over (on ``--resume``) the saved ones
     or (new run) the dataclass defaults. A value given on resume that differs from the saved run
     makes ``open_run_dir`` refuse the directory."""
-    import dataclasses
+    from .experiments.config import config_from
+    from .experiments.rundir import read_config
 
     given = {n: getattr(a, n) for n in names if getattr(a, n, None) is not None}
-    base = {}
+    saved = None
     if a.resume:
-        from .rundir import read_config
-
         saved = read_config(run_dir)
         if saved is None:
             raise FileNotFoundError(f"cannot resume {run_dir}: no config.json there")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        base = {k: v for k, v in saved.items() if k in fields and k not in ("device", "progress")}
-    return cls(**{**base, **given, "progress": not a.quiet})
+    return config_from(cls, {**given, "progress": not a.quiet}, saved)
 
 
 _COMMON = ("preset", "seed", "device", "data_root", "download")
 
 
 def cmd_replay(a) -> int:
-    from .replay_run import ReplayConfig, run_replay, summary_table
+    from .experiments.config import ReplayConfig
+    from .experiments.replay import run_replay
+    from .experiments.tables import replay_table
 
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
     a.drift = False if a.no_drift else None
@@ -93,13 +81,15 @@ def cmd_replay(a) -> int:
     if D.is_distributed():
         print(f"rank {D.rank()}/{D.world_size()}: models identical on all ranks: {out.ranks_agree}")
     if D.is_main_process():
-        print(summary_table(out))
+        print(replay_table(out))
         print(_footer(run_dir))
     return 0
 
 
 def cmd_bootstrap(a) -> int:
-    from .bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
+    from .experiments.bootstrap import run_bootstrap_experiment
+    from .experiments.config import BootstrapConfig
+    from .experiments.tables import bootstrap_table
 
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"bootstrap-{a.generator or 'wgan'}-{a.data or 'gmm'}"))
     a.continue_training = True if a.continue_training else None
@@ -114,7 +104,7 @@ def cmd_bootstrap(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .report import write_report
+    from .experiments.report import write_report
 
     out = write_report(a.run_dir)
     print(f"report: {out}\nfigures: {Path(a.run_dir) / 'figures'}")
@@ -122,7 +112,7 @@ def cmd_report(a) -> int:
 
 
 def cmd_compare(a) -> int:
-    from .report import write_comparison
+    from .experiments.report import write_comparison
 
     out = write_comparison(a.run_dirs, a.out)
     print(f"comparison: {out}")
@@ -130,15 +120,15 @@ def cmd_compare(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .bootstrap_run import DATA, GENERATORS
-    from .replay_run import BENCHMARKS, PRESETS, STRATEGIES
+    from .experiments.config import PRESETS
+    from .experiments.registry import BENCHMARKS, DATA, GENERATORS, strategy_names
 
     p = argparse.ArgumentParser(prog="bootdrift", description="Generative replay and drift measurements for Avalanche.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
-        sp.add_argument("--preset", choices=PRESETS, help="model sizes (default: cpu-small)")
+        sp.add_argument("--preset", choices=list(PRESETS), help="model sizes (default: cpu-small)")
         sp.add_argument("--seed", type=int, help="random seed (default: 0)")
         sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
         sp.add_argument("--run-dir", help="run directory (default: runs/<kind>-<time>)")
@@ -150,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--strategy", choices=STRATEGIES, help="default: ddgr")
-    r.add_argument("--benchmark", choices=BENCHMARKS, help="default: digits")
+    r.add_argument("--strategy", choices=strategy_names(), help="default: ddgr")
+    r.add_argument("--benchmark", choices=list(BENCHMARKS), help="default: digits")
     r.add_argument("--experiences", type=int, help="default: 5")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
     r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")
@@ -161,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bootstrap", help="iterative retraining of a generator on its own samples",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--generator", choices=GENERATORS, help="default: wgan")
-    b.add_argument("--data", choices=DATA, help="default: gmm")
+    b.add_argument("--generator", choices=list(GENERATORS), help="default: wgan")
+    b.add_argument("--data", choices=list(DATA), help="default: gmm")
     b.add_argument("--stages", type=int, help="default: 10")
     b.add_argument("--mix-real", type=float, help="fraction of real data per stage (default: 0)")
     b.add_argument("--continue-training", action="store_true", help="keep training one generator across stages")
@@ -184,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from .benchmarks.errors import MissingDataError
-    from .rundir import RunDirError
+    from .experiments.rundir import RunDirError
 
     try:
         return args.func(args)

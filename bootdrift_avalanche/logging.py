@@ -14,7 +14,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 from avalanche.logging import BaseLogger
 
@@ -107,10 +107,3 @@ def metric_table(records: List[Dict], prefix: str = "") -> Dict[str, Dict[int, f
             table.setdefault(r["name"], {})[r["step"]] = r["value"]
     return table
 
-
-def iter_names(records: List[Dict]) -> Iterator[str]:
-    seen = set()
-    for r in records:
-        if r["name"] not in seen:
-            seen.add(r["name"])
-            yield r["name"]

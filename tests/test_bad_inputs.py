@@ -2,13 +2,14 @@
 import pytest
 import torch
 
-from bootdrift_avalanche.bootstrap_run import BootstrapConfig, run_bootstrap_experiment
+from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+from bootdrift_avalanche.experiments.config import BootstrapConfig, ReplayConfig
 from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator
 from bootdrift_avalanche.generators.gan_memory import GANMemory, GANMemoryConfig
 from bootdrift_avalanche.generators.wgan import WGANGenerator
 from bootdrift_avalanche.metrics import cfid, frechet_distance, otdd
-from bootdrift_avalanche.replay_run import ReplayConfig, run_replay
-from bootdrift_avalanche.rundir import RunDirError, open_run_dir
+from bootdrift_avalanche.experiments.replay import run_replay
+from bootdrift_avalanche.experiments.rundir import RunDirError, open_run_dir
 
 
 def _ddpm():

@@ -14,6 +14,8 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from ..runtime.seeds import seed_for
+
 
 @dataclass(frozen=True)
 class GMMSpec:
@@ -58,8 +60,8 @@ def gmm_toy(
     from .split import tensors_class_incremental
 
     spec = GMMSpec(n_modes=n_modes, radius=radius, std=std)
-    x_tr, y_tr = gmm_samples(n_samples, spec=spec, seed=seed)
-    x_te, y_te = gmm_samples(n_test or n_samples, spec=spec, seed=seed + 10_000)
+    x_tr, y_tr = gmm_samples(n_samples, spec=spec, seed=seed_for("gmm.train", seed=seed))
+    x_te, y_te = gmm_samples(n_test or n_samples, spec=spec, seed=seed_for("gmm.test", seed=seed))
     bm = tensors_class_incremental(
         x_tr, y_tr, x_te, y_te, n_experiences=n_experiences, seed=seed, shuffle_classes=False
     )

@@ -1,115 +1,29 @@
-"""One replay experiment in a run directory: a benchmark, a solver, a replay strategy (DDGR, GAN
-Memory, Avalanche's GenerativeReplay, Naive, or joint training as the upper bound) and the drift
-metrics, logged to TensorBoard and ``metrics.jsonl``, checkpointed after every experience.
+"""One replay experiment in a run directory: a benchmark, a solver, a replay strategy (any
+registered recipe: DDGR, GAN Memory, Avalanche's GenerativeReplay, Naive, joint training...) and the
+drift metrics, logged to TensorBoard and ``metrics.jsonl``, checkpointed after every experience.
 
-Used by the examples, ``bootdrift replay`` and ``bench/replay_bench.py``.
+Used by ``bootdrift replay`` and ``bench/replay_bench.py``; the examples show the same pieces as a
+plain Avalanche script.
 
-Accuracy is measured by us after each experience on every test experience (an accuracy matrix
+Accuracy is measured here after each experience on every test experience (an accuracy matrix
 R[k][j] = accuracy on test experience j after training experience k), so resuming needs no Avalanche
 metric state: final average accuracy = mean_j R[T-1][j]; average forgetting = mean over j < T-1 of
 max_{k<T-1} R[k][j] - R[T-1][j] (Chaudhry et al. 2018). Both are logged as
 ``Top1_Acc_Seen/eval_phase/test_stream`` and ``Forgetting/eval_phase/test_stream`` (step = experience).
+
+The drift metrics score the generator of the strategy against the real **test** stream, in the
+feature space of a classifier trained on the **train** stream (never on the images it scores).
 """
 from __future__ import annotations
 
-import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import torch
 
-STRATEGIES = ("ddgr", "gan-memory", "avalanche-gr", "naive", "joint")
-BENCHMARKS = ("digits", "cifar100", "flowers102")
-PRESETS = ("tiny", "cpu-small", "paper")
-
-
-@dataclass
-class ReplayConfig:
-    """What a replay run does (every field ends up in ``config.json``)."""
-
-    strategy: str = "ddgr"  # one of STRATEGIES
-    benchmark: str = "digits"  # one of BENCHMARKS
-    experiences: int = 5  # number of experiences of the class-incremental stream
-    preset: str = "cpu-small"  # model/generator sizes: tiny (tests), cpu-small, paper (GPU)
-    seed: int = 0  # fixes class order, initialisation, replay and metrics
-    device: str = "cpu"  # torch device of solver and generator
-    data_root: Optional[str] = None  # dataset root for cifar100/flowers102 (None: Avalanche's default)
-    download: bool = False  # allow downloading cifar100/flowers102
-    image_size: Optional[int] = None  # None: the benchmark's native size (8, 32, 64)
-    epochs: Optional[int] = None  # solver epochs per experience (None: preset's)
-    lr: float = 2e-3  # solver learning rate (Adam); 1e-3 left the solver undertrained on 2-class digits experiences
-    batch_size: int = 64  # solver mini-batch size
-    replay_per_class: Optional[int] = None  # DDGR/GAN Memory replay images per old class (None: preset's)
-    guidance_scale: float = 1.0  # DDGR classifier-guidance scale
-    generator_steps: Optional[int] = None  # generator steps per experience (None: preset's)
-    drift: bool = True  # compute drift metrics after each experience
-    n_per_class: Optional[int] = None  # drift metrics: samples per class (None: preset's)
-    umap: bool = True  # UMAP figure per experience
-    features: str = "classifier"  # drift feature extractor: classifier | identity
-    progress: bool = True  # tqdm progress bars
-
-
-# Sizes per preset: solver epochs, drift samples per class, replay per class, generator steps.
-_PRESET = {
-    "tiny": dict(epochs=1, n_per_class=8, replay_per_class=4, generator_steps=4, accuracy_epochs=2),
-    # cpu-small: 400 DDPM steps per experience (~0.15 s each on one core) keeps `make demo` under 10 min.
-    "cpu-small": dict(epochs=20, n_per_class=30, replay_per_class=60, generator_steps=400, accuracy_epochs=30),
-    "paper": dict(epochs=30, n_per_class=200, replay_per_class=200, generator_steps=None, accuracy_epochs=50),
-}
-
-
-def _resolved(cfg: ReplayConfig) -> ReplayConfig:
-    if cfg.strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {cfg.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if cfg.benchmark not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {cfg.benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
-    if cfg.preset not in PRESETS:
-        raise ValueError(f"unknown preset {cfg.preset!r}; choose one of {', '.join(PRESETS)}")
-    p = _PRESET[cfg.preset]
-    c = copy.copy(cfg)
-    for k in ("epochs", "n_per_class", "replay_per_class", "generator_steps"):
-        if getattr(c, k) is None:
-            setattr(c, k, p[k])
-    return c
-
-
-def build_benchmark(cfg: ReplayConfig, *, task_labels: bool = False):
-    from .benchmarks import split_cifar100, split_digits, split_flowers102
-
-    if cfg.benchmark == "digits":
-        return split_digits(cfg.experiences, seed=cfg.seed, image_size=cfg.image_size or 8, task_labels=task_labels)
-    if cfg.benchmark == "cifar100":
-        return split_cifar100(cfg.experiences, dataset_root=cfg.data_root, download=cfg.download,
-                              image_size=cfg.image_size or 32, seed=cfg.seed)
-    return split_flowers102(cfg.experiences, dataset_root=cfg.data_root, download=cfg.download,
-                            image_size=cfg.image_size or 64, seed=cfg.seed, task_labels=task_labels)
-
-
-def build_generator(cfg: ReplayConfig, bm):
-    """The generator of a DDGR or GAN Memory run, sized by the preset."""
-    if cfg.strategy == "ddgr":
-        from .generators.ddpm import DDPMConfig, DDPMGenerator
-
-        gcfg = DDPMConfig.preset(cfg.preset, image_shape=tuple(bm.image_shape), num_classes=bm.n_classes,
-                                 seed=cfg.seed, device=cfg.device)
-        return DDPMGenerator(gcfg)
-    if cfg.strategy == "gan-memory":
-        from .generators.gan_memory import GANMemory, GANMemoryConfig
-
-        make = getattr(GANMemoryConfig, cfg.preset.replace("-", "_"))
-        return GANMemory(make(image_shape=tuple(bm.image_shape), num_classes=bm.n_classes, seed=cfg.seed,
-                              device=cfg.device, progress=cfg.progress))
-    return None
-
-
-def build_solver(bm, cfg: ReplayConfig):
-    from .nets import SmallCNN
-
-    c, h, _ = bm.image_shape
-    width = 16 if cfg.preset == "tiny" else 32
-    return SmallCNN(in_channels=c, num_classes=bm.n_classes, image_size=h, width=width)
+from .config import ReplayConfig, as_record, preset, resolve
 
 
 @dataclass
@@ -140,13 +54,14 @@ def accuracy_summary(R: List[List[float]]):
 @torch.no_grad()
 def evaluate_accuracy(model, stream, device, batch_size: int = 256) -> List[float]:
     """Top-1 accuracy on each experience of ``stream``."""
+    from ..benchmarks.views import eval_view
+
     was = model.training
     model.eval()
     out = []
     for exp in stream:
-        ds = exp.dataset.eval() if hasattr(exp.dataset, "eval") else exp.dataset
         correct = total = 0
-        for batch in torch.utils.data.DataLoader(ds, batch_size=batch_size):
+        for batch in torch.utils.data.DataLoader(eval_view(exp.dataset), batch_size=batch_size):
             pred = model(batch[0].to(device)).argmax(1).cpu()
             correct += int((pred == torch.as_tensor(batch[1])).sum())
             total += len(pred)
@@ -155,168 +70,89 @@ def evaluate_accuracy(model, stream, device, batch_size: int = 256) -> List[floa
     return out
 
 
-def make_strategy(cfg: ReplayConfig, bm, model, generator, evaluator):
-    """The Avalanche strategy for ``cfg.strategy`` (a template plus plugins)."""
-    from avalanche.training import Cumulative, Naive
+def build_solver(bm, width: int):
+    """The continual learner: the package's small CNN sized for the benchmark's images."""
+    from ..nets import SmallCNN
 
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    crit = torch.nn.CrossEntropyLoss()
-    common = dict(train_mb_size=cfg.batch_size, train_epochs=cfg.epochs, eval_mb_size=256,
-                  device=cfg.device, evaluator=evaluator)
-    if cfg.strategy == "ddgr":
-        from .strategies.ddgr import DDGR
-
-        return DDGR(model=model, optimizer=opt, criterion=crit, generator=generator, replay_per_class=cfg.replay_per_class,
-                    guidance_scale=cfg.guidance_scale, generator_steps=cfg.generator_steps,
-                    progress=cfg.progress, seed=cfg.seed, **common)
-    if cfg.strategy == "gan-memory":
-        from .strategies.gan_memory import GANMemory
-
-        return GANMemory(model=model, optimizer=opt, criterion=crit, generator=generator, replay_per_class=cfg.replay_per_class,
-                         progress=cfg.progress, seed=cfg.seed, **common)
-    if cfg.strategy == "avalanche-gr":
-        from .strategies.avalanche_gr import avalanche_generative_replay
-
-        return avalanche_generative_replay(model=model, optimizer=opt, criterion=crit, image_shape=bm.image_shape, **common)
-    if cfg.strategy == "joint":  # cumulative training: after the last experience, joint training
-        return Cumulative(model=model, optimizer=opt, criterion=crit, **common)
-    return Naive(model=model, optimizer=opt, criterion=crit, **common)
+    c, h, _ = bm.image_shape
+    return SmallCNN(in_channels=c, num_classes=bm.n_classes, image_size=h, width=width)
 
 
-def _strategy_state(strategy, cfg) -> dict:
-    state = {"model": strategy.model.state_dict(), "optimizer": strategy.optimizer.state_dict(),
-             "clock": dict(vars(strategy.clock))}
-    for name in ("ddgr_plugin", "gan_memory_plugin"):
-        plugin = getattr(strategy, name, None)
-        if plugin is not None:
-            state["plugin"] = plugin.state_dict()
-    if cfg.strategy == "avalanche-gr":
-        state["vae"] = strategy.generator_strategy.model.state_dict()
-    return state
+def _drift(cfg: ReplayConfig, bm, run) -> list:
+    from ..plugins.drift import drift_metrics
+
+    return drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream,
+                         n_per_class=cfg.n_per_class, features=cfg.features, umap=cfg.umap,
+                         real_acc_epochs=cfg.real_acc_epochs, seed=cfg.seed, feature_cache_dir=str(run.cache_dir))
 
 
-def _load_strategy_state(strategy, cfg, state: dict, bm, done: int) -> None:
-    strategy.model.load_state_dict(state["model"])
-    # Avalanche resets the optimizer state on a strategy's first training experience (when it has
-    # no `optimized_param_id` yet); mark the parameters as known so the restored Adam moments stay.
-    strategy.optimized_param_id = dict(strategy.model.named_parameters())
-    strategy.optimizer.load_state_dict(state["optimizer"])
-    for k, v in state["clock"].items():
-        setattr(strategy.clock, k, v)
-    for name in ("ddgr_plugin", "gan_memory_plugin"):
-        plugin = getattr(strategy, name, None)
-        if plugin is not None:
-            plugin.load_state_dict(state["plugin"])
-    if cfg.strategy == "avalanche-gr":
-        from avalanche.training.plugins import GenerativeReplayPlugin
+def _drift_table(path: Path) -> Dict[str, Dict[int, float]]:
+    from ..logging import metric_table, read_metrics
+    from ..metrics.suite import TAG_SUFFIX
 
-        strategy.generator_strategy.model.load_state_dict(state["vae"])
-        for p in strategy.plugins:
-            if isinstance(p, GenerativeReplayPlugin):
-                p.untrained_solver = False  # the solver was trained before the crash
-    if cfg.strategy == "joint":
-        from avalanche.benchmarks.utils import concat_datasets
-
-        strategy.dataset = concat_datasets([bm.train_stream[i].dataset for i in range(done + 1)])
-
-
-def _drift_table(records) -> Dict[str, Dict[int, float]]:
-    from .logging import metric_table
-
-    table = metric_table(records)
-    return {k.split("/")[0]: v for k, v in table.items() if k.endswith("/train_phase/train_stream")}
+    table = metric_table(read_metrics(path))
+    return {k[: -len(TAG_SUFFIX)]: v for k, v in table.items() if k.endswith(TAG_SUFFIX)}
 
 
 def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOutcome:
     """Run (or resume) one replay experiment in ``run_dir``; returns the measured outcome."""
-    from avalanche.logging import TensorboardLogger
     from avalanche.training.plugins import EvaluationPlugin
     from tqdm.auto import tqdm
 
-    from .checkpoint import load_latest, rng_state, save_checkpoint, set_rng_state
-    from .logging import JSONLinesLogger, read_metrics
-    from .plugins.drift import drift_metrics
-    from .rundir import open_run_dir
+    from ..runtime import distributed as D
+    from ..runtime.checkpoint import rng_state, set_rng_state
+    from . import registry
+    from .rundir import open_run
 
-    from . import distributed as D
+    cfg = resolve(cfg)
+    recipe = registry.recipe(cfg.strategy)
+    build_benchmark = registry.benchmark_builder(cfg.benchmark)  # both checked before the run dir exists
+    p = preset(cfg.preset)
+    with open_run(run_dir, as_record(cfg, "replay"), resume=resume) as run:
+        torch.manual_seed(cfg.seed)
+        bm = build_benchmark(cfg, recipe.task_labels)
+        model = build_solver(bm, p.solver_width)
+        metrics = _drift(cfg, bm, run) if cfg.drift and recipe.has_generator else []
+        evaluator = EvaluationPlugin(*metrics, loggers=run.loggers)
+        ctx = registry.BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=evaluator)
+        strategy = recipe.build(ctx)
+        drift = metrics[0].computation if metrics else None
 
-    cfg = _resolved(cfg)
-    main = D.is_main_process()  # under torchrun: rank 0 alone writes logs, checkpoints and config
-    if main:
-        run_dir = open_run_dir(run_dir, {"kind": "replay", **asdict(cfg)}, resume=resume)
-    D.barrier()
-    run_dir = Path(run_dir)
-    torch.manual_seed(cfg.seed)
-    # Avalanche's GenerativeReplay fails on [x, y] mini-batches: give it [x, y, t] ones.
-    bm = build_benchmark(cfg, task_labels=cfg.strategy == "avalanche-gr")
-    model = build_solver(bm, cfg)
-    generator = build_generator(cfg, bm)
-    loggers = [TensorboardLogger(str(run_dir / "tb")), JSONLinesLogger(run_dir / "metrics.jsonl")] if main else []
-    metrics = []
-    if cfg.drift and cfg.strategy in ("ddgr", "gan-memory", "avalanche-gr"):
-        p = _PRESET[cfg.preset]
-        metrics = drift_metrics(reference_stream=bm.test_stream, n_per_class=cfg.n_per_class,
-                                features=cfg.features, umap=cfg.umap, accuracy_epochs=p["accuracy_epochs"],
-                                seed=cfg.seed, feature_cache_dir=str(run_dir / "cache"))
-    evaluator = EvaluationPlugin(*metrics, loggers=loggers)
-    strategy = make_strategy(cfg, bm, model, generator, evaluator)
+        outcome = ReplayOutcome()
+        start = 0
+        found = run.latest()
+        if found is not None:
+            done, state = found
+            recipe.load_state_dict(strategy, state["strategy"], ctx, done)
+            if drift is not None:
+                drift.load_state_dict(state["drift"])
+            outcome.accuracy_matrix = state["R"]
+            outcome.seconds = state["seconds"]
+            set_rng_state(state["rng"])
+            start = done + 1
 
-    outcome = ReplayOutcome()
-    start = 0
-    found = load_latest(run_dir / "checkpoints") if resume else None
-    if found is not None:
-        done, state = found
-        _load_strategy_state(strategy, cfg, state["strategy"], bm, done)
-        outcome.accuracy_matrix = state["R"]
-        outcome.seconds = state["seconds"]
-        if metrics:
-            metrics[0]._comp.seen = [c for g in bm.classes_per_experience[: done + 1] for c in g]
-        set_rng_state(state["rng"])
-        start = done + 1
-
-    bar = tqdm(range(start, len(bm.train_stream)), desc=f"{cfg.strategy} on {cfg.benchmark}",
-               disable=not cfg.progress, initial=start, total=len(bm.train_stream))
-    for k in bar:
-        t0 = time.perf_counter()
-        strategy.train(bm.train_stream[k])
-        accs = evaluate_accuracy(strategy.model, bm.test_stream, cfg.device)
-        outcome.accuracy_matrix.append(accs)
-        acc, forg = accuracy_summary(outcome.accuracy_matrix)
-        for lg in loggers:
-            lg.log_single_metric("Top1_Acc_Seen/eval_phase/test_stream", acc, k)
-            lg.log_single_metric("Forgetting/eval_phase/test_stream", forg, k)
+        n = len(bm.train_stream)
+        bar = tqdm(range(start, n), desc=f"{cfg.strategy} on {cfg.benchmark}", disable=not cfg.progress,
+                   initial=start, total=n)
+        for k in bar:
+            t0 = time.perf_counter()
+            strategy.train(bm.train_stream[k])
+            accs = evaluate_accuracy(strategy.model, bm.test_stream, cfg.device)
+            outcome.accuracy_matrix.append(accs)
+            acc, forg = accuracy_summary(outcome.accuracy_matrix)
+            run.log("Top1_Acc_Seen/eval_phase/test_stream", acc, k)
+            run.log("Forgetting/eval_phase/test_stream", forg, k)
             for j, a in enumerate(accs[: k + 1]):
-                lg.log_single_metric(f"Top1_Acc_Exp/eval_phase/test_stream/Exp{j:03d}", a, k)
-        outcome.seconds += time.perf_counter() - t0
-        if main:
-            save_checkpoint(run_dir / "checkpoints", k, {
-                "strategy": _strategy_state(strategy, cfg), "R": outcome.accuracy_matrix,
-                "seconds": outcome.seconds, "rng": rng_state(),
-            })
-        D.barrier()
-        bar.set_postfix(acc=f"{acc:.3f}")
-    outcome.final_accuracy, outcome.forgetting = accuracy_summary(outcome.accuracy_matrix)
-    if D.is_distributed():
-        outcome.ranks_agree = D.ranks_agree(strategy.model) and (generator is None or D.ranks_agree(generator))
-    if main:
-        loggers[0].writer.flush()
-        outcome.drift = _drift_table(read_metrics(run_dir / "metrics.jsonl"))
+                run.log(f"Top1_Acc_Exp/eval_phase/test_stream/Exp{j:03d}", a, k)
+            outcome.seconds += time.perf_counter() - t0
+            run.checkpoint(k, {"strategy": recipe.state_dict(strategy), "R": outcome.accuracy_matrix,
+                               "drift": drift.state_dict() if drift is not None else None,
+                               "seconds": outcome.seconds, "rng": rng_state()})
+            bar.set_postfix(acc=f"{acc:.3f}")
+        outcome.final_accuracy, outcome.forgetting = accuracy_summary(outcome.accuracy_matrix)
+        if D.is_distributed():
+            gen = recipe.generator(strategy)
+            outcome.ranks_agree = D.ranks_agree(strategy.model) and (gen is None or D.ranks_agree(gen))
+    if run.main:
+        outcome.drift = _drift_table(run.dir / "metrics.jsonl")
     return outcome
-
-
-def summary_table(outcome: ReplayOutcome, keys=("FID", "CFID", "OTDD", "RealAcc", "DriftTime")) -> str:
-    """A one-screen table: per experience, accuracy on seen classes and the drift metrics."""
-    cols = [k for k in outcome.drift if k.split("_")[0] in keys and "/Class" not in k]
-    head = ["exp", "acc_seen"] + cols
-    rows = []
-    for k, accs in enumerate(outcome.accuracy_matrix):
-        seen = accs[: k + 1]
-        row = [str(k), f"{sum(seen) / len(seen):.3f}"]
-        row += [f"{outcome.drift[c].get(k, float('nan')):.3f}" for c in cols]
-        rows.append(row)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    lines = [fmt.format(*head)] + [fmt.format(*r) for r in rows]
-    lines.append(f"final average accuracy {outcome.final_accuracy:.3f}, average forgetting "
-                 f"{outcome.forgetting:.3f}, {outcome.seconds:.0f} s")
-    return "\n".join(lines)

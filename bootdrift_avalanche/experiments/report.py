@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
-from .logging import metric_table, read_metrics
+from ..logging import metric_table, read_metrics
 
 # Metric families plotted in one panel each (prefix of the metric name before the first "/").
 _FAMILIES = ("FID", "CFID", "OTDD", "RealAcc", "Top1_Acc_Seen", "Forgetting", "ModesCovered", "HighQuality", "DriftTime")
@@ -118,7 +118,7 @@ def _table_html(curves: Dict[str, Dict[int, float]], xlabel: str) -> str:
 
 def write_report(run_dir: Union[str, Path]) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for one run; returns the HTML path."""
-    from .checkpoint import atomic_write_bytes
+    from ..runtime.checkpoint import atomic_write_bytes
 
     run_dir = Path(run_dir)
     curves = _curves(run_dir)
@@ -154,7 +154,7 @@ def write_report(run_dir: Union[str, Path]) -> Path:
 
 def write_comparison(run_dirs: Sequence[Union[str, Path]], out: Union[str, Path]) -> Path:
     """Overlay the metric curves of several runs in one HTML page (and PNGs beside it)."""
-    from .checkpoint import atomic_write_bytes
+    from ..runtime.checkpoint import atomic_write_bytes
 
     runs = []
     for d in run_dirs:

@@ -6,24 +6,25 @@ Layout::
       config.json      resolved configuration + versions of torch/avalanche/diffusers + seed
       metrics.jsonl    JSON-lines metrics (bootdrift_avalanche.logging.JSONLinesLogger)
       tb/              TensorBoard event files
-      checkpoints/     atomic, hashed checkpoints (bootdrift_avalanche.checkpoint)
+      checkpoints/     atomic, hashed checkpoints (bootdrift_avalanche.runtime.checkpoint)
       figures/         PNG figures and sample grids
       report.html      written by `bootdrift report`
 
-On resume, ``open_run_dir(..., resume=True)`` refuses a directory whose config differs from the
+``open_run(run_dir, config, resume=...)`` is the one entry point of the experiments: a context that
+owns the directory, the loggers (TensorBoard + ``metrics.jsonl``), the checkpoints and what to resume
+from. On resume, ``open_run_dir(..., resume=True)`` refuses a directory whose config differs from the
 one asked for (ignoring keys that do not change results, such as ``device`` and ``progress``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Union
+from typing import Dict, Iterable, Iterator, Optional, Tuple, Union
 
-from .checkpoint import atomic_write_bytes
-
-# Keys that may differ between a run and its resumption without changing the results.
-RESUME_IGNORED = frozenset({"device", "progress", "resume", "run_dir", "versions", "command"})
+from ..runtime.checkpoint import atomic_write_bytes
+from .config import RESUME_IGNORED
 
 
 class RunDirError(RuntimeError):
@@ -38,7 +39,7 @@ def versions() -> Dict[str, str]:
             out[mod] = getattr(m, "__version__", "unknown")
         except Exception:
             out[mod] = "not installed"
-    from . import __version__
+    from .. import __version__
 
     out["bootdrift_avalanche"] = __version__
     return out
@@ -77,3 +78,72 @@ def open_run_dir(run_dir: Union[str, Path], config: dict, *, resume: bool = Fals
 def read_config(run_dir: Union[str, Path]) -> Optional[dict]:
     p = Path(run_dir) / "config.json"
     return json.loads(p.read_text()) if p.exists() else None
+
+
+class Run:
+    """An open run directory: its loggers (rank 0 only), its checkpoints and what to resume from.
+    Made by :func:`open_run`; experiments never build loggers or write checkpoints themselves."""
+
+    def __init__(self, directory: Path, *, main: bool, resume: bool):
+        from avalanche.logging import TensorboardLogger
+
+        from ..logging import JSONLinesLogger
+
+        self.dir = directory
+        self.main = main  # under torchrun only rank 0 writes
+        self.resume = resume
+        self._tb = TensorboardLogger(str(directory / "tb")) if main else None
+        self._jsonl = JSONLinesLogger(directory / "metrics.jsonl") if main else None
+        self.loggers = [self._tb, self._jsonl] if main else []
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.dir / "checkpoints"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.dir / "cache"
+
+    def log(self, name: str, value: float, step: int) -> None:
+        """One scalar to every logger of the run."""
+        for lg in self.loggers:
+            lg.log_single_metric(name, value, step)
+
+    def latest(self) -> Optional[Tuple[int, dict]]:
+        """``(step, state)`` of the newest good checkpoint when resuming, else ``None``."""
+        from ..runtime.checkpoint import load_latest
+
+        return load_latest(self.checkpoint_dir) if self.resume else None
+
+    def checkpoint(self, step: int, state: dict) -> None:
+        """Save ``state`` as the checkpoint of ``step`` (rank 0), then wait for every rank."""
+        from ..runtime import distributed as D
+        from ..runtime.checkpoint import save_checkpoint
+
+        if self.main:
+            save_checkpoint(self.checkpoint_dir, step, state)
+        D.barrier()
+
+    def close(self) -> None:
+        """Flush and close the loggers (TensorBoard's writer buffers events in memory)."""
+        if self._tb is not None:
+            self._tb.writer.close()
+        if self._jsonl is not None:
+            self._jsonl.close()
+
+
+@contextlib.contextmanager
+def open_run(run_dir: Union[str, Path], config: dict, *, resume: bool = False) -> Iterator[Run]:
+    """Open (rank 0 creates or, with ``resume``, re-checks) ``run_dir`` for ``config`` and yield
+    its :class:`Run`; the loggers are closed however the block ends."""
+    from ..runtime import distributed as D
+
+    main = D.is_main_process()
+    if main:
+        open_run_dir(run_dir, config, resume=resume)
+    D.barrier()
+    run = Run(Path(run_dir), main=main, resume=resume)
+    try:
+        yield run
+    finally:
+        run.close()

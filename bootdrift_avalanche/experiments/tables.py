@@ -14,3 +14,26 @@ def format_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def number(value: float, spec: str = ".3f") -> str:
     """``value`` formatted by ``spec``; ``nan`` for a missing value."""
     return format(float("nan") if value is None else float(value), spec)
+
+
+def replay_table(outcome, keys: Sequence[str] = ("FID", "CFID", "OTDD", "RealAcc", "DriftTime")) -> str:
+    """Per experience: accuracy on the seen classes and the drift metrics, then the final figures
+    (``outcome`` is an ``experiments.replay.ReplayOutcome``)."""
+    cols = [k for k in outcome.drift if k.split("_")[0] in keys and "/Class" not in k]
+    rows = []
+    for k, accs in enumerate(outcome.accuracy_matrix):
+        seen = accs[: k + 1]
+        rows.append([str(k), number(sum(seen) / len(seen))] + [number(outcome.drift[c].get(k)) for c in cols])
+    return (format_table(["exp", "acc_seen"] + cols, rows)
+            + f"\nfinal average accuracy {outcome.final_accuracy:.3f}, average forgetting "
+              f"{outcome.forgetting:.3f}, {outcome.seconds:.0f} s")
+
+
+def bootstrap_table(result) -> str:
+    """Per stage: every scalar the loop measured but per-class values and the chance level
+    (``result`` is a ``bootstrap.loop.BootstrapResult``)."""
+    if not result.stages:
+        return "(no stages)"
+    keys = [k for k in result.stages[0] if k != "RealAccChance" and "/Class" not in k]
+    rows = [[str(s)] + [number(v.get(k), ".4g") for k in keys] for s, v in enumerate(result.stages)]
+    return format_table(["stage"] + keys, rows)

@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from bootdrift_avalanche.checkpoint import (
+from bootdrift_avalanche.runtime.checkpoint import (
     CheckpointError, CheckpointWarning, list_checkpoints, load_latest, save_checkpoint,
 )
-from bootdrift_avalanche.rundir import RunDirError, open_run_dir
+from bootdrift_avalanche.experiments.rundir import RunDirError, open_run_dir
 
 
 def test_save_and_load_latest(tmp_path):

@@ -1,0 +1,1 @@
+"""One recipe per strategy (see ``experiments.registry``): each module defines ``RECIPE``."""

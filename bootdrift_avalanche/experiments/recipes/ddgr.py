@@ -1,0 +1,24 @@
+"""Recipe: DDGR (Gao & Liu, ICML 2023), a class-conditional DDPM replaying guided samples of the old
+classes and retrained on them; sized by the preset's ``ddpm`` entry."""
+from __future__ import annotations
+
+from ..registry import BuildContext, Recipe
+
+
+class DDGRRecipe(Recipe):
+    name = "ddgr"
+    has_generator = True
+
+    def build(self, ctx: BuildContext):
+        from ...generators.ddpm import DDPMGenerator
+        from ...strategies import DDGR
+
+        cfg, bm = ctx.cfg, ctx.benchmark
+        generator = DDPMGenerator(ctx.preset.ddpm_config(image_shape=tuple(bm.image_shape), num_classes=bm.n_classes,
+                                                         seed=cfg.seed, device=cfg.device))
+        return DDGR(generator=generator, replay_per_class=cfg.replay_per_class, guidance_scale=cfg.guidance_scale,
+                    generator_steps=cfg.generator_steps, progress=cfg.progress, seed=cfg.seed,
+                    **ctx.template_kwargs())
+
+
+RECIPE = DDGRRecipe()

@@ -1,0 +1,23 @@
+"""Recipe: GAN Memory (Cong et al., NeurIPS 2020), a frozen base GAN with one style modulation per
+experience; sized by the preset's ``gan_memory`` entry."""
+from __future__ import annotations
+
+from ..registry import BuildContext, Recipe
+
+
+class GANMemoryRecipe(Recipe):
+    name = "gan-memory"
+    has_generator = True
+
+    def build(self, ctx: BuildContext):
+        from ...generators.gan_memory import GANMemoryGenerator
+        from ...strategies import GANMemory
+
+        cfg, bm = ctx.cfg, ctx.benchmark
+        generator = GANMemoryGenerator(ctx.preset.gan_memory_config(
+            image_shape=tuple(bm.image_shape), num_classes=bm.n_classes, seed=cfg.seed, device=cfg.device))
+        return GANMemory(generator=generator, replay_per_class=cfg.replay_per_class, progress=cfg.progress,
+                         seed=cfg.seed, **ctx.template_kwargs())
+
+
+RECIPE = GANMemoryRecipe()

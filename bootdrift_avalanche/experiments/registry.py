@@ -1,0 +1,207 @@
+"""The registries of the experiment layer: strategies (one *recipe* each), replay benchmarks, and the
+data sets and generators of the bootstrapping loop. Every choice a config names by string is looked
+up here and nowhere else, so adding a strategy is one recipe file plus its line in ``_RECIPES``.
+
+A :class:`Recipe` knows, for one strategy, how to build its generator and Avalanche strategy,
+whether it needs ``[x, y, t]`` mini-batches, whether there is a generator for the drift metrics to
+score, and how to save and restore its state for resume. The default state covers what every
+Avalanche template has (model, optimizer, clock) plus every plugin with ``state_dict`` (our replay
+plugins); recipes add what is theirs.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import torch
+
+from .config import BootstrapConfig, Preset, ReplayConfig
+
+#: Strategy name -> module under ``experiments.recipes`` holding its ``RECIPE``. Registering a
+#: strategy is adding its line here.
+_RECIPES: Mapping[str, str] = {
+    "ddgr": "ddgr",
+    "gan-memory": "gan_memory",
+    "avalanche-gr": "avalanche_gr",
+    "naive": "naive",
+    "joint": "joint",
+}
+
+
+@dataclass
+class BuildContext:
+    """What a recipe gets to build its strategy from."""
+
+    cfg: ReplayConfig  # resolved (no None sizes)
+    preset: Preset
+    benchmark: Any  # the Avalanche benchmark (train_stream, test_stream, image_shape, n_classes)
+    model: torch.nn.Module  # the solver
+    evaluator: Any  # Avalanche EvaluationPlugin with the loggers and drift metrics
+
+    def template_kwargs(self) -> Dict[str, Any]:
+        """Optimizer, criterion and the keyword arguments every Avalanche template takes."""
+        cfg = self.cfg
+        return dict(model=self.model, optimizer=torch.optim.Adam(self.model.parameters(), lr=cfg.lr),
+                    criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cfg.batch_size,
+                    train_epochs=cfg.epochs, eval_mb_size=256, device=cfg.device, evaluator=self.evaluator)
+
+
+class Recipe:
+    """How to run one strategy (see the module docstring). Subclasses set ``name`` and ``build``."""
+
+    name: str = ""
+    task_labels: bool = False  # needs [x, y, t] mini-batches
+    has_generator: bool = False  # there is a generator for the drift metrics to score
+
+    def build(self, ctx: BuildContext):
+        """The Avalanche strategy, ready to ``train`` experience by experience."""
+        raise NotImplementedError
+
+    def generator(self, strategy) -> Optional[torch.nn.Module]:
+        """The strategy's generator (ranks must agree on it under torchrun), ``None`` without one."""
+        return getattr(strategy, "generator", None) if self.has_generator else None
+
+    def state_dict(self, strategy) -> Dict[str, Any]:
+        """Everything needed to continue after the current experience."""
+        return {"model": strategy.model.state_dict(), "optimizer": strategy.optimizer.state_dict(),
+                "clock": dict(vars(strategy.clock)),
+                "plugins": [p.state_dict() if callable(getattr(p, "state_dict", None)) else None
+                            for p in strategy.plugins]}
+
+    def load_state_dict(self, strategy, state: Dict[str, Any], ctx: BuildContext, done: int) -> None:
+        """Restore :meth:`state_dict` into a freshly built strategy; ``done`` experiences are trained."""
+        strategy.model.load_state_dict(state["model"])
+        # Avalanche resets the optimizer state on a strategy's first training experience (when it has
+        # no `optimized_param_id` yet); mark the parameters as known so the restored Adam moments stay.
+        strategy.optimized_param_id = dict(strategy.model.named_parameters())
+        strategy.optimizer.load_state_dict(state["optimizer"])
+        for k, v in state["clock"].items():
+            setattr(strategy.clock, k, v)
+        for plugin, s in zip(strategy.plugins, state["plugins"]):
+            if s is not None:
+                plugin.load_state_dict(s)
+
+
+def strategy_names() -> Tuple[str, ...]:
+    return tuple(_RECIPES)
+
+
+def recipe(name: str) -> Recipe:
+    """The registered recipe of strategy ``name``."""
+    if name not in _RECIPES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(_RECIPES)}")
+    return importlib.import_module(f".recipes.{_RECIPES[name]}", __package__).RECIPE
+
+
+# ---- replay benchmarks --------------------------------------------------------------------------
+def _digits(cfg: ReplayConfig, task_labels: bool):
+    from ..benchmarks import split_digits
+
+    return split_digits(cfg.experiences, seed=cfg.seed, image_size=cfg.image_size or 8, task_labels=task_labels)
+
+
+def _cifar100(cfg: ReplayConfig, task_labels: bool):
+    from ..benchmarks import split_cifar100
+
+    # Avalanche's SplitCIFAR100 always yields [x, y, t] mini-batches.
+    return split_cifar100(cfg.experiences, dataset_root=cfg.data_root, download=cfg.download,
+                          image_size=cfg.image_size or 32, seed=cfg.seed)
+
+
+def _flowers102(cfg: ReplayConfig, task_labels: bool):
+    from ..benchmarks import split_flowers102
+
+    return split_flowers102(cfg.experiences, dataset_root=cfg.data_root, download=cfg.download,
+                            image_size=cfg.image_size or 64, seed=cfg.seed, task_labels=task_labels)
+
+
+BENCHMARKS: Mapping[str, Callable[[ReplayConfig, bool], Any]] = {
+    "digits": _digits, "cifar100": _cifar100, "flowers102": _flowers102,
+}
+
+
+def benchmark_builder(name: str) -> Callable[[ReplayConfig, bool], Any]:
+    """``build(cfg, task_labels) -> benchmark`` for the registered benchmark ``name``."""
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name]
+
+
+# ---- bootstrapping: data and generators -----------------------------------------------------------
+def _gmm_data(cfg: BootstrapConfig):
+    from ..benchmarks.gmm import GMMSpec, gmm_samples
+    from ..metrics.modes import mode_metrics
+    from ..runtime.seeds import seed_for
+
+    spec = GMMSpec()
+    train = gmm_samples(cfg.n_samples, spec=spec, seed=seed_for("gmm.train", seed=cfg.seed))
+    test = gmm_samples(cfg.n_samples, spec=spec, seed=seed_for("gmm.test", seed=cfg.seed))
+
+    def extra(x, y):  # the toy's own quality measures: modes found, samples near a mode
+        m = mode_metrics(x, spec.centers(), spec.std, labels=y)
+        return {"ModesCovered": float(m["modes_covered"]), "HighQuality": float(m["high_quality_fraction"]),
+                **({"LabelAgreement": float(m["label_agreement"])} if "label_agreement" in m else {})}
+
+    return train, test, extra
+
+
+def _digits_data(cfg: BootstrapConfig):
+    from ..benchmarks.digits import load_digits_tensors
+
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(seed=cfg.seed)
+    return (x_tr, y_tr), (x_te, y_te), None
+
+
+def _flowers102_data(cfg: BootstrapConfig):
+    from ..benchmarks.flowers102 import load_flowers102
+
+    train, ytr, test, yte = load_flowers102(cfg.data_root, download=cfg.download, image_size=64)
+
+    def stack(ds):
+        return torch.stack([ds[i][0] for i in range(len(ds))])
+
+    return (stack(train), torch.tensor(ytr)), (stack(test), torch.tensor(yte)), None
+
+
+#: Bootstrapping data name -> ``cfg -> (train, test, extra_metrics)``.
+DATA: Mapping[str, Callable] = {"gmm": _gmm_data, "digits": _digits_data, "flowers102": _flowers102_data}
+
+
+def bootstrap_data_loader(name: str) -> Callable:
+    """``load(cfg) -> (train, test, extra_metrics)`` for the registered data set ``name``; train and
+    test are ``(x, y)`` tensors."""
+    if name not in DATA:
+        raise ValueError(f"unknown data {name!r}; choose one of {', '.join(DATA)}")
+    return DATA[name]
+
+
+def _wgan_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    if x_train.dim() != 2:
+        raise ValueError("the wgan generator models points (data gmm); use --generator ddpm for images")
+    from ..generators.wgan import WGANGenerator
+
+    over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
+    return lambda seed: WGANGenerator(preset.wgan_config(dim=x_train.shape[1], num_classes=n_classes,
+                                                         seed=seed, device=cfg.device, **over))
+
+
+def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    if x_train.dim() != 4:
+        raise ValueError("the ddpm generator models images; use --generator wgan for the gmm data")
+    from ..generators.ddpm import DDPMGenerator
+
+    over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
+    return lambda seed: DDPMGenerator(preset.ddpm_config(image_shape=tuple(x_train.shape[1:]),
+                                                         num_classes=n_classes, seed=seed, device=cfg.device, **over))
+
+
+#: Bootstrapping generator name -> ``(cfg, preset, x_train, n_classes) -> (seed -> generator)``.
+GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_factory}
+
+
+def generator_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    """``make(seed) -> a fresh generator`` of kind ``cfg.generator`` sized by ``preset``."""
+    if cfg.generator not in GENERATORS:
+        raise ValueError(f"unknown generator {cfg.generator!r}; choose one of {', '.join(GENERATORS)}")
+    return GENERATORS[cfg.generator](cfg, preset, x_train, n_classes)
