@@ -9,7 +9,7 @@ Times one training step (forward, backward, AdamW; batch 64, channels (16, 32)) 
   1 thread      the same with ``torch.set_num_threads(1)``
   1 thr +ftz    both
   after         what ``DDPMGenerator.fit`` runs: the package's UNet (attention only in the
-                bottleneck, one head) inside ``generators.cpu.cpu_compute_settings`` (1 thread, ftz)
+                bottleneck, one head) inside ``runtime.threads.thread_settings`` (1 thread, ftz)
 
 Settings are interleaved step by step, so a burst of load from other processes hits all of them
 alike; the table shows the median step time. The 1-minute load average is printed: on a shared
@@ -28,8 +28,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bootdrift_avalanche.generators.cpu import cpu_compute_settings
-from bootdrift_avalanche.generators.ddpm import DDPMConfig, build_unet
+from bootdrift_avalanche.generators.ddpm import DDPMConfig
+from bootdrift_avalanche.generators.ddpm.model import build_unet
+from bootdrift_avalanche.runtime.threads import thread_settings
 
 CHANNELS = (16, 32)
 SETTINGS = ("before", "+ftz", "1 thread", "1 thr +ftz", "after")
@@ -81,9 +82,9 @@ def bench_size(size: int, reps: int, batch_size: int, default_threads: int):
         for name in SETTINGS:
             m, opt = models[name]
             if plan[name] is None:
-                ctx = cpu_compute_settings("cpu")
+                ctx = thread_settings("cpu")
             else:
-                ctx = cpu_compute_settings("cpu", num_threads=plan[name]["threads"], flush_denormal=plan[name]["ftz"])
+                ctx = thread_settings("cpu", threads=plan[name]["threads"], flush_denormal=plan[name]["ftz"])
             with ctx:
                 t0 = time.perf_counter()
                 train_step(m, opt, batch)

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
-from bootdrift_avalanche.experiments.config import BootstrapConfig, ReplayConfig
-from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator
-from bootdrift_avalanche.generators.gan_memory import GANMemory, GANMemoryConfig
+from bootdrift_avalanche.experiments.config import PRESETS, BootstrapConfig, ReplayConfig
+from bootdrift_avalanche.generators.ddpm import DDPMGenerator
+from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
 from bootdrift_avalanche.generators.wgan import WGANGenerator
 from bootdrift_avalanche.metrics import cfid, frechet_distance, otdd
 from bootdrift_avalanche.experiments.replay import run_replay
@@ -13,7 +13,7 @@ from bootdrift_avalanche.experiments.rundir import RunDirError, open_run_dir
 
 
 def _ddpm():
-    return DDPMGenerator(DDPMConfig.tiny(image_shape=(1, 8, 8), num_classes=10))
+    return DDPMGenerator(PRESETS["tiny"].ddpm_config(image_shape=(1, 8, 8), num_classes=10))
 
 
 X = torch.rand(20, 1, 8, 8)
@@ -37,7 +37,7 @@ CASES = [
     ("ddpm: labels out of range", lambda t: _ddpm().generate(torch.tensor([3, 12])), ValueError, r"class id 12.*10 classes"),
     ("ddpm: float labels", lambda t: _ddpm().generate(torch.tensor([1.0, 2.0])), TypeError, r"integer"),
     ("wgan: wrong point dimension", lambda t: WGANGenerator().fit(torch.randn(10, 3), torch.arange(10) % 5), ValueError, r"shape"),
-    ("gan memory: unknown label", lambda t: GANMemory(GANMemoryConfig.tiny()).fit(X[:10], Y[:10] % 2).generate(torch.tensor([7])), ValueError, r"7"),
+    ("gan memory: unknown label", lambda t: GANMemoryGenerator(PRESETS["tiny"].gan_memory_config(image_shape=(1, 8, 8), num_classes=10)).fit(X[:10], Y[:10] % 2).generate(torch.tensor([7])), ValueError, r"7"),
     ("fid: NaN features", lambda t: frechet_distance(NAN_F, F), ValueError, r"NaN/Inf.*row: 3"),
     ("fid: 1-D features", lambda t: frechet_distance(F[:, 0], F), ValueError, r"2-D"),
     ("fid: feature dimension mismatch", lambda t: frechet_distance(F, torch.randn(30, 5)), ValueError, r"differ: 4 vs 5"),

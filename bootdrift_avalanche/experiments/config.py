@@ -87,7 +87,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
                      num_train_timesteps=100, batch_size=32, train_steps=20, num_inference_steps=10,
                      ema_decay=0.9, lr=2e-3),
         gan_memory=_frozen(z_dim=8, base_channels=4, max_channels=8, batch_size=8, base_steps=4, task_steps=4,
-                           ema_decay=0.0, progress=False),
+                           ema_decay=0.0),
         wgan=_frozen(train_steps=20, hidden=32, batch_size=64),
     ),
     "cpu-small": Preset(

@@ -1,9 +1,20 @@
-"""The Generator protocol shared by replay plugins, drift metrics and the bootstrapping loop.
+"""The one Generator protocol shared by replay plugins, drift metrics and the bootstrapping loop.
 
-A generator is anything with ``generate(labels) -> images``: one sample per label, in the
-benchmark's own value range and shape (for Split Digits: 1x8x8 in [0, 1]; for the GMM toy: 2-D
-points). Trainable generators also have ``fit(x, y)``; checkpointable ones are ``nn.Module`` s or
-expose ``state_dict``/``load_state_dict``.
+Every generator of the package (``DDPMGenerator``, ``GANMemoryGenerator``, ``WGANGenerator``) has
+
+- ``generate(labels, *, seed=None, **method_kwargs) -> Tensor``: one sample per label, in the
+  benchmark's own value range and shape (Split Digits: 1x8x8 in [0, 1]; the GMM toy: 2-D points).
+  ``seed`` makes the call reproducible whatever the generator's call history (same seed, same
+  samples, on any device); ``None`` draws from the generator's (or torch's) own stream. Method
+  specific keywords (classifier guidance, latent codes, sampler settings) come after it.
+- ``fit(x, y, *, steps=None, progress=False) -> self``: (continue to) train on images ``x`` with
+  labels ``y``; ``steps`` overrides the configured number of optimisation steps, ``progress`` shows
+  a tqdm bar.
+
+**Output device**: ``generate`` returns a float32 tensor **on the CPU**, whatever device the model
+computes on. Everything downstream (replay sets, metrics, loggers, collectives' callers) then sees
+one device; a generator may use its model's device internally (the DDPM computes classifier
+guidance there). Checkpointable generators are ``nn.Module`` s (``state_dict``/``load_state_dict``).
 
 The validation helpers here give every generator the same clear errors for bad labels, bad
 training images and non-finite samples, so garbage never reaches a metric or a logger.
@@ -20,8 +31,8 @@ from torch import Tensor
 class Generator(Protocol):
     """What the drift metrics and the replay plugins need from a generative model."""
 
-    def generate(self, labels: Tensor) -> Tensor:
-        """Return one sample per entry of ``labels`` (a 1-D LongTensor of class ids)."""
+    def generate(self, labels: Tensor, *, seed: Optional[int] = None) -> Tensor:
+        """One sample per entry of ``labels`` (a 1-D LongTensor of class ids): float32, on the CPU."""
         ...
 
 
@@ -29,7 +40,8 @@ class Generator(Protocol):
 class TrainableGenerator(Generator, Protocol):
     """A generator that can be (re)trained on a labelled tensor dataset."""
 
-    def fit(self, x: Tensor, y: Tensor) -> "TrainableGenerator":
+    def fit(self, x: Tensor, y: Tensor, *, steps: Optional[int] = None,
+            progress: bool = False) -> "TrainableGenerator":
         """Train on images ``x`` (N, *shape) with labels ``y`` (N,); returns ``self``."""
         ...
 
@@ -95,23 +107,3 @@ def from_unit_range(x: Tensor, value_range: Tuple[float, float]) -> Tensor:
     """Map ``x`` from [-1, 1] back to ``value_range`` (clamped)."""
     lo, hi = value_range
     return ((x.clamp(-1.0, 1.0) + 1.0) / 2.0) * (hi - lo) + lo
-
-
-def seeded_generate(generator, labels: Tensor, seed: int) -> Tensor:
-    """``generator.generate(labels)`` made reproducible by ``seed`` whatever the generator's call
-    history: passes ``seed=`` or a seeded ``generator=`` (a ``torch.Generator``) when ``generate``
-    accepts one, and otherwise seeds torch's global RNG. Used wherever results must not depend on
-    earlier calls (drift metrics, the bootstrapping loop, resumed runs)."""
-    import inspect
-
-    try:
-        params = inspect.signature(generator.generate).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if "seed" in params:
-        return generator.generate(labels, seed=seed)
-    if "generator" in params:
-        dev = getattr(generator, "device", torch.device("cpu"))
-        return generator.generate(labels, generator=torch.Generator(device=dev).manual_seed(seed))
-    torch.manual_seed(seed)
-    return generator.generate(labels)

@@ -15,9 +15,10 @@ shape of every class around its (re-estimated) mean and spread.
 starts from the seeded initialisation. Both the weights and the training position (``steps_done``,
 which seeds the next ``fit``'s random stream) are in ``state_dict``, so a reloaded model continues
 training exactly like the original. Adam's moments are re-created at every ``fit`` call, for the same
-reason. Training runs on ``config.num_threads`` torch threads (default 1, restored afterwards): these
-MLPs are so small that a second thread only adds synchronisation, and on a busy 2-core machine it
-made a step ~10x slower.
+reason. ``fit`` and ``generate`` run on ``config.threads`` torch threads (default 1, restored
+afterwards; ``runtime.threads.thread_settings``): these MLPs are so small that a second thread only
+adds synchronisation, and on a busy 2-core machine it made a step ~10x slower. Sizes per scale are in
+``experiments.config.PRESETS`` (``PRESETS[name].wgan_config(dim=..., num_classes=...)``).
 
 Measured on the toy (``bench/wgan_stage0.py``: 5,000 points, 5 modes of std 0.1 on a circle of
 radius 2; 3 seeds; one thread of a shared 2-core machine): the default config (500 generator steps)
@@ -31,13 +32,14 @@ instead of ~1e-2.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict, dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
+from ..runtime.seeds import seed_for
+from ..runtime.threads import DEFAULT_THREADS, check_threads, thread_settings
 from .base import check_finite_samples, validate_images, validate_labels
 
 __all__ = ["WGANConfig", "WGANGenerator"]
@@ -61,9 +63,9 @@ class WGANConfig:
     train_steps: int = 500  # generator updates per fit (each after n_critic critic updates)
     normalize: str = "global"  # standardise by one mean/std ("global") or by each class's ("class")
     conditional: bool = True  # condition on labels (False: one unconditional model of all the data)
-    seed: int = 0  # seeds the initial weights and the training / sampling random streams
+    seed: int = 0  # seeds the initial weights and the training random stream (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
-    num_threads: Optional[int] = 1  # torch CPU threads during fit (restored after); None = leave as is
+    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU (restored after); None keeps torch's setting
 
     def __post_init__(self) -> None:
         for name in ("dim", "num_classes", "noise_dim", "embed_dim", "hidden", "depth", "n_critic",
@@ -76,8 +78,7 @@ class WGANConfig:
             raise ValueError(f"WGANConfig.lr must be positive, got {self.lr}")
         if self.gp_weight < 0:
             raise ValueError(f"WGANConfig.gp_weight must be >= 0, got {self.gp_weight}")
-        if self.num_threads is not None and self.num_threads < 1:
-            raise ValueError(f"WGANConfig.num_threads must be >= 1 or None, got {self.num_threads}")
+        check_threads(self.threads)
         if self.normalize not in ("global", "class"):
             raise ValueError(f"WGANConfig.normalize must be 'global' or 'class', got {self.normalize!r}")
         if self.normalize == "class" and not self.conditional:
@@ -92,20 +93,6 @@ def _mlp(n_in: int, hidden: int, depth: int, n_out: int) -> nn.Sequential:
         layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.LeakyReLU(0.2)]
     layers.append(nn.Linear(hidden if depth else n_in, n_out))
     return nn.Sequential(*layers)
-
-
-@contextlib.contextmanager
-def _torch_threads(n: Optional[int]) -> Iterator[None]:
-    """Run with ``n`` torch threads (tiny MLPs are fastest on one; more threads contend for cores)."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class WGANGenerator(nn.Module):
@@ -141,7 +128,7 @@ class WGANGenerator(nn.Module):
         """Re-draw the initial weights from ``config.seed`` and forget the data scaling and the
         training position: the model is then identical to a freshly constructed one."""
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.config.seed)
+            torch.manual_seed(seed_for("wgan.init", seed=self.config.seed))
             for module in self.modules():
                 if isinstance(module, (nn.Linear, nn.Embedding)):
                     module.reset_parameters()
@@ -153,6 +140,9 @@ class WGANGenerator(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.data_mean.device
+
+    def _threads(self):
+        return thread_settings(self.device, threads=self.config.threads)
 
     def _cond(self, embed: Optional[nn.Embedding], h: Tensor, labels: Tensor) -> Tensor:
         return torch.cat([h, embed(labels)], dim=1) if embed is not None else h
@@ -223,7 +213,7 @@ class WGANGenerator(nn.Module):
         x_std = (x - self.data_mean[y]) / self.data_std[y]
         if not c.conditional:
             y = torch.zeros_like(y)  # unused by the networks; keeps one code path
-        g = torch.Generator(device=dev).manual_seed(c.seed * 1_000_003 + int(self.steps_done) + 1)
+        g = torch.Generator(device=dev).manual_seed(seed_for("wgan.fit", seed=c.seed, step=int(self.steps_done)))
         opt_g = torch.optim.Adam(
             [p for n, p in self.named_parameters() if n.startswith(("net_g", "embed_g"))],
             lr=c.lr, betas=c.betas, foreach=True
@@ -237,7 +227,7 @@ class WGANGenerator(nn.Module):
         from tqdm.auto import tqdm
 
         bar = tqdm(range(steps), desc="WGAN-GP fit", disable=not progress, leave=False)
-        with _torch_threads(c.num_threads):
+        with self._threads():
             for _ in bar:
                 for _ in range(c.n_critic):
                     idx = torch.randint(n, (bs,), generator=g, device=dev)
@@ -271,23 +261,23 @@ class WGANGenerator(nn.Module):
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def generate(self, labels: Tensor, *, seed: Optional[int] = None) -> Tensor:
-        """One point per label: a float32 tensor (len(labels), dim) on ``labels``' device.
+        """One point per label: a float32 tensor (len(labels), dim), on the CPU.
 
-        ``seed`` makes the draw reproducible (independent of the global RNG); without it the noise
-        comes from torch's global generator.
+        ``seed`` makes the draw reproducible (independent of the global RNG; the noise is drawn on
+        the CPU, so on any device); without it the noise comes from torch's global generator.
         """
         if not isinstance(labels, Tensor):
             raise TypeError(f"labels must be a torch.Tensor of class ids, got {type(labels).__name__}")
-        out_device = labels.device
         labels = validate_labels(labels, self.config.num_classes).to(self.device)
         if not self.config.conditional:
             labels = torch.zeros_like(labels)
-        g = None
-        if seed is not None:
-            g = torch.Generator(device=self.device).manual_seed(int(seed))
-        noise = torch.randn(labels.shape[0], self.config.noise_dim, generator=g, device=self.device)
+        g = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+        noise = torch.randn(labels.shape[0], self.config.noise_dim, generator=g).to(self.device)
         was_training = self.training
         self.eval()
-        x = self(noise, labels)
-        self.train(was_training)
-        return check_finite_samples(x, where="WGANGenerator.generate").to(out_device)
+        try:
+            with self._threads():
+                x = self(noise, labels)
+        finally:
+            self.train(was_training)
+        return check_finite_samples(x, where="WGANGenerator.generate").cpu()

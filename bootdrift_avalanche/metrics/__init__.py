@@ -5,44 +5,50 @@
 * :func:`otdd` (Optimal Transport Dataset Distance) — :mod:`.otdd`
 * :func:`real_data_accuracy` (train on synthetic, test on real) — :mod:`.accuracy`
 * feature extractors :class:`IdentityFeatures`, :class:`ClassifierFeatures`,
-  :class:`InceptionFeatures` and :func:`extract_features` — :mod:`.features`
+  :class:`InceptionFeatures`, :func:`make_extractor` (the one way to get one) and
+  :func:`extract_features` — :mod:`.features`
 * :func:`umap_figure` (real vs synthetic projection) — :mod:`.umap`
+* :class:`DriftSuite` (all drift values of a synthetic set, shared by the drift plugin and the
+  bootstrapping loop), :class:`SuiteConfig`, :class:`DriftValues`, :func:`log_values`,
+  :func:`sample_picture`, :func:`tag_for` — :mod:`.suite`
+
+Shared internals: input checks in :mod:`._checks`, Gaussian linear algebra in :mod:`._gaussian`.
 
 POT, umap-learn and torch-fidelity are imported inside the functions that use them, so importing
 this package stays cheap.
 """
+from ._gaussian import bures_squared, gaussian_w2_squared, psd_root_factor, sqrtm_psd, trace_sqrt_product
 from .accuracy import RealAccuracyResult, real_data_accuracy
-from .features import ClassifierFeatures, IdentityFeatures, InceptionFeatures, extract_features
-from .fid import (
-    CFIDResult,
-    GaussianStats,
-    bures_squared,
-    cfid,
-    frechet_distance,
-    gaussian_w2_squared,
-    psd_root_factor,
-    sqrtm_psd,
-    trace_sqrt_product,
-)
+from .features import ClassifierFeatures, IdentityFeatures, InceptionFeatures, extract_features, make_extractor
+from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
 from .otdd import otdd
+from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
 from .umap import umap_figure
 
 __all__ = [
+    "TAG_SUFFIX",
     "CFIDResult",
     "ClassifierFeatures",
+    "DriftSuite",
+    "DriftValues",
     "GaussianStats",
     "IdentityFeatures",
     "InceptionFeatures",
     "RealAccuracyResult",
+    "SuiteConfig",
     "bures_squared",
     "cfid",
     "extract_features",
     "frechet_distance",
     "gaussian_w2_squared",
+    "log_values",
+    "make_extractor",
     "otdd",
     "psd_root_factor",
     "real_data_accuracy",
+    "sample_picture",
     "sqrtm_psd",
+    "tag_for",
     "trace_sqrt_product",
     "umap_figure",
 ]

@@ -56,7 +56,8 @@ def real_data_accuracy(
         num_classes: logits of the classifier (default: largest label + 1).
         epochs, batch_size, lr: Adam training settings (defaults: a few seconds for Split Digits on
             one CPU core).
-        seed: initialisation and shuffling seed (the result is reproducible).
+        seed: initialisation and shuffling seed (the result is reproducible, and torch's global
+            RNG is left as it was, so scoring a run never changes its training).
         device: where to train (default: CPU).
 
     Raises:
@@ -79,7 +80,11 @@ def real_data_accuracy(
     num_classes = int(max(y_syn.max(), y_real.max())) + 1 if num_classes is None else num_classes
     if int(classes.min()) < 0 or int(classes.max()) >= num_classes:
         raise ValueError(f"synthetic labels {classes.tolist()} fall outside 0..{num_classes - 1}")
-    model = make_classifier(x_syn.shape[1:], num_classes).to(device or "cpu")
+    # train_classifier redraws the initial weights from `seed`: building the model must not consume
+    # the caller's RNG (scoring a run in the middle of training would otherwise change the training)
+    with torch.random.fork_rng(devices=[]):
+        model = make_classifier(x_syn.shape[1:], num_classes)
+    model = model.to(device or "cpu")
     train_classifier(model, x_syn.float(), y_syn, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     x_test, y_test = x_real[keep].float(), y_real[keep]
     correct = 0

@@ -11,21 +11,23 @@ compared) and ``num_features`` (d).
 * :class:`InceptionFeatures` — torch-fidelity's InceptionV3 (the FID network of Heusel et al.
   2017); needs its weights file, from a local path or a download where there is internet.
 
-:func:`extract_features` runs an extractor over a large tensor in batches without gradients.
+:func:`make_extractor` is the one way the drift plugin and the bootstrapping loop obtain an
+extractor (a kind name, or an extractor object passed through); :func:`extract_features` runs an
+extractor over a large tensor in batches without gradients.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ..nets import make_classifier, predict, train_classifier
+from ..runtime.checkpoint import atomic_torch_save
 
 CACHE_ENV = "BOOTDRIFT_CACHE"
 INCEPTION_ENV = "BOOTDRIFT_INCEPTION_WEIGHTS"
@@ -127,8 +129,10 @@ class ClassifierFeatures:
 
         The cache file is ``<cache_dir>/<name>-<key>.pt`` where the key hashes the data bytes, the
         seed and the configuration, so a changed dataset or setting retrains; the file is written
-        atomically (temporary file + ``os.replace``). ``cache_dir`` defaults to
-        :func:`default_cache_dir`; pass ``cache_dir=False`` to disable caching.
+        atomically (:func:`~bootdrift_avalanche.runtime.checkpoint.atomic_torch_save`), so a
+        crash mid-write never leaves a truncated cache entry that a later run would load.
+        ``cache_dir`` defaults to :func:`default_cache_dir`; pass ``cache_dir=False`` to disable
+        caching.
         """
         x = x.detach().cpu().float().contiguous()
         y = y.detach().cpu().long().contiguous()
@@ -137,7 +141,10 @@ class ClassifierFeatures:
         num_classes = int(y.max()) + 1 if num_classes is None else num_classes
         config = dict(input_shape=list(x.shape[1:]), num_classes=num_classes, seed=seed, epochs=epochs,
                       batch_size=batch_size, lr=lr, model_kwargs=model_kwargs, version=1)
-        model = make_classifier(x.shape[1:], num_classes, **model_kwargs)
+        # Built without consuming torch's global RNG (training redraws the weights from `seed`),
+        # so training or loading the extractor mid-run never changes the run's own random draws.
+        with torch.random.fork_rng(devices=[]):
+            model = make_classifier(x.shape[1:], num_classes, **model_kwargs)
         path = None
         if cache_dir is not False:
             path = Path(cache_dir or default_cache_dir()) / f"{name}-{_cache_key(x, y, config)}.pt"
@@ -148,7 +155,7 @@ class ClassifierFeatures:
         train_classifier(model, x, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         acc = float((predict(model, x) == y).float().mean())
         if path is not None:
-            _atomic_save({"state_dict": model.state_dict(), "train_accuracy": acc, "config": json.dumps(config)}, path)
+            atomic_torch_save({"state_dict": model.state_dict(), "train_accuracy": acc, "config": json.dumps(config)}, path)
         return cls(model, name=name, train_accuracy=acc)
 
     def __repr__(self) -> str:
@@ -162,19 +169,6 @@ def _cache_key(x: Tensor, y: Tensor, config: dict) -> str:
     h.update(x.numpy().tobytes())
     h.update(y.numpy().tobytes())
     return h.hexdigest()[:16]
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class InceptionFeatures:
@@ -268,3 +262,77 @@ def _find_inception_weights(weights_path, *, download: bool) -> Optional[Path]:
         return None  # torch-fidelity downloads into the torch hub cache
     looked = "; ".join(f"{origin}: {p}" for origin, p in candidates)
     raise FileNotFoundError(f"InceptionV3 weights file {INCEPTION_FILE} is missing (looked in {looked}). {_inception_help()}")
+
+
+# --------------------------------------------------------------------------------------------
+# the one way to obtain an extractor
+# --------------------------------------------------------------------------------------------
+def _identity(x_fit, y_fit, *, cache_dir, seed) -> IdentityFeatures:
+    return IdentityFeatures()
+
+
+def _classifier(x_fit, y_fit, *, cache_dir, seed) -> ClassifierFeatures:
+    if x_fit is None or y_fit is None:
+        raise ValueError("features='classifier' needs the data to train it on: make_extractor('classifier', x_fit, y_fit)")
+    return ClassifierFeatures.fit(x_fit, y_fit, cache_dir=cache_dir, seed=seed)
+
+
+# kind -> builder(x_fit, y_fit, *, cache_dir, seed); a new kind is one entry here.
+EXTRACTOR_KINDS: Dict[str, Callable[..., Callable[[Tensor], Tensor]]] = {
+    "identity": _identity,
+    "classifier": _classifier,
+}
+
+
+def make_extractor(
+    kind_or_extractor=None,
+    x_fit: Optional[Tensor] = None,
+    y_fit: Optional[Tensor] = None,
+    *,
+    cache_dir: Union[str, Path, None, bool] = None,
+    seed: int = 0,
+):
+    """The feature extractor of the drift metrics, from a kind name or passed through.
+
+    Args:
+        kind_or_extractor: ``"classifier"`` (:class:`ClassifierFeatures` trained on
+            (x_fit, y_fit), cached under ``cache_dir``; name ``"clf"``), ``"identity"``
+            (:class:`IdentityFeatures`; name ``"identity"``), ``None`` (identity for 2-D points,
+            classifier for images, decided from ``x_fit``), or an extractor object, returned as it
+            is. An extractor is a callable ``x -> (N, d)`` with a non-empty string ``name``, which
+            goes into every metric name so values of different feature spaces are never mixed.
+        x_fit, y_fit: real data to train a classifier extractor on (and, for ``None``, to tell
+            points from images). Keep it disjoint from the data the metrics score against.
+        cache_dir: where :meth:`ClassifierFeatures.fit` caches the trained network (``False``:
+            no cache).
+        seed: training seed of the classifier.
+
+    Raises:
+        ValueError: unknown kind, or ``"classifier"``/``None`` without ``x_fit``.
+        TypeError: an object that is not callable or has no ``name``.
+    """
+    if kind_or_extractor is None:
+        if x_fit is None:
+            raise ValueError("make_extractor(None) decides between 'identity' and 'classifier' from x_fit; pass x_fit")
+        kind_or_extractor = "identity" if x_fit.dim() == 2 else "classifier"  # points vs images
+    if isinstance(kind_or_extractor, str):
+        builder = EXTRACTOR_KINDS.get(kind_or_extractor)
+        if builder is None:
+            raise ValueError(
+                f"unknown features {kind_or_extractor!r}: use one of {sorted(EXTRACTOR_KINDS)} or an extractor "
+                "object (a callable x -> (N, d) features with a `name`)"
+            )
+        return builder(x_fit, y_fit, cache_dir=cache_dir, seed=seed)
+    return check_extractor(kind_or_extractor)
+
+
+def check_extractor(extractor):
+    """``extractor`` itself if it follows the protocol (callable, non-empty string ``name``), else
+    ``TypeError``."""
+    name = getattr(extractor, "name", None)
+    if not callable(extractor) or not isinstance(name, str) or not name:
+        raise TypeError(
+            f"a feature extractor must be callable (x -> (N, d) features) and have a non-empty string `name`, "
+            f"got {type(extractor).__name__}"
+        )
+    return extractor

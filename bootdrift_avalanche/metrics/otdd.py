@@ -48,8 +48,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .fid import ArrayLike, _Gauss, _check_same_dim, _gauss_from_features, _trace_sqrt_pairs
-from .fid import as_features, as_labels
+from ._checks import ArrayLike, as_features, as_labels, check_same_dim
+from ._gaussian import Gauss, gauss_from_features, trace_sqrt_pairs
 
 _ROW_BLOCK = 1024  # rows per block when building the outer cost matrix (bounds temporaries)
 
@@ -95,7 +95,7 @@ def otdd(
         raise ValueError(f"entreg must be positive, got {entreg}")
     xa = as_features(feats_a, "feats_a", min_samples=1)
     xb = as_features(feats_b, "feats_b", min_samples=1)
-    _check_same_dim(xa.shape[1], xb.shape[1])
+    check_same_dim(xa.shape[1], xb.shape[1])
     ya = as_labels(labels_a, xa.shape[0], "labels_a")
     yb = as_labels(labels_b, xb.shape[0], "labels_b")
     xa, ya = xa.cpu(), ya.cpu()
@@ -137,7 +137,7 @@ def otdd(
 # --------------------------------------------------------------------------------------------
 # label-to-label term
 # --------------------------------------------------------------------------------------------
-def _class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List[_Gauss]:
+def _class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List[Gauss]:
     """Gaussian moments of every class; classes with n ≤ d keep their centred features (exact
     nuclear-norm route), larger ones their covariance (root factor computed once, on demand)."""
     out = []
@@ -149,16 +149,16 @@ def _class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List
                 f"class {c} has {xc.shape[0]} sample(s) in {name}; the Gaussian label term needs at least 2 "
                 "per class (use inner='exact' or drop the class)"
             )
-        out.append(_gauss_from_features(xc, keep_low=xc.shape[0] <= d))
+        out.append(gauss_from_features(xc, keep_low=xc.shape[0] <= d))
     return out
 
 
-def gaussian_label_distances(ga: List[_Gauss], gb: List[_Gauss]) -> Tensor:
+def gaussian_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:
     """(Ca, Cb) matrix of ‖μi − μj‖² + Bures²(Σi, Σj), all class pairs batched (see
-    ``fid._trace_sqrt_pairs``: one root factor per class, then per pair only the eigenvalues of
+    ``_gaussian.trace_sqrt_pairs``: one root factor per class, then per pair only the eigenvalues of
     Fᵀ Σ F or the nuclear norm of the cross-Gram matrix); clamped at 0."""
     pairs = [(i, j) for i in range(len(ga)) for j in range(len(gb))]
-    tr = _trace_sqrt_pairs([ga[i] for i, _ in pairs], [gb[j] for _, j in pairs]).view(len(ga), len(gb))
+    tr = trace_sqrt_pairs([ga[i] for i, _ in pairs], [gb[j] for _, j in pairs]).view(len(ga), len(gb))
     mu_a = torch.stack([g.mean for g in ga])
     mu_b = torch.stack([g.mean for g in gb])
     t_a = torch.tensor([g.trace for g in ga], dtype=torch.float64)

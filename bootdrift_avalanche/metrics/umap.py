@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from .fid import ArrayLike, _check_same_dim, as_features, as_labels
+from ._checks import ArrayLike, as_features, as_labels, check_same_dim
 
 
 def umap_embedding(
@@ -77,7 +77,7 @@ def umap_figure(
 
     xr = as_features(real_feats, "real_feats", min_samples=1)
     xs = as_features(syn_feats, "syn_feats", min_samples=1)
-    _check_same_dim(xr.shape[1], xs.shape[1])
+    check_same_dim(xr.shape[1], xs.shape[1])
     yr = as_labels(real_labels, xr.shape[0], "real_labels")
     ys = as_labels(syn_labels, xs.shape[0], "syn_labels")
     feats = torch.cat([xr, xs]).cpu().numpy()

@@ -14,7 +14,8 @@ Per experience t (what the reference code does, re-implemented):
    bootstrapping loop that the drift metrics measure. Experience 1: trained on real data only.
 
 The plugin never holds more real data than the current experience. ``plugin.generator`` (and
-``strategy.generator`` for the ``DDGR`` strategy) is what the drift metrics score.
+``strategy.generator`` for the ``DDGR`` strategy) is what the drift metrics score, sampled through
+``plugin.replay_samples`` with the same classifier guidance as the replay set.
 
 Deviations from the reference, on purpose: ε-prediction with fixed variance (diffusers has no hybrid
 VLB loss), a small UNet and sizes that fit the data, replay appended to each mini-batch instead of
@@ -26,56 +27,64 @@ import copy
 from typing import Optional
 
 import torch
-from avalanche.core import SupervisedPlugin
-from .. import distributed as D
-from .replay_data import ReplaySetPlugin, experience_tensors
+from torch import Tensor
+
+from ..runtime import distributed as D
+from ..runtime.seeds import seed_for
+from .replay import ReplaySetPlugin, experience_tensors
 
 
-class DDGRPlugin(ReplaySetPlugin, SupervisedPlugin, supports_distributed=True):
+class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
     """Diffusion-based generative replay with classifier guidance (see the module docstring).
 
     Args:
-        generator: a class-conditional generator with ``generate(labels, guidance=, guidance_scale=,
-            guidance_classes=)`` and ``fit(x, y, steps=)``, e.g. ``DDPMGenerator``.
+        generator: a class-conditional generator with ``generate(labels, seed=, guidance=,
+            guidance_scale=, guidance_classes=, progress=)`` and ``fit(x, y, steps=, progress=)``,
+            e.g. ``DDPMGenerator``.
         replay_per_class: replayed images generated per old class at the start of each experience.
         guidance_scale: classifier-guidance scale (0 disables guidance).
         generator_steps: optimisation steps of the generator after each experience (``None``: the
             generator's configured ``train_steps``).
         replay_ratio: replayed samples appended per real sample in each mini-batch.
         train_generator: set ``False`` to keep a pre-trained generator fixed.
+        progress: tqdm bars while sampling the replay set and training the generator.
         seed: fixes replay generation and replay sampling.
     """
 
     def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = 1.0,
                  generator_steps: Optional[int] = None, replay_ratio: float = 1.0,
                  train_generator: bool = True, progress: bool = False, seed: int = 0):
-        super().__init__()
-        self._init_replay(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
+        super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
         self.guidance_scale = guidance_scale
         self.generator_steps = generator_steps
         self.train_generator = train_generator
         self.progress = progress
+
+    def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
+        """Images of ``labels`` guided by a frozen copy of the current classifier
+        (``strategy.model``) with a softmax over the seen classes (and any class of ``labels``
+        not seen yet), scaled by ``guidance_scale``: how the replay set is drawn."""
+        classifier = copy.deepcopy(strategy.model).eval()
+        for p in classifier.parameters():
+            p.requires_grad_(False)
+        classes = sorted(set(self.seen_classes) | set(labels.tolist()))
+        return self.generator.generate(
+            labels, seed=seed, guidance=classifier if self.guidance_scale else None,
+            guidance_scale=self.guidance_scale, guidance_classes=classes, progress=self.progress,
+        )
 
     # -- 1. replay set, once per experience ----------------------------------------------------
     def before_training_exp(self, strategy, **kwargs):
         self.replay_x = self.replay_y = None
         if not self.seen_classes:
             return
-        old = sorted(self.seen_classes)
-        classifier = copy.deepcopy(strategy.model).eval()
-        for p in classifier.parameters():
-            p.requires_grad_(False)
-        labels = torch.tensor(old).repeat_interleave(self.replay_per_class)
+        labels = torch.tensor(sorted(self.seen_classes)).repeat_interleave(self.replay_per_class)
         exp = strategy.clock.train_exp_counter
         # Under torchrun each rank draws its share of the labels and the shares are gathered, so
         # every rank trains on the same replay set (single process: rank 0 draws everything).
-        part = D.shard(labels)
-        x = self.generator.generate(
-            part, guidance=classifier if self.guidance_scale else None,
-            guidance_scale=self.guidance_scale, guidance_classes=old,
-            seed=self.seed * 100_003 + exp + 7_919 * D.rank(), progress=self.progress,
-        )
-        self.replay_x = D.gather_in_order(x.detach().cpu(), len(labels))
+        x = self.replay_samples(strategy, D.shard(labels),
+                                seed=seed_for("ddgr.replay", seed=self.seed, experience=exp, rank=D.rank()))
+        self.replay_x = D.gather_in_order(x, len(labels))
         self.replay_y = labels
 
     # -- 2. replay in every mini-batch: ReplaySetPlugin.before_training_iteration ----------

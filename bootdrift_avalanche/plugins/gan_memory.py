@@ -1,5 +1,5 @@
 """GAN Memory as an Avalanche plugin: "GAN Memory with No Forgetting" (Cong, Zhao, Li, Wang, Carin,
-NeurIPS 2020), on ``generators.gan_memory.GANMemory``.
+NeurIPS 2020), on ``generators.gan_memory.GANMemoryGenerator``.
 
 Per experience:
 
@@ -17,27 +17,27 @@ Per experience:
 from __future__ import annotations
 
 import torch
-from avalanche.core import SupervisedPlugin
 from avalanche.evaluation.metric_results import MetricValue
 
-from .replay_data import ReplaySetPlugin, experience_tensors
+from ..runtime.seeds import seed_for
+from .replay import ReplaySetPlugin, experience_tensors
 
 
-class GANMemoryPlugin(ReplaySetPlugin, SupervisedPlugin):
+class GANMemoryPlugin(ReplaySetPlugin):
     """Generative replay from a GAN Memory (see the module docstring).
 
     Args:
-        generator: a ``GANMemory`` (or any generator with ``fit(x, y)`` learning one task per call,
-            ``generate(labels, generator=)`` and ``task_parameter_count``).
+        generator: a ``GANMemoryGenerator`` (or any generator with ``fit(x, y, progress=)`` learning
+            one task per call, ``generate(labels, seed=)``, ``task_ids`` and ``task_parameter_count``).
         replay_per_class: replayed images per old class, generated at the start of each experience.
         replay_ratio: replayed samples appended per real sample in each mini-batch.
+        progress: tqdm bars while the generator memory trains.
         seed: fixes replay generation and replay sampling.
     """
 
     def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: float = 1.0,
                  progress: bool = False, seed: int = 0):
-        super().__init__()
-        self._init_replay(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
+        super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
         self.progress = progress
 
     def before_training_exp(self, strategy, **kwargs):
@@ -45,15 +45,15 @@ class GANMemoryPlugin(ReplaySetPlugin, SupervisedPlugin):
         if not self.seen_classes:
             return
         labels = torch.tensor(sorted(self.seen_classes)).repeat_interleave(self.replay_per_class)
-        dev = getattr(self.generator, "device", torch.device("cpu"))
-        g = torch.Generator(device=dev).manual_seed(self.seed * 100_003 + strategy.clock.train_exp_counter)
-        self.replay_x = self.generator.generate(labels, generator=g).detach().cpu()
+        exp = strategy.clock.train_exp_counter
+        self.replay_x = self.replay_samples(strategy, labels,
+                                            seed=seed_for("gan_memory.replay", seed=self.seed, experience=exp))
         self.replay_y = labels
 
     def after_training_exp(self, strategy, **kwargs):
         x, y = experience_tensors(strategy.experience)
         first = not getattr(self.generator, "has_base", True)
-        self.generator.fit(x, y)
+        self.generator.fit(x, y, progress=self.progress)
         self._remember_classes(strategy.experience)
         step = strategy.clock.train_exp_counter
         task = max(self.generator.task_ids)

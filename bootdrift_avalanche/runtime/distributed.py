@@ -33,7 +33,10 @@ from torch import Tensor
 
 
 def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    """Whether a process group is up. Under ``torchrun`` that holds for one process too, so that
+    ``torchrun --nproc_per_node=1`` runs the real collectives (DDP, all_gather) on one GPU: the
+    cheapest end-to-end check of the nccl path (``bench/gpu_check.sh``)."""
+    return dist.is_available() and dist.is_initialized()
 
 
 def rank() -> int:
@@ -49,9 +52,10 @@ def is_main_process() -> bool:
 
 
 def init_from_env(device: str = "cpu") -> bool:
-    """Initialise the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1): gloo on CPU,
-    nccl on CUDA. Returns whether this is a distributed run."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    """Initialise the process group when started by ``torchrun`` (it sets ``WORLD_SIZE`` and
+    ``MASTER_ADDR``, also for one process): gloo on CPU, nccl on CUDA. Returns whether this is a
+    distributed run; a plain ``python`` start is not."""
+    if "WORLD_SIZE" not in os.environ or "MASTER_ADDR" not in os.environ:
         return False
     if not dist.is_initialized():
         backend = "nccl" if str(device).startswith("cuda") else "gloo"

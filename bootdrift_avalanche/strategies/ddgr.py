@@ -1,5 +1,6 @@
 """The ``DDGR`` strategy: Avalanche's ``SupervisedTemplate`` plus ``DDGRPlugin`` (a strategy is a
-template plus plugins). ``strategy.generator`` is the diffusion model the drift metrics score."""
+template plus plugins). ``strategy.generator`` (a ``DDPMGenerator``) is the diffusion model the drift
+metrics score."""
 from __future__ import annotations
 
 from typing import List, Optional

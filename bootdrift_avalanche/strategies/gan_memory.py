@@ -1,5 +1,5 @@
 """The ``GANMemory`` strategy: Avalanche's ``SupervisedTemplate`` plus ``GANMemoryPlugin``.
-``strategy.generator`` is the generator memory the drift metrics score."""
+``strategy.generator`` (a ``GANMemoryGenerator``) is the generator memory the drift metrics score."""
 from __future__ import annotations
 
 from typing import List, Optional
@@ -12,7 +12,8 @@ from ..plugins.gan_memory import GANMemoryPlugin
 class GANMemory(SupervisedTemplate):
     """GAN Memory with No Forgetting (Cong et al., NeurIPS 2020) as an Avalanche strategy.
 
-    Keyword-only arguments, like Avalanche's own strategies; ``generator``, ``replay_per_class``,
+    Keyword-only arguments, like Avalanche's own strategies; ``generator`` (a
+    :class:`~bootdrift_avalanche.generators.gan_memory.GANMemoryGenerator`), ``replay_per_class``,
     ``replay_ratio``, ``progress`` and ``seed`` go to
     :class:`~bootdrift_avalanche.plugins.gan_memory.GANMemoryPlugin`, the rest to the template.
     """

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from bootdrift_avalanche.theory import mle_bootstrap_closed_form, n_real_samples, simulate_mle_bootstrap
+from bootdrift_avalanche.bootstrap.theory import mle_bootstrap_closed_form, n_real_samples, simulate_mle_bootstrap
 
 T_CHECK = [1, 2, 5, 10, 20]
 

@@ -5,14 +5,15 @@ import sys
 import torch
 import torch.distributed as dist
 
-from bootdrift_avalanche import distributed as D
 from bootdrift_avalanche.benchmarks.digits import load_digits_tensors
-from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator
+from bootdrift_avalanche.experiments.config import PRESETS
+from bootdrift_avalanche.generators.ddpm import DDPMGenerator
+from bootdrift_avalanche.runtime import distributed as D
 
 
 def fit_tiny(steps: int) -> DDPMGenerator:
     x, y, _, _ = load_digits_tensors()
-    gen = DDPMGenerator(DDPMConfig.tiny(image_shape=(1, 8, 8), num_classes=10, batch_size=32))
+    gen = DDPMGenerator(PRESETS["tiny"].ddpm_config(image_shape=(1, 8, 8), num_classes=10, batch_size=32))
     return gen.fit(x[:256], y[:256], steps=steps)
 
 
@@ -21,7 +22,8 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     assert D.init_from_env("cpu"), "start me with torchrun --nproc_per_node=N (N > 1)"
     gen = fit_tiny(steps)
-    flat = torch.cat([p.detach().flatten() for p in gen.state_dict().values() if p.is_floating_point()])
+    flat = torch.cat([p.detach().flatten() for p in gen.state_dict().values()
+                      if torch.is_tensor(p) and p.is_floating_point()])
     parts = [torch.empty_like(flat) for _ in range(D.world_size())]
     dist.all_gather(parts, flat)
     same = all(torch.equal(parts[0], p) for p in parts[1:])

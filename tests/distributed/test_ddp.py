@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bootdrift_avalanche import distributed as D
+from bootdrift_avalanche.runtime import distributed as D
 
 from .ddp_fit_worker import fit_tiny
 
@@ -32,8 +32,10 @@ def test_two_process_gloo_ddp_fit_matches_single_process(tmp_path):
     got = torch.load(out, weights_only=False)
     assert got["world"] == 2 and got["ranks_equal"]
     single = fit_tiny(6).state_dict()
-    worst = max(float((got["state"][k] - v).abs().max()) for k, v in single.items() if v.is_floating_point())
+    worst = max(float((got["state"][k] - v).abs().max()) for k, v in single.items()
+                if torch.is_tensor(v) and v.is_floating_point())
     assert worst < 1e-4, worst
+    assert got["state"]["_extra_state"] == single["_extra_state"]  # the same EMA step count
 
 
 @pytest.mark.slow

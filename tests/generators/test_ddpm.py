@@ -1,12 +1,16 @@
-"""Tests of the class-conditional DDPM generator (generators/ddpm.py) and the CPU settings it runs
-under (generators/cpu.py). Tiny seeded models: channels 8/16, 8x8 images, a few steps."""
+"""Tests of the class-conditional DDPM generator (generators/ddpm/), its EMA and checkpoints, the
+presets table's DDPM entries, and the CPU settings it runs under (runtime/threads.py). Tiny seeded
+models: channels 8/16, 8x8 images, a few steps."""
+import io
+
 import pytest
 import torch
 import torch.nn as nn
 
+from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.base import Generator, TrainableGenerator
-from bootdrift_avalanche.generators.cpu import cpu_compute_settings, flush_denormal_active
-from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator, classifier_log_prob_grad
+from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator, classifier_log_prob_grad, num_levels
+from bootdrift_avalanche.runtime.threads import flush_denormal_active, thread_settings
 
 
 def toy_data(n_per_class=24, seed=0):
@@ -35,8 +39,8 @@ class BrightnessClassifier(nn.Module):
         return logits
 
 
-def tiny(**over):
-    return DDPMConfig.tiny(num_classes=3, **over)
+def tiny(image_shape=(1, 8, 8), **over):
+    return PRESETS["tiny"].ddpm_config(image_shape=image_shape, num_classes=3, **over)
 
 
 @pytest.fixture(scope="module")
@@ -184,11 +188,11 @@ def test_bad_labels_images_and_config_give_clear_errors(trained):
     with pytest.raises(ValueError, match="sampler"):
         g.generate(torch.tensor([0]), sampler="euler")
     with pytest.raises(ValueError, match="norm_num_groups"):
-        DDPMConfig.tiny(block_out_channels=(6, 16))
+        tiny(block_out_channels=(6, 16))
     with pytest.raises(ValueError, match="multiples of 2"):
         DDPMConfig(image_shape=(1, 9, 9), block_out_channels=(8, 16))
-    with pytest.raises(ValueError, match="unknown DDPM preset"):
-        DDPMConfig.preset("huge")
+    with pytest.raises(ValueError, match="threads"):
+        tiny(threads=0)
     assert int(g.fit_calls) == 0  # nothing was trained by the failed calls
 
 
@@ -200,13 +204,20 @@ def test_nan_samples_raise():
         g.generate(torch.tensor([0, 1]))
 
 
-# -- checkpoints and presets ------------------------------------------------------------------
+# -- checkpoints, EMA and presets -------------------------------------------------------------
+def _assert_same_state(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert (torch.equal(sa[k], sb[k]) if torch.is_tensor(sa[k]) else sa[k] == sb[k]), k
+
+
 def test_state_dict_round_trip_gives_identical_samples_and_training(trained):
     clone = DDPMGenerator(tiny(seed=99, train_steps=40))  # different initial weights
     clone.load_state_dict(trained.state_dict())
     labels = torch.tensor([0, 1, 2])
     assert torch.equal(trained.generate(labels, seed=5), clone.generate(labels, seed=5))
-    assert int(clone.ema_updates) == 40 and int(clone.fit_calls) == 1
+    assert clone.ema_updates == 40 and int(clone.fit_calls) == 1
     # ... and, with the same config, continues training exactly alike (same batches, fresh AdamW)
     x, y = toy_data(4)
     a, b = DDPMGenerator(tiny(train_steps=40)), DDPMGenerator(tiny(train_steps=40))
@@ -214,18 +225,62 @@ def test_state_dict_round_trip_gives_identical_samples_and_training(trained):
     b.load_state_dict(trained.state_dict())
     a.fit(x, y, steps=2)
     b.fit(x, y, steps=2)
-    for va, vb in zip(a.state_dict().values(), b.state_dict().values()):
-        assert torch.equal(va, vb)
+    _assert_same_state(a, b)
 
 
-def test_presets_adapt_to_the_image_shape():
-    assert DDPMConfig.preset("cpu-small").block_out_channels == (16, 32)
-    c = DDPMConfig.preset("cpu_small", image_shape=(3, 32, 32), num_classes=100)
+def test_ema_state_survives_a_state_dict_round_trip():
+    """The EMA's averages (ema_unet) and its step count (which sets the warm-up decay) come back
+    from a saved state dict, also through torch.load(weights_only=True) and load_state_dict(assign=True),
+    so a resumed model's EMA continues bit for bit like the uninterrupted one."""
+    x, y = toy_data(8)
+    ref = DDPMGenerator(tiny()).fit(x, y, steps=3)
+    buf = io.BytesIO()
+    torch.save(ref.state_dict(), buf)
+    saved = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    assert saved["_extra_state"] == {"ema_step": 3}
+    for assign in (False, True):
+        resumed = DDPMGenerator(tiny())  # same config (it seeds the training batches), untrained weights
+        resumed.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True), assign=assign)
+        assert resumed.ema_updates == 3
+        _assert_same_state(resumed, ref)
+        resumed.fit(x, y, steps=2)
+        assert resumed.ema_updates == 5
+        ema_after = [p.clone() for p in resumed.ema_unet.parameters()]
+        assert not all(torch.equal(a, b) for a, b in zip(ema_after, ref.ema_unet.parameters()))  # it moved
+    ref.fit(x, y, steps=2)
+    _assert_same_state(resumed, ref)
+    # the step count matters: with it reset, the same weights give another average (warm-up decay)
+    reset = DDPMGenerator(tiny())
+    reset.load_state_dict(saved)
+    reset.ema.optimization_step = 0
+    reset.fit(x, y, steps=2)
+    assert any(not torch.equal(a, b) for a, b in zip(reset.ema_unet.parameters(), ref.ema_unet.parameters()))
+
+
+def test_ema_follows_diffusers_warm_up():
+    """One EMA step copies the weights; the next ones blend with decay min(ema_decay, (1+n)/(10+n))."""
+    x, y = toy_data(4)
+    g = DDPMGenerator(tiny(ema_decay=0.9)).fit(x, y, steps=1)
+    for e, p in zip(g.ema_unet.parameters(), g.unet.parameters()):
+        assert torch.equal(e, p)
+    before = [p.detach().clone() for p in g.ema_unet.parameters()]
+    g.fit(x, y, steps=1)
+    decay = 2 / 11  # second update: (1 + 1) / (10 + 1) < 0.9
+    for e, b, p in zip(g.ema_unet.parameters(), before, g.unet.parameters()):
+        torch.testing.assert_close(e, decay * b + (1 - decay) * p)
+
+
+def test_presets_table_adapts_the_unet_to_the_image_shape():
+    cpu_small = PRESETS["cpu-small"]
+    assert cpu_small.ddpm_config(image_shape=(1, 8, 8), num_classes=10).block_out_channels == (16, 32)
+    c = cpu_small.ddpm_config(image_shape=(3, 32, 32), num_classes=100)
     assert c.level_resolutions() == (32, 16, 8, 4)
-    p = DDPMConfig.paper(image_shape=(3, 64, 64))
+    p = PRESETS["paper"].ddpm_config(image_shape=(3, 64, 64), num_classes=100)
     assert p.block_out_channels == (128, 256, 384, 512) and p.attention_resolutions == (32, 16, 8)
-    assert p.device == "cpu"
-    assert DDPMConfig.tiny(image_shape=(1, 16, 16)).level_resolutions() == (16, 8, 4)
+    assert p.device == "cpu" and p.threads is None
+    assert PRESETS["paper"].ddpm_config(image_shape=(3, 32, 32), num_classes=100).attention_resolutions == (16, 8)
+    assert tiny(image_shape=(1, 16, 16)).level_resolutions() == (16, 8, 4)
+    assert num_levels((1, 8, 8), max_levels=4) == 2 and num_levels((3, 64, 64), max_levels=4) == 4
 
 
 # -- CPU settings -----------------------------------------------------------------------------
@@ -233,17 +288,17 @@ def test_cpu_settings_are_scoped_and_restored():
     torch.set_num_threads(2)
     torch.set_flush_denormal(False)
     try:
-        with cpu_compute_settings("cpu", num_threads=1, flush_denormal=True):
+        with thread_settings("cpu", threads=1, flush_denormal=True):
             assert torch.get_num_threads() == 1
             assert flush_denormal_active()
         assert torch.get_num_threads() == 2 and not flush_denormal_active()
-        with cpu_compute_settings("cpu", num_threads=None, flush_denormal=False):
+        with thread_settings("cpu", threads=None, flush_denormal=False):
             assert torch.get_num_threads() == 2 and not flush_denormal_active()
         with pytest.raises(RuntimeError):
-            with cpu_compute_settings("cpu", num_threads=1):
+            with thread_settings("cpu", threads=1):
                 raise RuntimeError("boom")
         assert torch.get_num_threads() == 2 and not flush_denormal_active()
-        with cpu_compute_settings("cuda", num_threads=1):  # nothing changes for other devices
+        with thread_settings("cuda", threads=1):  # nothing changes for other devices
             assert torch.get_num_threads() == 2
         # generate() runs under the config's settings (seen from inside, through the classifier)
         seen = []

@@ -4,13 +4,16 @@ thousand parameters) and a handful of steps."""
 import pytest
 import torch
 
+from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.base import Generator, TrainableGenerator, from_unit_range
-from bootdrift_avalanche.generators.gan_memory import GANMemory, GANMemoryConfig
-from bootdrift_avalanche.generators.gan_memory_layers import (
-    ModulatedConv2d,
-    ModulatedLinear,
-    modulate,
-)
+from bootdrift_avalanche.generators.gan_memory import GANMemoryConfig, GANMemoryGenerator
+from bootdrift_avalanche.generators.gan_memory.layers import ModulatedConv2d, ModulatedLinear, modulate
+from bootdrift_avalanche.runtime import checkpoint
+
+
+def tiny(image_shape=(1, 8, 8), num_classes=10, **over) -> GANMemoryConfig:
+    """The tiny preset: a few thousand parameters and a handful of steps."""
+    return PRESETS["tiny"].gan_memory_config(image_shape=image_shape, num_classes=num_classes, **over)
 
 
 def _data(classes, n_per_class=12, seed=0):
@@ -29,7 +32,7 @@ def three_tasks():
     """A memory that learned tasks {0,1} (base = first experience), {2,3}, {4,5}, with snapshots
     of task 0's samples, the base and task 0's parameters taken right after the first task."""
     torch.manual_seed(0)
-    gm = GANMemory(GANMemoryConfig.tiny(base_steps=3, task_steps=3))
+    gm = GANMemoryGenerator(tiny(base_steps=3, task_steps=3))
     gm.fit(*_data([0, 1], seed=1))
     z = torch.randn(10, gm.config.z_dim, generator=torch.Generator().manual_seed(5))
     labels0 = torch.tensor([0, 1] * 5)
@@ -37,7 +40,7 @@ def three_tasks():
         z=z,
         labels0=labels0,
         images0=gm.generate(labels0, z=z),
-        seeded0=gm.generate(labels0, generator=torch.Generator().manual_seed(3)),
+        seeded0=gm.generate(labels0, seed=3),
         base_g=_clone_state(gm.generator),
         base_d=_clone_state(gm.discriminator),
         task0=_clone_state(gm.bank.get(0)),
@@ -72,7 +75,7 @@ def test_modulated_layer_init_reconstructs_base_weight(layer):
 
 
 def test_fresh_task_output_equals_base_output():
-    gm = GANMemory(GANMemoryConfig.tiny(base_steps=5))
+    gm = GANMemoryGenerator(tiny(base_steps=5))
     gm.fit_base(*_data([0, 1]), labels_are_global=True)
     G, D = gm.generator, gm.discriminator
     z = torch.randn(6, gm.config.z_dim)
@@ -99,7 +102,7 @@ def test_fresh_task_output_equals_base_output():
 
 
 def test_task_parameter_count_matches_layer_shapes():
-    gm = GANMemory(GANMemoryConfig.tiny(base_steps=1))
+    gm = GANMemoryGenerator(tiny(base_steps=1))
     gm.fit_base(*_data([0, 1]), labels_are_global=True)
     gm.add_task(7, [3, 4, 5])
     expected = 0
@@ -118,7 +121,7 @@ def test_no_forgetting_task0_images_bit_identical(three_tasks):
     gm, snap = three_tasks
     assert gm.task_ids == [0, 1, 2] and gm.seen_classes == [0, 1, 2, 3, 4, 5]
     assert torch.equal(gm.generate(snap["labels0"], z=snap["z"]), snap["images0"])
-    again = gm.generate(snap["labels0"], generator=torch.Generator().manual_seed(3))
+    again = gm.generate(snap["labels0"], seed=3)
     assert torch.equal(again, snap["seeded0"])
     for k, v in gm.bank.get(0).state_dict().items():
         assert torch.equal(v, snap["task0"][k]), k
@@ -196,7 +199,7 @@ def test_routing_errors_are_clear(three_tasks):
 
 
 def test_misuse_before_base_and_bad_configs():
-    gm = GANMemory(GANMemoryConfig.tiny(source="separate"))
+    gm = GANMemoryGenerator(tiny(source="separate"))
     with pytest.raises(RuntimeError, match="fit_base"):
         gm.fit(*_data([0, 1]))
     with pytest.raises(RuntimeError, match="no base GAN yet"):
@@ -206,13 +209,13 @@ def test_misuse_before_base_and_bad_configs():
     with pytest.raises(ValueError, match="must lie in"):
         gm.fit_base(torch.full((4, 1, 8, 8), 2.0))
     with pytest.raises(ValueError, match="power of two"):
-        GANMemory(GANMemoryConfig.tiny(image_shape=(1, 12, 12)))
+        GANMemoryGenerator(tiny(image_shape=(1, 12, 12)))
     with pytest.raises(ValueError, match="source must be one of"):
-        GANMemoryConfig.tiny(source="pretrained")
+        tiny(source="pretrained")
 
 
 def test_networks_sized_by_image_size():
-    gm = GANMemory(GANMemoryConfig.tiny(image_shape=(3, 32, 32), base_steps=1))
+    gm = GANMemoryGenerator(tiny(image_shape=(3, 32, 32), base_steps=1))
     assert len(gm.generator.blocks) == 4 and len(gm.discriminator.blocks) == 4  # 4 -> 8 -> 16 -> 32
     assert gm.generator.channels == [8, 8, 8, 4]  # doubling towards 4x4, capped at max_channels
     x, y = _data([0, 1], n_per_class=2)
@@ -222,8 +225,8 @@ def test_networks_sized_by_image_size():
 
 def test_separate_source_and_value_range():
     # base from a separate, unlabelled source; tasks then start from the mean (single) source row
-    cfg = GANMemoryConfig.tiny(source="separate", value_range=(0.0, 255.0), num_classes=4)
-    gm = GANMemory(cfg)
+    cfg = tiny(source="separate", value_range=(0.0, 255.0), num_classes=4)
+    gm = GANMemoryGenerator(cfg)
     x_src, _ = _data([0, 0])
     gm.fit_base(x_src * 255)
     x, y = _data([1, 3])
@@ -246,7 +249,7 @@ def test_bank_and_full_state_round_trip(three_tasks, tmp_path):
     bank = torch.load(tmp_path / "bank.pt", weights_only=True)
     assert all(k == "base_signature" or k.startswith("tasks.") for k in bank)
     assert not any("conv_s" in k or "conv_img" in k for k in bank)  # frozen layers stay out
-    fresh = GANMemory(gm.config)
+    fresh = GANMemoryGenerator(gm.config)
     fresh.load_base_state_dict(gm.base_state_dict())
     fresh.load_bank(tmp_path / "bank.pt")
     assert fresh.task_ids == gm.task_ids and fresh.seen_classes == gm.seen_classes
@@ -255,12 +258,12 @@ def test_bank_and_full_state_round_trip(three_tasks, tmp_path):
 
     # the whole model (config + base + bank)
     gm.save(tmp_path / "full.pt")
-    loaded = GANMemory.load(tmp_path / "full.pt")
+    loaded = GANMemoryGenerator.load(tmp_path / "full.pt")
     assert torch.equal(loaded.generate(labels, z=z), ref)
     assert loaded.task_parameter_count(1) == gm.task_parameter_count(1)
 
     # a bank must not be loaded onto a different base
-    other = GANMemory(GANMemoryConfig.tiny(base_steps=2, seed=1))
+    other = GANMemoryGenerator(tiny(base_steps=2, seed=1))
     other.fit_base(*_data([0, 1]), labels_are_global=True)
     with pytest.raises(ValueError, match="different base generator"):
         other.load_bank(tmp_path / "bank.pt")
@@ -284,7 +287,7 @@ def _class_mean_error(gm, x, y, classes):
     """Mean squared distance between generated and real per-class mean images."""
     err = 0.0
     for k, c in enumerate(classes):
-        s = gm.generate(torch.full((64,), c), generator=torch.Generator().manual_seed(11))
+        s = gm.generate(torch.full((64,), c), seed=11)
         err += float((s.mean(0) - x[y == k].mean(0)).pow(2).mean())
     return err / len(classes)
 
@@ -293,12 +296,12 @@ def test_short_fit_moves_samples_towards_data():
     # Measured margins at these settings: base error 0.03-0.06x the untrained one, task error
     # 0.07-0.10x its value at the start of the task (seeds 0-6); the thresholds leave room.
     small = dict(base_channels=8, max_channels=16, z_dim=8, batch_size=16)
-    gm = GANMemory(GANMemoryConfig.tiny(**small, lr=3e-3, base_steps=40, task_steps=40, r1_every=2))
+    gm = GANMemoryGenerator(tiny(**small, lr=3e-3, base_steps=40, task_steps=40, r1_every=2))
     x0, y0 = _pattern_data("left_right")
     gm.fit_base(x0, y0, labels_are_global=True)
     gm.add_task(0, [0, 1])  # starts exactly at the trained base
     base_err = _class_mean_error(gm, x0, y0, [0, 1])
-    untrained = GANMemory(GANMemoryConfig.tiny(**small, base_steps=0))
+    untrained = GANMemoryGenerator(tiny(**small, base_steps=0))
     untrained.fit_base(x0[:2], y0[:2], labels_are_global=True)
     untrained.add_task(0, [0, 1])
     assert base_err < 0.3 * _class_mean_error(untrained, x0, y0, [0, 1])
@@ -312,3 +315,63 @@ def test_short_fit_moves_samples_towards_data():
     assert after < 0.4 * before
     assert [s.phase for s in gm.fit_log] == ["base", "task"] and gm.fit_log[-1].steps == 40
     assert len(gm.fit_log[-1].history) == 40
+
+
+# (g) atomic saves, the fit protocol and the EMA ---------------------------------------------------
+def test_save_and_save_bank_are_atomic(three_tasks, tmp_path, monkeypatch):
+    """A save that fails mid-write (here: the final rename) leaves the previous file intact and no
+    temporary file behind; a completed save returns the SHA-256 of what it wrote."""
+    import hashlib
+
+    gm, _ = three_tasks
+    for save, name in ((gm.save, "full.pt"), (gm.save_bank, "bank.pt")):
+        path = tmp_path / name
+        digest = save(path)
+        good = path.read_bytes()
+        assert digest == hashlib.sha256(good).hexdigest()
+
+        def crash(src, dst):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(checkpoint.os, "replace", crash)
+        with pytest.raises(OSError, match="disk full"):
+            save(path)
+        monkeypatch.undo()
+        assert path.read_bytes() == good
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+    labels = torch.tensor([0, 3, 5])
+    assert torch.equal(GANMemoryGenerator.load(tmp_path / "full.pt").generate(labels, seed=1),
+                       gm.generate(labels, seed=1))
+
+
+def test_fit_protocol_steps_and_cpu_float_output():
+    gm = GANMemoryGenerator(tiny())
+    x, y = _data([0, 1])
+    assert gm.fit(x, y, steps=2, progress=True) is gm
+    assert [(s.phase, s.steps) for s in gm.fit_log] == [("base", 4), ("task", 2)]  # steps= sets the task's
+    gm.fit(*_data([2, 3]), task_id=5)
+    assert gm.task_ids == [0, 5] and gm.fit_log[-1].steps == 4
+    out = gm.generate(torch.tensor([0, 2]), seed=0)
+    assert out.dtype == torch.float32 and out.device.type == "cpu"
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        gm.fit(*_data([6]), steps=-1)
+    assert gm.task_ids == [0, 5]
+
+
+def test_generator_ema_is_applied_and_deterministic():
+    x, y = _data([0, 1])
+    plain = GANMemoryGenerator(tiny()).fit(x, y)
+    a = GANMemoryGenerator(tiny(ema_decay=0.9)).fit(x, y)
+    b = GANMemoryGenerator(tiny(ema_decay=0.9)).fit(x, y)
+    labels = torch.tensor([0, 1, 1])
+    assert torch.equal(a.generate(labels, seed=2), b.generate(labels, seed=2))
+    assert not torch.equal(a.generate(labels, seed=2), plain.generate(labels, seed=2))
+
+
+def test_presets_table_builds_gan_memory_configs():
+    c = PRESETS["cpu-small"].gan_memory_config(image_shape=(1, 8, 8), num_classes=10)
+    assert (c.z_dim, c.base_channels, c.max_channels, c.lr, c.r1_every) == (16, 16, 32, 1e-3, 4)
+    assert (c.base_steps, c.task_steps, c.ema_decay, c.threads) == (400, 200, 0.999, 1)
+    p = PRESETS["paper"].gan_memory_config(image_shape=(3, 64, 64), num_classes=102)
+    assert p.hflip and p.max_channels == 1024 and p.batch_size == 16 and p.device == "cpu"
+    assert GANMemoryGenerator(tiny()).generator.channels == [8, 4]  # 4x4 -> 8x8, capped at max_channels

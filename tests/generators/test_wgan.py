@@ -24,6 +24,7 @@ def test_fit_generate_shapes_and_protocol():
     assert int(model.steps_done) == 5
     out = model.generate(torch.tensor([0, 1, 2, 2]))
     assert out.shape == (4, 2) and out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert out.device.type == "cpu"
     assert model.generate(torch.zeros(0, dtype=torch.long)).shape == (0, 2)
     model.fit(x, y, steps=0)
     assert int(model.steps_done) == 5
@@ -97,11 +98,28 @@ def test_unconditional_model_ignores_label_values():
                        model.generate(torch.tensor([2, 1, 0]), seed=3))
 
 
-def test_fit_restores_thread_count():
-    before = torch.get_num_threads()
+def test_fit_and_generate_run_on_the_configured_threads_and_restore_them():
     x, y = _data()
-    WGANGenerator(WGANConfig(**TINY, num_threads=1)).fit(x, y)
-    assert torch.get_num_threads() == before
+    model = WGANGenerator(WGANConfig(**TINY, threads=1))
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        model.net_g.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+        model.fit(x, y, steps=1)
+        model.generate(torch.tensor([0, 1]), seed=0)
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    with pytest.raises(ValueError, match="threads"):
+        WGANConfig(threads=0)
+
+
+def test_presets_table_builds_wgan_configs():
+    from bootdrift_avalanche.experiments.config import PRESETS
+
+    cfg = PRESETS["tiny"].wgan_config(dim=2, num_classes=5)
+    assert (cfg.train_steps, cfg.hidden, cfg.batch_size, cfg.threads) == (20, 32, 64, 1)
+    assert PRESETS["cpu-small"].wgan_config(dim=2, num_classes=5) == WGANConfig(dim=2, num_classes=5)
 
 
 def test_clear_errors():

@@ -1,9 +1,16 @@
-"""Feature extractors: identity, the cached classifier features, Inception's offline error path."""
+"""Feature extractors: make_extractor, identity, the cached classifier features, Inception's
+offline error path."""
 import pytest
 import torch
 
 import bootdrift_avalanche.metrics.features as features_mod
-from bootdrift_avalanche.metrics import ClassifierFeatures, IdentityFeatures, InceptionFeatures, extract_features
+from bootdrift_avalanche.metrics import (
+    ClassifierFeatures,
+    IdentityFeatures,
+    InceptionFeatures,
+    extract_features,
+    make_extractor,
+)
 from bootdrift_avalanche.metrics.features import INCEPTION_ENV, INCEPTION_FILE, INCEPTION_URL
 
 
@@ -109,3 +116,26 @@ def test_inception_wrapper_runs_torch_fidelity_network(tmp_path, monkeypatch):
     assert out.shape == (3, 64) and torch.isfinite(out).all()
     with pytest.raises(ValueError, match="expects images"):
         f(torch.rand(2, 2, 8, 8))
+
+
+def test_make_extractor_kinds_defaults_and_passthrough(tmp_path):
+    x, y = _images(24)
+    assert make_extractor("identity").name == "identity"
+    assert isinstance(make_extractor(None, torch.rand(10, 2), torch.zeros(10, dtype=torch.long)), IdentityFeatures)
+    clf = make_extractor(None, x, y, cache_dir=tmp_path)  # images -> the classifier, trained on (x, y)
+    assert isinstance(clf, ClassifierFeatures) and clf.name == "clf"
+    assert make_extractor("classifier", x, y, cache_dir=tmp_path)(x).shape == clf(x).shape
+    assert make_extractor(clf) is clf
+
+
+def test_make_extractor_errors():
+    with pytest.raises(ValueError, match=r"unknown features 'inceptoin'.*\['classifier', 'identity'\]"):
+        make_extractor("inceptoin")
+    with pytest.raises(ValueError, match="needs the data to train it on"):
+        make_extractor("classifier")
+    with pytest.raises(ValueError, match="pass x_fit"):
+        make_extractor(None)
+    with pytest.raises(TypeError, match="non-empty string `name`"):
+        make_extractor(lambda t: t)
+    with pytest.raises(TypeError, match="must be callable"):
+        make_extractor(3)

@@ -7,9 +7,14 @@ from avalanche.core import SupervisedPlugin
 from avalanche.training.plugins import EvaluationPlugin
 
 from bootdrift_avalanche.benchmarks import split_digits
-from bootdrift_avalanche.generators.ddpm import DDPMConfig, DDPMGenerator
+from bootdrift_avalanche.experiments.config import PRESETS
+from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.plugins import DDGRPlugin
 from bootdrift_avalanche.strategies import DDGR
+
+
+def tiny_ddpm(**over):
+    return DDPMGenerator(PRESETS["tiny"].ddpm_config(image_shape=(1, 8, 8), num_classes=10, **over))
 
 
 class TinyCNN(torch.nn.Module):
@@ -36,7 +41,7 @@ class BatchSpy(SupervisedPlugin):
 def _run(task_labels, replay_per_class=3):
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2, task_labels=task_labels)
-    gen = DDPMGenerator(DDPMConfig.tiny(image_shape=(1, 8, 8), num_classes=10, train_steps=3, num_inference_steps=3))
+    gen = tiny_ddpm(train_steps=3, num_inference_steps=3)
     model = TinyCNN()
     spy = BatchSpy()
     strategy = DDGR(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05), criterion=torch.nn.CrossEntropyLoss(),
@@ -76,20 +81,35 @@ def test_tiny_ddgr_two_experiences(task_labels):
     assert strategy.generator is plugin.generator
 
 
-def test_ddgr_plugin_on_any_template_is_found_by_drift_metrics():
+def test_replay_samples_are_guided_like_the_replay_set():
+    """What the drift metrics sample (``replay_samples``) is the generator guided by a frozen copy of
+    the current classifier over the seen classes, as the replay set is drawn; seeded."""
+    bm, strategy, _, _ = _run(False)
+    plugin, gen = strategy.ddgr_plugin, strategy.generator
+    labels = torch.tensor(sorted(plugin.seen_classes)).repeat_interleave(2)
+    a = plugin.replay_samples(strategy, labels, seed=4)
+    assert a.shape == (len(labels), 1, 8, 8) and a.device.type == "cpu"
+    assert torch.equal(a, plugin.replay_samples(strategy, labels, seed=4))
+    guided = gen.generate(labels, seed=4, guidance=strategy.model, guidance_scale=plugin.guidance_scale,
+                          guidance_classes=sorted(plugin.seen_classes))
+    torch.testing.assert_close(a, guided)
+    assert not torch.equal(a, gen.generate(labels, seed=4))  # guidance changes the samples
+    assert all(p.requires_grad for p in strategy.model.parameters())  # the learner itself is not frozen
+
+
+def test_ddgr_plugin_on_any_template_exposes_its_generator():
     from avalanche.training import Naive
 
-    from bootdrift_avalanche.generators.adapters import find_generator
-
-    gen = DDPMGenerator(DDPMConfig.tiny(image_shape=(1, 8, 8), num_classes=10))
+    gen = tiny_ddpm()
     model = TinyCNN()
-    s = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=torch.nn.CrossEntropyLoss(),
-              plugins=[DDGRPlugin(gen)], evaluator=EvaluationPlugin(loggers=[]))
-    assert find_generator(s) is gen
+    plugin = DDGRPlugin(gen)
+    Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=torch.nn.CrossEntropyLoss(),
+          plugins=[plugin], evaluator=EvaluationPlugin(loggers=[]))
+    assert plugin.exposes_generator and plugin.generator is gen and DDGRPlugin.supports_distributed
 
 
 def test_bad_arguments():
-    gen = DDPMGenerator(DDPMConfig.tiny(image_shape=(1, 8, 8), num_classes=10))
+    gen = tiny_ddpm()
     with pytest.raises(ValueError, match="replay_per_class"):
         DDGRPlugin(gen, replay_per_class=0)
     with pytest.raises(ValueError, match="replay_ratio"):

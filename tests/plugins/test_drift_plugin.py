@@ -1,9 +1,11 @@
-"""End-to-end drift metrics on a 2-experience Split Digits stream, read back from the logs."""
+"""Drift metrics plugin: end to end on a 2-experience Split Digits stream read back from the logs,
+per-class seeds (a frozen generator gives the same values at every step), the feature stream,
+sampling through a replay plugin, resuming, and clear errors."""
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
-from avalanche.evaluation.metrics import accuracy_metrics
 from avalanche.logging import TensorboardLogger
 from avalanche.training import Naive
 from avalanche.training.plugins import EvaluationPlugin
@@ -12,6 +14,8 @@ from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.logging import JSONLinesLogger, read_metrics
 from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
+from bootdrift_avalanche.metrics import SuiteConfig
+from bootdrift_avalanche.plugins.drift import DriftComputation
 from bootdrift_avalanche.strategies.avalanche_gr import avalanche_generative_replay
 
 SCALARS = ("FID", "CFID", "OTDD")
@@ -22,7 +26,7 @@ def _solver():
 
 
 def _drift(**kw):
-    return drift_metrics(n_per_class=10, accuracy_epochs=3, otdd_max_samples=200, umap=True, **kw)
+    return drift_metrics(n_per_class=10, real_acc_epochs=3, otdd_max_samples=200, umap=True, **kw)
 
 
 def _scalars(acc, tag):
@@ -64,7 +68,8 @@ def _naive_with(bm, metrics, loggers):
 
 
 class _NoisyCopy:
-    """A stand-in generator: real test images of the asked class plus noise."""
+    """A stand-in generator: real test images of the asked class plus noise, reproducible from
+    ``seed`` (the generator protocol ``generate(labels, *, seed=None)``)."""
 
     def __init__(self, bm, noise):
         xs, ys = [], []
@@ -74,13 +79,16 @@ class _NoisyCopy:
         self.x, self.y, self.noise = torch.stack(xs), torch.tensor(ys), noise
         self.calls = 0
 
-    def generate(self, labels):
+    def generate(self, labels, *, seed=None):
         self.calls += 1
+        g = torch.Generator()
+        g.manual_seed(seed) if seed is not None else g.seed()
         out = []
         for c in labels.tolist():
             pool = self.x[self.y == c]
-            out.append(pool[torch.randint(len(pool), (1,))][0])
-        return (torch.stack(out) + self.noise * torch.randn(len(labels), 1, 8, 8)).clamp(0, 1)
+            out.append(pool[torch.randint(len(pool), (1,), generator=g)][0])
+        noise = torch.randn(len(labels), 1, 8, 8, generator=g)
+        return (torch.stack(out) + self.noise * noise).clamp(0, 1)
 
 
 @pytest.mark.parametrize("task_labels", [False, True])
@@ -88,17 +96,19 @@ def test_jsonl_logger_both_batch_formats(tmp_path, task_labels):
     bm = split_digits(n_experiences=2, task_labels=task_labels)
     gen = _NoisyCopy(bm, 0.3)
     metrics = drift_metrics(reference_stream=bm.test_stream, generator=gen, features="identity",
-                            n_per_class=10, accuracy_epochs=3, otdd_max_samples=200, umap=False)
+                            n_per_class=10, real_acc_epochs=3, otdd_max_samples=200, umap=False)
+    assert all(m.computation is metrics[0].computation for m in metrics)
     strategy = _naive_with(bm, metrics, [JSONLinesLogger(tmp_path / "metrics.jsonl")])
     for exp in bm.train_stream:
         strategy.train(exp)
     recs = read_metrics(tmp_path / "metrics.jsonl")
     names = {r["name"] for r in recs}
-    for key in ("FID_identity", "CFID_identity", "OTDD_identity", "RealAcc", "DriftTime"):
+    for key in ("FID_identity", "CFID_identity", "OTDD_identity", "RealAcc", "RealAccChance", "DriftTime"):
         steps = sorted(r["step"] for r in recs if r["name"] == f"{key}/train_phase/train_stream")
         assert steps == [0, 1], (key, names)
     per_class = [n for n in names if "/Class" in n]
     assert len(per_class) == 10  # 5 classes seen after exp 0, all 10 after exp 1
+    assert all(n.startswith("CFID_identity/train_phase/train_stream/Class") for n in per_class)
     assert gen.calls >= 2
 
 
@@ -116,6 +126,155 @@ def test_less_noise_gives_less_drift(tmp_path):
     assert out[0.05]["CFIDMetric"] < out[0.5]["CFIDMetric"]
 
 
+# ---- without a training loop: a fake strategy around a tiny labelled stream --------------------
+class _Data:
+    """A minimal dataset of an experience: ``targets`` and ``(x, y)`` items."""
+
+    def __init__(self, x, y):
+        self.x, self.targets = x, y.tolist()
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        return self.x[i], self.targets[i]
+
+
+def _stream(seed, n_per_class=12, classes=((0, 1), (2, 3)), images=False):
+    """Two experiences of 2-D points around class centres, or of 1x8x8 images with a bright row
+    per class."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for cls in classes:
+        y = torch.tensor(cls).repeat_interleave(n_per_class)
+        if images:
+            x = 0.2 * torch.rand(len(y), 1, 8, 8, generator=g)
+            x[torch.arange(len(y)), 0, 2 * y] += 0.7
+        else:
+            x = torch.stack([torch.tensor([3.0 * c, -1.0 * c]) for c in y.tolist()]) + 0.4 * torch.randn(len(y), 2, generator=g)
+        out.append(SimpleNamespace(dataset=_Data(x, y), classes_in_this_experience=list(cls)))
+    return out
+
+
+class _FrozenGaussians:
+    """A deterministic conditional generator of 2-D points: N(class centre + offset, 0.5²)."""
+
+    def __init__(self, offset=0.2):
+        self.offset = offset
+        self.seeds = []
+
+    def generate(self, labels, *, seed=None):
+        self.seeds.append(seed)
+        g = torch.Generator().manual_seed(seed)
+        centres = torch.stack([torch.tensor([3.0 * c, -1.0 * c]) for c in labels.tolist()])
+        return centres + self.offset + 0.5 * torch.randn(len(labels), 2, generator=g)
+
+
+def _strategy(experience, step, plugins=()):
+    return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step), experience=experience,
+                           plugins=list(plugins), model=None)
+
+
+def _computation(generator=None, **kw):
+    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False)
+    return DriftComputation(_stream(0), cfg, generator=generator, features=kw.pop("features", "identity"),
+                            n_per_class=10, **kw)
+
+
+def test_frozen_generator_gives_identical_values_at_two_steps():
+    stream = _stream(0)
+    gen = _FrozenGaussians()
+    comp = _computation(gen)
+    step0, first = comp.result(_strategy(stream[0], 0))
+    assert comp.result(_strategy(stream[0], 0))[1] is first  # computed once per step
+    comp.load_state_dict({"seen": []})  # the same classes again, now at a later step
+    step3, later = comp.result(_strategy(stream[0], 3))
+    assert (step0, step3) == (0, 3)
+    drop = {"DriftTime"}
+    assert {k: v for k, v in first.scalars.items() if k not in drop} == \
+           {k: v for k, v in later.scalars.items() if k not in drop}
+    # the seed of a class does not change with the step or with which other classes are seen
+    _, both = comp.result(_strategy(stream[1], 4))
+    assert set(gen.seeds[:2]) <= set(gen.seeds[4:])
+    assert both.scalars["CFID_identity/Class001"] == first.scalars["CFID_identity/Class001"]
+
+
+def test_samples_come_from_replay_samples_of_a_replay_plugin():
+    stream = _stream(0)
+
+    class ReplayPlugin:
+        def __init__(self):
+            self.generator = _FrozenGaussians(offset=5.0)  # what generate() alone would give
+            self.calls = []
+
+        def replay_samples(self, strategy, labels, *, seed):
+            self.calls.append((strategy.clock.train_exp_counter, labels.tolist(), seed))
+            return _FrozenGaussians(offset=0.0).generate(labels, seed=seed)
+
+    plugin = ReplayPlugin()
+    _, via_plugin = _computation().result(_strategy(stream[0], 0, plugins=[plugin]))
+    assert [c[1][0] for c in plugin.calls] == [0, 1] and not plugin.generator.seeds
+    _, via_generate = _computation(plugin.generator).result(_strategy(stream[0], 0, plugins=[plugin]))
+    assert plugin.generator.seeds  # a generator passed in is sampled directly, even with the plugin there
+    assert via_plugin.scalars["FID_identity"] < via_generate.scalars["FID_identity"]
+
+
+def test_feature_stream_trains_the_classifier_extractor(tmp_path, monkeypatch):
+    import bootdrift_avalanche.metrics.features as features_mod
+
+    fitted = []
+    real_fit = features_mod.ClassifierFeatures.fit.__func__
+
+    def spy(cls, x, y, **kw):
+        fitted.append(x.clone())
+        return real_fit(cls, x, y, **{**kw, "epochs": 1})
+
+    monkeypatch.setattr(features_mod.ClassifierFeatures, "fit", classmethod(spy))
+    ref, feat = _stream(0, images=True), _stream(1, images=True)
+
+    class Noise:
+        def generate(self, labels, *, seed=None):
+            return torch.rand(len(labels), 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False, samples=False), feature_stream=feat,
+                            generator=Noise(), n_per_class=6, feature_cache_dir=str(tmp_path))
+    _, vals = comp.result(_strategy(ref[0], 0))
+    assert comp.feature_name == "clf" and "FID_clf" in vals.scalars  # images: classifier by default
+    (fit_x,) = fitted
+    assert len(fit_x) == 4 * 6  # n_per_class of every class of the feature stream
+    ref_x = torch.cat([e.dataset.x for e in ref])
+    feat_x = torch.cat([e.dataset.x for e in feat])
+    assert all(bool((feat_x == row).all(dim=(1, 2, 3)).any()) for row in fit_x)
+    assert not any(bool((ref_x == row).all(dim=(1, 2, 3)).any()) for row in fit_x)
+
+
+def test_evaluation_does_not_touch_the_global_rng():
+    class GlobalNoise:  # a user generator that ignores the seed and draws from torch's global RNG
+        def generate(self, labels, *, seed=None):
+            return torch.rand(len(labels), 1, 8, 8)
+
+    ref = _stream(0, images=True)
+    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False), generator=GlobalNoise(),
+                            features=None, n_per_class=4, feature_cache_dir=False)
+    state = torch.get_rng_state()
+    comp.result(_strategy(ref[0], 0))  # trains the classifier extractor, samples, trains RealAcc
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_state_dict_restores_seen_classes():
+    stream = _stream(0)
+    comp = _computation(_FrozenGaussians())
+    comp.result(_strategy(stream[0], 0))
+    comp.result(_strategy(stream[1], 1))
+    state = comp.state_dict()
+    assert state == {"seen": [0, 1, 2, 3]}
+    fresh = _computation(_FrozenGaussians())
+    fresh.load_state_dict(state)
+    assert fresh.seen == [0, 1, 2, 3]
+    _, vals = fresh.result(_strategy(stream[1], 1))
+    assert {f"CFID_identity/Class{c:03d}" for c in range(4)} <= set(vals.scalars)
+
+
 def test_no_generator_is_a_clear_error():
     bm = split_digits(n_experiences=2)
     s = _naive_with(bm, drift_metrics(reference_stream=bm.test_stream, features="identity"), [])
@@ -123,16 +282,29 @@ def test_no_generator_is_a_clear_error():
         s.train(bm.train_stream[0])
 
 
-def test_missing_reference_stream_is_a_clear_error():
+def test_missing_reference_stream_and_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="reference_stream"):
         drift_metrics()
+    with pytest.raises(ValueError, match="n_per_class"):
+        drift_metrics(reference_stream=_stream(0), n_per_class=1)
+    with pytest.raises(ValueError, match="unknown features 'pixels'"):
+        _computation(_FrozenGaussians(), features="pixels").result(_strategy(_stream(0)[0], 0))
+
+
+def test_generator_without_seed_is_a_clear_error():
+    class OldGen:
+        def generate(self, labels):
+            return torch.zeros(len(labels), 2)
+
+    with pytest.raises(TypeError, match=r"OldGen.generate must accept a seed.*generate\(labels, \*, seed=None\)"):
+        _computation(OldGen()).result(_strategy(_stream(0)[0], 0))
 
 
 def test_nan_samples_stop_before_logging(tmp_path):
     bm = split_digits(n_experiences=2)
 
     class NaNGen:
-        def generate(self, labels):
+        def generate(self, labels, *, seed=None):
             return torch.full((len(labels), 1, 8, 8), float("nan"))
 
     logger = JSONLinesLogger(tmp_path / "m.jsonl")

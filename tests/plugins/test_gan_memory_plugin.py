@@ -1,13 +1,17 @@
 """GAN Memory through the Avalanche plugin/strategy on a tiny Split Digits stream."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 from avalanche.training.plugins import EvaluationPlugin
 
 from bootdrift_avalanche.benchmarks import split_digits
-from bootdrift_avalanche.generators.gan_memory import GANMemory as GANMemoryGenerator, GANMemoryConfig
+from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger, read_metrics
+from bootdrift_avalanche.plugins import GANMemoryPlugin
 from bootdrift_avalanche.strategies import GANMemory
 
+from ..generators.test_gan_memory import tiny
 from .test_ddgr import BatchSpy, TinyCNN
 
 
@@ -15,7 +19,7 @@ from .test_ddgr import BatchSpy, TinyCNN
 def test_gan_memory_strategy_replays_old_tasks_without_forgetting(tmp_path, task_labels):
     torch.manual_seed(0)
     bm = split_digits(n_experiences=3, task_labels=task_labels)
-    gen = GANMemoryGenerator(GANMemoryConfig.tiny(num_classes=10))
+    gen = GANMemoryGenerator(tiny())
     model = TinyCNN()
     spy = BatchSpy()
     strategy = GANMemory(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
@@ -40,3 +44,35 @@ def test_gan_memory_strategy_replays_old_tasks_without_forgetting(tmp_path, task
     assert [r["step"] for r in params] == [0, 1, 2]
     assert params[0]["value"] == gen.task_parameter_count(0) > 0
     assert strategy.generator is gen
+    # what the drift metrics sample is what the plugin replays: the seeded memory itself
+    plugin = strategy.gan_memory_plugin
+    labels = torch.tensor([0, 5, 9])
+    assert torch.equal(plugin.replay_samples(strategy, labels, seed=3), gen.generate(labels, seed=3))
+
+
+class _FitRecorder:
+    has_base, task_ids = False, [0]
+
+    def __init__(self):
+        self.fits = []
+
+    def fit(self, x, y, *, steps=None, progress=False):
+        self.fits.append((len(x), progress))
+        return self
+
+    def task_parameter_count(self, task):
+        return 1
+
+    def base_parameter_count(self):
+        return 2
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_plugin_passes_progress_to_fit(progress):
+    gen = _FitRecorder()
+    plugin = GANMemoryPlugin(gen, progress=progress)
+    data = torch.utils.data.TensorDataset(torch.rand(6, 1, 8, 8), torch.tensor([0, 1] * 3))
+    exp = SimpleNamespace(dataset=data, classes_in_this_experience=[0, 1])
+    plugin.after_training_exp(SimpleNamespace(experience=exp, clock=SimpleNamespace(train_exp_counter=0),
+                                              evaluator=None))
+    assert gen.fits == [(6, progress)] and plugin.seen_classes == [0, 1]

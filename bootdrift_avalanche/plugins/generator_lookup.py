@@ -1,4 +1,10 @@
-"""Adapters that let the drift metrics score generators that do not follow our protocol.
+"""Which generator the drift metrics score on a strategy, and how to sample it.
+
+:func:`find_sampler` returns a :class:`DriftSampler`: either one of our replay plugins (DDGR, GAN
+Memory), sampled through its ``replay_samples(strategy, labels, *, seed)`` so the drift is that of
+what the plugin actually replays (for DDGR: guided by a frozen copy of the solver), or a plain
+generator sampled by ``generate(labels, *, seed=None)``. :func:`find_generator` is the generator
+alone.
 
 ``AvalancheGRAdapter`` wraps the generator of Avalanche's own ``GenerativeReplay`` strategy (by
 default an unconditional ``MlpVAE``), the baseline most Avalanche users know. The VAE cannot be
@@ -12,12 +18,13 @@ samples the generator was asked to draw of class c.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor, nn
 
-from .base import check_finite_samples, validate_labels
+from ..generators.base import check_finite_samples, validate_labels
 
 # MlpVAE's decoder ends in a hard-coded MNIST Normalize((0.1307,), (0.3081,)) after its Sigmoid.
 _MNIST_MEAN, _MNIST_STD = 0.1307, 0.3081
@@ -31,7 +38,7 @@ def _undo_mlpvae_normalize(model: nn.Module) -> Optional[Callable[[Tensor], Tens
 
 
 class AvalancheGRAdapter:
-    """Conditional ``generate(labels)`` on top of an unconditional Avalanche generator.
+    """Conditional ``generate(labels, *, seed=None)`` on top of an unconditional Avalanche generator.
 
     Args:
         generator: an object with ``generate(batch_size)`` (Avalanche's ``Generator`` API).
@@ -69,8 +76,22 @@ class AvalancheGRAdapter:
         probs = torch.softmax(logits[:, classes], dim=1)  # over the asked classes only
         return x.cpu(), probs
 
-    def generate(self, labels: Tensor) -> Tensor:
+    def _rng_devices(self) -> list:
+        params = self.generator.parameters() if isinstance(self.generator, nn.Module) else iter(())
+        dev = next(params, torch.empty(0)).device
+        return [dev] if dev.type == "cuda" else []
+
+    def generate(self, labels: Tensor, *, seed: Optional[int] = None) -> Tensor:
+        """One sample per label (float32, CPU). With ``seed``, reproducible and without touching
+        the global RNG: Avalanche's VAE samples from torch's global generator, so it is forked."""
         labels = validate_labels(labels, None)
+        if seed is None:
+            return self._generate(labels)
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(seed)
+            return self._generate(labels)
+
+    def _generate(self, labels: Tensor) -> Tensor:
         classes = torch.unique(labels)
         need = {int(c): int((labels == c).sum()) for c in classes}
         got = {c: [] for c in need}
@@ -93,38 +114,80 @@ class AvalancheGRAdapter:
             if short > 0:  # fall back to the samples most likely to be of class c
                 top = torch.argsort(ps[:, j], descending=True)[:short]
                 got[c].extend(xs[top])
-        out = torch.empty((len(labels),) + tuple(xs.shape[1:]), dtype=xs.dtype)
+        out = torch.empty((len(labels),) + tuple(xs.shape[1:]), dtype=torch.float32)
         for c in need:
             idx = torch.nonzero(labels == c).flatten()
-            out[idx] = torch.stack(got[c][: len(idx)])
+            out[idx] = torch.stack(got[c][: len(idx)]).float()
         return check_finite_samples(out, where="Avalanche GenerativeReplay generator")
 
 
-def find_generator(strategy, generator=None):
-    """The generator the drift metrics score, in this order: the one passed in; the strategy's
-    ``generator`` attribute (our DDGR and GAN Memory strategies set it); the generator of one of our
-    replay plugins (``exposes_generator``) added to any template; the generator of Avalanche's
-    ``GenerativeReplayPlugin`` found among the strategy's plugins, wrapped in
+@dataclass(frozen=True, repr=False)
+class DriftSampler:
+    """Where the drift metrics get their synthetic samples from.
+
+    Attributes:
+        generator: the scored generator (``generate(labels, *, seed=None)``).
+        plugin: the replay plugin owning it, when the samples should be what it replays
+            (``plugin.replay_samples(strategy, labels, seed=...)``); ``None`` otherwise.
+    """
+
+    generator: Any
+    plugin: Any = None
+
+    def sample(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
+        """One sample per label, reproducible from ``seed``, as a float32 CPU tensor."""
+        if self.plugin is not None:
+            out = self.plugin.replay_samples(strategy, labels, seed=seed)
+        else:
+            try:
+                out = self.generator.generate(labels, seed=seed)
+            except TypeError as err:
+                if "seed" not in str(err):
+                    raise
+                raise TypeError(
+                    f"{type(self.generator).__name__}.generate must accept a seed: the generator protocol is "
+                    "generate(labels, *, seed=None) -> samples"
+                ) from err
+        # user generators may hand back GPU or float64 tensors; the metrics work on CPU float32
+        return out.detach().float().cpu()
+
+    def __repr__(self) -> str:  # the generator's own repr may be a whole network
+        via = f", via {type(self.plugin).__name__}.replay_samples" if self.plugin is not None else ""
+        return f"DriftSampler({type(self.generator).__name__}{via})"
+
+
+def _replays(plugin) -> bool:
+    return callable(getattr(plugin, "replay_samples", None)) and getattr(plugin, "generator", None) is not None
+
+
+def find_sampler(strategy, generator=None) -> DriftSampler:
+    """The sampling source of the drift metrics, in this order: the generator passed in; one of our
+    replay plugins among the strategy's plugins (a plugin with ``replay_samples`` and a
+    ``generator``, on any template, including our DDGR / GAN Memory strategies); the strategy's
+    ``generator`` attribute; the generator of Avalanche's ``GenerativeReplayPlugin``, wrapped in
     :class:`AvalancheGRAdapter`. Raises ``LookupError`` when there is none."""
     if generator is not None:
-        return generator
+        return DriftSampler(generator)
+    plugins = list(getattr(strategy, "plugins", []) or [])
+    for p in plugins:
+        if _replays(p):
+            return DriftSampler(p.generator, plugin=p)
     gen = getattr(strategy, "generator", None)
     if gen is not None and callable(getattr(gen, "generate", None)):
-        return gen
-    for p in getattr(strategy, "plugins", []) or []:  # our replay plugins added to any template
-        gen = getattr(p, "generator", None) if getattr(p, "exposes_generator", False) else None
-        if gen is not None:
-            return gen
-    try:
-        from avalanche.training.plugins import GenerativeReplayPlugin
-    except ImportError:  # pragma: no cover - avalanche is a hard dependency
-        GenerativeReplayPlugin = ()
-    for p in getattr(strategy, "plugins", []) or []:
+        return DriftSampler(gen)
+    from avalanche.training.plugins import GenerativeReplayPlugin
+
+    for p in plugins:
         if isinstance(p, GenerativeReplayPlugin) and getattr(p, "generator_strategy", None) is not None:
-            return AvalancheGRAdapter(p.generator_strategy.model, strategy.model)
+            return DriftSampler(AvalancheGRAdapter(p.generator_strategy.model, strategy.model))
     raise LookupError(
         f"drift metrics found no generator on {type(strategy).__name__}: pass "
-        "drift_metrics(generator=...) (any object with generate(labels) -> images), use a strategy "
-        "with a `.generator` attribute (bootdrift_avalanche.strategies.DDGR / GANMemory), or "
-        "Avalanche's GenerativeReplay (recognised automatically)."
+        "drift_metrics(generator=...) (any object with generate(labels, *, seed=None) -> samples), use a "
+        "strategy with a `.generator` attribute (bootdrift_avalanche.strategies.DDGR / GANMemory), one of "
+        "our replay plugins, or Avalanche's GenerativeReplay (recognised automatically)."
     )
+
+
+def find_generator(strategy, generator=None):
+    """The generator the drift metrics score (see :func:`find_sampler` for the lookup order)."""
+    return find_sampler(strategy, generator).generator

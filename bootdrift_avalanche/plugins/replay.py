@@ -1,19 +1,23 @@
-"""Helpers shared by the replay plugins: reading an experience into tensors and appending replayed
-samples to a mini-batch in either Avalanche format (``[x, y]`` or ``[x, y, t]``)."""
+"""What the generative-replay plugins share: ``ReplaySetPlugin`` (a replay set made once per
+experience and appended to every training mini-batch, plus ``replay_samples``, the one way to ask a
+replay plugin for "what I replay"), and the helpers that read an experience into tensors and append
+replayed samples to a mini-batch in either Avalanche format (``[x, y]`` or ``[x, y, t]``)."""
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
 import torch
+from avalanche.core import SupervisedPlugin
 from torch import Tensor
+
+from ..benchmarks.views import eval_view
+from ..runtime.seeds import seed_for
 
 
 def experience_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Tensor]:
     """All images and labels of one experience (eval transforms: no augmentation), on the CPU.
     Replay plugins call this for the current experience only, never for a whole stream."""
-    ds = experience.dataset
-    ds = ds.eval() if hasattr(ds, "eval") else ds
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False)
+    loader = torch.utils.data.DataLoader(eval_view(experience.dataset), batch_size=batch_size, shuffle=False)
     xs, ys = [], []
     for batch in loader:
         xs.append(batch[0].float())
@@ -22,6 +26,7 @@ def experience_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Te
 
 
 def experience_classes(experience) -> List[int]:
+    """The sorted class ids of one experience (Avalanche's ``classes_in_this_experience`` when set)."""
     cls = getattr(experience, "classes_in_this_experience", None)
     if cls is not None:
         return sorted(int(c) for c in cls)
@@ -42,17 +47,27 @@ def append_to_minibatch(mbatch: list, x: Tensor, y: Tensor, task_label: Optional
         mbatch[-1] = torch.cat([t, torch.full((len(x),), tl, dtype=t.dtype, device=t.device)])
 
 
-class ReplaySetPlugin:
-    """Mixin for replay plugins that generate a replay set once per experience and append
-    ``replay_ratio`` x the mini-batch size of its samples to every training mini-batch.
+class ReplaySetPlugin(SupervisedPlugin):
+    """Base of the replay plugins: a replay set generated once per experience, of which
+    ``replay_ratio`` x the mini-batch size is appended to every training mini-batch.
 
-    Subclasses fill ``self.replay_x``/``self.replay_y`` in ``before_training_exp`` and keep the
-    classes seen so far in ``self.seen_classes``. ``exposes_generator`` tells the drift metrics to
-    score ``self.generator`` when the plugin is added to any template."""
+    Subclasses fill ``self.replay_x``/``self.replay_y`` in ``before_training_exp`` (with
+    :meth:`replay_samples`) and record the classes seen so far with ``_remember_classes``.
+    ``exposes_generator`` tells the drift metrics to score ``self.generator`` when the plugin is
+    added to any template; they sample it through :meth:`replay_samples`, so they measure exactly
+    what the plugin replays.
+
+    Args:
+        generator: the generator (``generate(labels, seed=)``, ``fit``; ``generators/base.py``).
+        replay_per_class: replayed images per old class, generated at the start of each experience.
+        replay_ratio: replayed samples appended per real sample in each mini-batch.
+        seed: fixes replay generation and replay sampling.
+    """
 
     exposes_generator = True
 
-    def _init_replay(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int) -> None:
+    def __init__(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int):
+        super().__init__()
         if replay_per_class < 1:
             raise ValueError(f"replay_per_class must be >= 1, got {replay_per_class}")
         if replay_ratio < 0:
@@ -64,7 +79,12 @@ class ReplaySetPlugin:
         self.seen_classes: List[int] = []
         self.replay_x: Optional[Tensor] = None
         self.replay_y: Optional[Tensor] = None
-        self._rng = torch.Generator().manual_seed(seed)
+        self._rng = torch.Generator().manual_seed(seed_for("replay.minibatch", seed=seed))
+
+    def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
+        """Samples of ``labels`` drawn the way this plugin draws its replay set (CPU, float32);
+        ``seed`` fixes them. Here: ``generator.generate(labels, seed=seed)``."""
+        return self.generator.generate(labels, seed=seed)
 
     def before_training_iteration(self, strategy, **kwargs):
         if self.replay_x is None or self.replay_ratio == 0:
@@ -79,10 +99,12 @@ class ReplaySetPlugin:
                 self.seen_classes.append(c)
 
     def state_dict(self) -> dict:
+        """Seen classes, the mini-batch sampling RNG and the generator's state (for resume)."""
         return {"seen_classes": list(self.seen_classes), "rng": self._rng.get_state(),
                 "generator": self.generator.state_dict() if hasattr(self.generator, "state_dict") else None}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (the generator too, when it was saved)."""
         self.seen_classes = list(state["seen_classes"])
         self._rng.set_state(state["rng"])
         if state.get("generator") is not None:

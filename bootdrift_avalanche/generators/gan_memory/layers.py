@@ -2,7 +2,7 @@
 NeurIPS 2020), rebuilt from the paper's description and the structure of the reference code
 (github MiaoyunZhao/GANmemory_LifelongLearning, ``resnet4_AdaFM_bias*.py``).
 
-What lives here (the training loops and the Generator-protocol object are in ``gan_memory.py``):
+What lives here (the training loop is ``training.py``, the Generator-protocol object ``memory.py``):
 
 * ``ModulatedConv2d`` / ``ModulatedLinear``: an ordinary conv / linear layer while the base GAN
   trains; once frozen, the kernel W is stored normalised per (out, in) pair,

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# GPU check, under 5 minutes on one GPU: one tiny DDGR run (2 experiences: the second replays, so
+# guidance, the replay gather and DDP all run) and one bootstrapping stage of the DDPM, on cuda
+# under `torchrun --nproc_per_node=1`, which starts a real nccl process group (collectives on CUDA
+# tensors). Prints PASS/FAIL and seconds per check; exit status 0 only if all pass.
+#
+#   bench/gpu_check.sh                     # uses python3 with the package's dependencies installed
+#   PYTHON=.venv/bin/python bench/gpu_check.sh
+# Logs go to $OUT/gpu_check (the device tool's output folder) or a temporary directory.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" TQDM_DISABLE=1 PYTHONUNBUFFERED=1
+LOGS=${OUT:-$(mktemp -d)}/gpu_check
+mkdir -p "$LOGS"
+status=0
+
+check() {  # check NAME COMMAND...: run it, print PASS/FAIL and wall seconds, keep its log
+    local name=$1 t0 t1 result
+    shift
+    t0=$(date +%s%N)
+    if timeout 240 "$@" >"$LOGS/$name.log" 2>&1; then result=PASS; else result=FAIL; status=1; fi
+    t1=$(date +%s%N)
+    printf '%-34s %s %7.1f s\n' "$name" "$result" "$(( (t1 - t0) / 1000000 ))e-3"
+    [ "$result" = PASS ] || tail -n 20 "$LOGS/$name.log"
+}
+
+"$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('GPU:', torch.cuda.get_device_name(0))" || exit 1
+run="$PY -m torch.distributed.run --standalone --nproc_per_node=1 -m bootdrift_avalanche.cli"
+check ddgr_2_experiences_nccl $run replay --strategy ddgr --benchmark digits --experiences 2 --preset tiny \
+    --device cuda --no-umap --quiet --run-dir "$LOGS/ddgr"
+check bootstrap_ddpm_1_stage_nccl $run bootstrap --generator ddpm --data digits --stages 1 --preset tiny \
+    --device cuda --quiet --run-dir "$LOGS/bootstrap"
+echo "gpu_check: $([ $status = 0 ] && echo PASS || echo FAIL)"
+exit $status

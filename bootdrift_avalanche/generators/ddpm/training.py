@@ -1,0 +1,83 @@
+"""The DDPM training loop: ε-prediction MSE on a tensor dataset, AdamW, gradient clipping, one EMA
+update per step, data-parallel over ``torchrun`` ranks when there are several.
+
+``DDPMGenerator.fit`` validates the data, seeds ``rng`` and calls :func:`train_denoiser`; this module
+only knows tensors, the denoiser, its noise schedule and the EMA.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ...runtime import distributed as D
+from .config import DDPMConfig
+
+
+@contextlib.contextmanager
+def _eval_afterwards(module: nn.Module) -> Iterator[None]:
+    """Put ``module`` back in eval mode however the block ends (an error mid-fit included)."""
+    try:
+        yield
+    finally:
+        module.eval()
+
+
+def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cfg: DDPMConfig, steps: int,
+                   rng: torch.Generator, progress: bool = False) -> List[float]:
+    """Train ``unet`` for ``steps`` steps on ``x0`` (N, C, H, W) in [-1, 1] with labels ``y`` (N,),
+    both on the unet's device; returns the loss of every step.
+
+    Each step: a mini-batch (a fresh permutation per epoch, so every image is seen once per epoch),
+    uniform timesteps t, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW,
+    gradient clipping, ``ema.step``. Every random draw comes from ``rng`` (a CPU generator, so a seed
+    gives the same batches on any device). A fresh AdamW per call, as the DDGR reference starts a
+    new training loop per task: a reloaded model then continues exactly like the original.
+    """
+    dev = x0.device
+    n = len(x0)
+    batch = min(cfg.batch_size, n)
+    # Under torchrun: DDP over ranks. Every rank draws the same global batch (same rng) and trains
+    # on its shard batch[rank::world]; DDP averages the gradients, so W ranks follow the
+    # single-process run up to float rounding (see runtime/distributed.py).
+    if D.is_distributed() and batch % D.world_size():
+        raise ValueError(f"batch size {batch} must be divisible by the {D.world_size()} ranks")
+    denoiser = D.maybe_ddp(unet, str(dev))
+    shard = slice(D.rank(), None, D.world_size())
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    losses: List[float] = []
+    unet.train()
+    # enable_grad: fit() may be called from a no_grad context (an evaluation hook, say)
+    with _eval_afterwards(unet), torch.enable_grad():
+        perm, pos = torch.randperm(n, generator=rng), 0
+        for _ in tqdm(range(steps), desc="DDPM fit", disable=not progress, leave=False):
+            if pos + batch > n:  # new epoch: reshuffle
+                perm, pos = torch.randperm(n, generator=rng), 0
+            idx = perm[pos:pos + batch].to(dev)
+            pos += batch
+            xb, yb = x0[idx], y[idx]
+            noise = torch.randn(xb.shape, generator=rng).to(dev)
+            t = torch.randint(0, cfg.num_train_timesteps, (len(xb),), generator=rng).to(dev)
+            xb, yb, noise, t = xb[shard], yb[shard], noise[shard], t[shard]
+            x_t = scheduler.add_noise(xb, noise, t)
+            eps = denoiser(x_t, t, class_labels=yb).sample
+            loss = F.mse_loss(eps, noise)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"DDPM training loss became {loss.item()} at step {len(losses)}; "
+                    f"lower lr (now {cfg.lr}) or check the training images"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(unet.parameters(), cfg.grad_clip)
+            opt.step()
+            ema.step(unet.parameters())
+            losses.append(loss.item())
+    return losses

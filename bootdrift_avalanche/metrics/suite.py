@@ -1,0 +1,294 @@
+"""The drift suite: the one bundle of drift values computed for a synthetic labelled set against a
+real one, used by both the Avalanche drift plugin (``plugins.drift``; the step is the experience)
+and the bootstrapping loop (the step is the stage), so both report the same names with the same
+definitions.
+
+Usage::
+
+    extractor = make_extractor(None, x_fit, y_fit)        # see metrics.features
+    suite = DriftSuite(extractor, SuiteConfig(umap=False))
+    values = suite.evaluate(real_x, real_y, syn_x, syn_y, title="stage 3")
+    log_values(loggers, values, step=3)                  # tags f"{name}{TAG_SUFFIX}"
+
+Names (``<ext>`` is the extractor's ``name``, e.g. ``clf`` or ``identity``):
+
+* ``FID_<ext>``: Fréchet distance (Heusel et al. 2017) between all real and all synthetic features.
+* ``CFID_<ext>``: mean over the classes present in both sets of the per-class FID (intra-FID,
+  Miyato & Koyama 2018); ``CFID_<ext>/Class003`` the value of class 3. Biased upwards for small
+  classes (Chong & Forsyth 2020): compare runs with the same samples per class.
+* ``OTDD_<ext>``: OTDD (Alvarez-Melis & Fusi 2020), p = 2, label cost ``otdd_inner``, exact outer
+  OT (on at most ``otdd_max_samples`` points per set), square root.
+* ``RealAcc``: top-1 accuracy on (real_x, real_y) of a fresh classifier trained on (syn_x, syn_y)
+  only; ``RealAccChance``: 1 / number of synthetic classes. No extractor suffix: no features used.
+* ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
+* ``Samples``: :func:`sample_picture` of the synthetic set — an image grid (in ``images``) for
+  images, a scatter ``Figure`` (in ``figures``) for 2-D points.
+* ``UMAP_<ext>``: joint UMAP projection of real and synthetic features (``figures``).
+* any extra names returned by the ``extra`` callable (e.g. the GMM toy's mode metrics).
+
+Logged tags put :data:`TAG_SUFFIX` after the first path component of a name
+(:func:`tag_for`: ``FID_clf/train_phase/train_stream``, ``CFID_clf/train_phase/train_stream/Class003``),
+so each value is one curve over steps in TensorBoard. Seeds of the OTDD subsample and of the RealAcc
+classifier come from named streams of ``SuiteConfig.seed`` and do not depend on the step: the same
+sets give the same values at any step.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from ..generators.base import check_finite_samples
+from ..runtime.seeds import seed_for
+from ._checks import as_labels
+from .accuracy import real_data_accuracy
+from .features import check_extractor, extract_features
+from .fid import cfid, frechet_distance
+from .otdd import otdd
+
+TAG_SUFFIX = "/train_phase/train_stream"
+
+ExtraMetrics = Callable[[Tensor, Tensor], Mapping[str, float]]
+
+
+@dataclass
+class SuiteConfig:
+    """Which drift values to compute and how.
+
+    Attributes:
+        fid, cfid, otdd, real_accuracy, samples, umap: compute that value (see the module docstring).
+        otdd_max_samples: points per set in OTDD's outer problem (``None``: all; the exact OT costs
+            O(n·m) memory).
+        otdd_inner: OTDD's label-to-label cost, ``"gaussian"`` (Bures) or ``"exact"``.
+        real_acc_epochs: training epochs of the RealAcc classifier.
+        grid_per_class: samples per class (one row each) in the image grid.
+        seed: run seed of the OTDD subsample, the RealAcc classifier and the UMAP layout.
+    """
+
+    fid: bool = True
+    cfid: bool = True
+    otdd: bool = True
+    real_accuracy: bool = True
+    samples: bool = True
+    umap: bool = False
+    otdd_max_samples: Optional[int] = 2000
+    otdd_inner: str = "gaussian"
+    real_acc_epochs: int = 30
+    grid_per_class: int = 8
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.otdd_inner not in ("gaussian", "exact"):
+            raise ValueError(f"otdd_inner must be 'gaussian' or 'exact', got {self.otdd_inner!r}")
+        if self.otdd_max_samples is not None and self.otdd_max_samples < 1:
+            raise ValueError(f"otdd_max_samples must be positive or None, got {self.otdd_max_samples}")
+        if self.real_acc_epochs < 1:
+            raise ValueError(f"real_acc_epochs must be >= 1, got {self.real_acc_epochs}")
+        if self.grid_per_class < 1:
+            raise ValueError(f"grid_per_class must be >= 1, got {self.grid_per_class}")
+
+
+@dataclass
+class DriftValues:
+    """The values of one evaluation, by name (see the module docstring).
+
+    Attributes:
+        scalars: name -> plain Python float (``FID_clf``, ``CFID_clf/Class003``, ``RealAcc``,
+            ``DriftTime``, extras...).
+        images: name -> (3, H, W) float image in [0, 1] (``Samples`` for images).
+        figures: name -> ``matplotlib.figure.Figure`` (``UMAP_clf``; ``Samples`` for 2-D points).
+    """
+
+    scalars: Dict[str, float] = field(default_factory=dict)
+    images: Dict[str, Tensor] = field(default_factory=dict)
+    figures: Dict[str, Any] = field(default_factory=dict)
+
+
+def tag_for(name: str) -> str:
+    """The logged tag of a value: :data:`TAG_SUFFIX` after the first path component of ``name``
+    (``"FID_clf"`` -> ``"FID_clf/train_phase/train_stream"``, ``"CFID_clf/Class003"`` ->
+    ``"CFID_clf/train_phase/train_stream/Class003"``)."""
+    head, sep, rest = name.partition("/")
+    return f"{head}{TAG_SUFFIX}{sep}{rest}"
+
+
+def loggable(values: DriftValues) -> Dict[str, Any]:
+    """name -> the object to hand an Avalanche logger: floats as they are, images wrapped in
+    ``TensorImage`` (so loggers show them as images, not histograms), figures as they are."""
+    from avalanche.evaluation.metric_results import TensorImage
+
+    out: Dict[str, Any] = dict(values.scalars)
+    out.update({k: TensorImage(v) for k, v in values.images.items()})
+    out.update(values.figures)
+    return out
+
+
+def log_values(loggers: Sequence, values: DriftValues, step: int) -> None:
+    """Log every value under :func:`tag_for` its name with ``step`` as x, through each logger's
+    ``log_single_metric`` (TensorBoard, ``JSONLinesLogger``; the latter keeps only scalars)."""
+    items = loggable(values)
+    for lg in loggers:
+        for name, v in items.items():
+            lg.log_single_metric(tag_for(name), v, step)
+
+
+def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = ""):
+    """The picture of a labelled sample set, or ``None`` when there is no natural one.
+
+    Images (N, C, H, W): a grid with one row of ``per_class`` samples per class (sorted class ids;
+    short rows padded with black), clamped to [0, 1] — a (3, H', W') tensor. 2-D points (N, 2): a
+    scatter ``matplotlib.figure.Figure`` coloured by class (built without pyplot's global state).
+    """
+    if x.dim() == 4:
+        from torchvision.utils import make_grid
+
+        rows = []
+        for c in torch.unique(y).tolist():
+            xc = x[y == c][:per_class].float()
+            if len(xc) < per_class:
+                xc = torch.cat([xc, torch.zeros((per_class - len(xc),) + tuple(x.shape[1:]))])
+            rows.append(xc)
+        return make_grid(torch.cat(rows), nrow=per_class, padding=1, pad_value=1.0).clamp(0, 1)
+    if x.dim() == 2 and x.shape[1] == 2:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(3.2, 3.2))
+        ax = fig.add_subplot(111)
+        pts = x.detach().double().cpu().numpy()
+        ax.scatter(pts[:, 0], pts[:, 1], c=y.cpu().numpy(), s=2, cmap="tab10")
+        if title:
+            ax.set_title(title)
+        ax.set_aspect("equal")
+        return fig
+    return None
+
+
+class DriftSuite:
+    """Computes :class:`DriftValues` of synthetic against real labelled sets.
+
+    Args:
+        extractor: feature extractor (from :func:`~bootdrift_avalanche.metrics.features.make_extractor`):
+            a callable ``x -> (N, d)`` with a ``name``.
+        cfg: what to compute.
+    """
+
+    def __init__(self, extractor, cfg: Optional[SuiteConfig] = None) -> None:
+        self.extractor = check_extractor(extractor)
+        self.cfg = cfg or SuiteConfig()
+
+    @property
+    def feature_name(self) -> str:
+        """The extractor's name, the suffix of the feature-based metric names."""
+        return self.extractor.name
+
+    @property
+    def needs_features(self) -> bool:
+        """Whether any enabled value works on features (so callers can skip computing them)."""
+        c = self.cfg
+        return c.fid or c.cfid or c.otdd or c.umap
+
+    def real_features(self, real_x: Tensor) -> Tensor:
+        """Features of real data, to compute once and pass to :meth:`evaluate` as ``real_features``."""
+        return extract_features(self.extractor, real_x)
+
+    def evaluate(
+        self,
+        real_x: Tensor,
+        real_y: Tensor,
+        syn_x: Tensor,
+        syn_y: Tensor,
+        *,
+        real_features: Optional[Tensor] = None,
+        extra: Optional[ExtraMetrics] = None,
+        title: str = "",
+    ) -> DriftValues:
+        """All enabled drift values of (syn_x, syn_y) against (real_x, real_y).
+
+        Args:
+            real_x, real_y: real reference samples (N, *shape) and integer labels (N,).
+            syn_x, syn_y: synthetic samples of the same per-sample shape and their labels.
+            real_features: features of ``real_x`` by this suite's extractor, when already computed
+                (a fixed reference: compute once with :meth:`real_features`).
+            extra: ``extra(syn_x, syn_y) -> {name: number}``, merged into ``scalars``.
+            title: context for figure titles and error messages (``"experience 3"``, ``"stage 2"``).
+
+        Raises:
+            TypeError / ValueError: non-tensor inputs, mismatched shapes or lengths, non-integer
+                labels, non-finite real data, wrong ``real_features`` rows, an extra name that
+                clashes with a built-in one or an extra value that is not a number.
+            FloatingPointError: NaN/Inf in the synthetic samples (before anything is computed).
+        """
+        where = f" ({title})" if title else ""
+        real_y, syn_y = self._check(real_x, real_y, syn_x, syn_y, title)
+        t0 = time.perf_counter()
+        cfg, name = self.cfg, self.feature_name
+        out = DriftValues()
+        if self.needs_features:
+            real_f = self.real_features(real_x) if real_features is None else real_features
+            if real_f.dim() != 2 or real_f.shape[0] != real_x.shape[0]:
+                raise ValueError(f"real_features must have one row per real sample ({real_x.shape[0]}), "
+                                 f"got shape {tuple(real_f.shape)}{where}")
+            syn_f = extract_features(self.extractor, syn_x)
+            if cfg.fid:
+                out.scalars[f"FID_{name}"] = float(frechet_distance(real_f, syn_f))
+            if cfg.cfid:
+                r = cfid(real_f, real_y, syn_f, syn_y)
+                out.scalars[f"CFID_{name}"] = float(r.mean)
+                for c, v in sorted(r.per_class.items()):
+                    out.scalars[f"CFID_{name}/Class{int(c):03d}"] = float(v)
+            if cfg.otdd:
+                out.scalars[f"OTDD_{name}"] = float(otdd(
+                    real_f, real_y, syn_f, syn_y, inner=cfg.otdd_inner, max_samples=cfg.otdd_max_samples,
+                    seed=seed_for("drift.otdd", seed=cfg.seed)))
+            if cfg.umap:
+                from .umap import umap_figure
+
+                out.figures[f"UMAP_{name}"] = umap_figure(
+                    real_f, real_y, syn_f, syn_y, seed=cfg.seed,
+                    title=f"real vs synthetic ({name} features)" + (f", {title}" if title else ""))
+        if cfg.real_accuracy:
+            r = real_data_accuracy(syn_x, syn_y, real_x, real_y, epochs=cfg.real_acc_epochs,
+                                   seed=seed_for("drift.real_acc", seed=cfg.seed))
+            out.scalars["RealAcc"] = float(r.accuracy)
+            out.scalars["RealAccChance"] = float(r.chance)
+        if cfg.samples:
+            pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title)
+            if isinstance(pic, Tensor):
+                out.images["Samples"] = pic
+            elif pic is not None:
+                out.figures["Samples"] = pic
+        if extra is not None:
+            self._merge_extra(out, extra(syn_x, syn_y), where)
+        out.scalars["DriftTime"] = time.perf_counter() - t0
+        return out
+
+    @staticmethod
+    def _check(real_x, real_y, syn_x, syn_y, title: str):
+        where = f" ({title})" if title else ""
+        for nm, x in (("real_x", real_x), ("syn_x", syn_x)):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{nm} must be a torch.Tensor, got {type(x).__name__}{where}")
+            if x.dim() < 2 or x.shape[0] < 2:
+                raise ValueError(f"{nm} must hold at least 2 samples (N, *shape), got shape {tuple(x.shape)}{where}")
+        if syn_x.shape[1:] != real_x.shape[1:]:
+            raise ValueError(f"synthetic samples have shape {tuple(syn_x.shape[1:])}, but the real samples "
+                             f"{tuple(real_x.shape[1:])}{where}")
+        real_y = as_labels(real_y, real_x.shape[0], "real_y")
+        syn_y = as_labels(syn_y, syn_x.shape[0], "syn_y")
+        check_finite_samples(syn_x, where=title)
+        if not bool(torch.isfinite(real_x).all()):
+            raise ValueError(f"real_x contains NaN/Inf values{where}")
+        return real_y, syn_y
+
+    @staticmethod
+    def _merge_extra(out: DriftValues, extra: Mapping[str, float], where: str) -> None:
+        for k, v in extra.items():
+            if k in out.scalars or k in out.images or k in out.figures or k == "DriftTime":
+                raise ValueError(f"extra metric {k!r} clashes with a built-in drift value{where}")
+            try:
+                out.scalars[k] = float(v)  # NaN is kept: e.g. a mode statistic with no mode to measure
+            except (TypeError, ValueError):
+                raise ValueError(f"extra metric {k!r} returned {v!r}, not a number{where}") from None

@@ -1,0 +1,165 @@
+"""The drift suite: names, finite values, pictures by data kind, extras, logging, bad inputs."""
+import math
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from bootdrift_avalanche.metrics import (
+    TAG_SUFFIX,
+    DriftSuite,
+    IdentityFeatures,
+    SuiteConfig,
+    log_values,
+    make_extractor,
+    sample_picture,
+    tag_for,
+)
+
+
+def _points(n_per_class=20, classes=3, shift=0.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    centres = torch.tensor([[3.0 * c, 0.0] for c in range(classes)])
+    return centres[y] + 0.5 * torch.randn(len(y), 2, generator=g) + shift, y
+
+
+def _images(n_per_class=6, classes=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    x = 0.2 * torch.rand(len(y), 1, 8, 8, generator=g)
+    for c in range(classes):
+        x[y == c, :, 2 * c + 1, :] += 0.7
+    return x, y
+
+
+FAST = dict(real_acc_epochs=2, otdd_max_samples=None)
+
+
+def test_points_names_finite_values_and_scatter():
+    rx, ry = _points(seed=1)
+    sx, sy = _points(seed=2, shift=0.3)
+    vals = DriftSuite(IdentityFeatures(), SuiteConfig(**FAST)).evaluate(rx, ry, sx, sy, title="stage 2")
+    names = set(vals.scalars)
+    assert {"FID_identity", "CFID_identity", "OTDD_identity", "RealAcc", "RealAccChance", "DriftTime"} <= names
+    assert {f"CFID_identity/Class{c:03d}" for c in range(3)} <= names
+    assert all(isinstance(v, float) and math.isfinite(v) for v in vals.scalars.values())
+    assert vals.scalars["RealAccChance"] == pytest.approx(1 / 3) and 0 <= vals.scalars["RealAcc"] <= 1
+    assert vals.scalars["DriftTime"] > 0
+    assert isinstance(vals.figures["Samples"], Figure) and not vals.images
+    assert vals.figures["Samples"].axes[0].get_title() == "stage 2"
+
+
+def test_same_sets_give_same_values_and_drift_grows_with_shift():
+    rx, ry = _points(seed=1)
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(samples=False, **FAST))
+    near = suite.evaluate(rx, ry, *_points(seed=2, shift=0.1))
+    again = suite.evaluate(rx, ry, *_points(seed=2, shift=0.1))
+    far = suite.evaluate(rx, ry, *_points(seed=2, shift=2.0))
+    for k in ("FID_identity", "CFID_identity", "OTDD_identity", "RealAcc"):
+        assert near.scalars[k] == again.scalars[k]
+    for k in ("FID_identity", "CFID_identity", "OTDD_identity"):
+        assert near.scalars[k] < far.scalars[k]
+
+
+def test_images_give_a_grid_and_precomputed_real_features_are_used():
+    rx, ry = _images(seed=1)
+    sx, sy = _images(seed=2)
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(grid_per_class=4, real_accuracy=False, otdd=False))
+    vals = suite.evaluate(rx, ry, sx, sy, real_features=suite.real_features(rx))
+    grid = vals.images["Samples"]
+    assert grid.dim() == 3 and grid.shape[0] == 3 and 0 <= grid.min() and grid.max() <= 1
+    # 2 class rows of 4 images of 8x8 with 1-pixel padding
+    assert tuple(grid.shape[1:]) == (2 * 9 + 1, 4 * 9 + 1)
+    assert "Samples" not in vals.figures and "OTDD_identity" not in vals.scalars
+    with pytest.raises(ValueError, match="real_features must have one row per real sample"):
+        suite.evaluate(rx, ry, sx, sy, real_features=torch.zeros(3, 64))
+
+
+def test_sample_picture_pads_short_classes_and_skips_other_shapes():
+    x, y = _images(n_per_class=2, classes=3)
+    grid = sample_picture(x, y, per_class=5)
+    assert tuple(grid.shape) == (3, 3 * 9 + 1, 5 * 9 + 1)
+    assert sample_picture(torch.rand(6, 5), torch.zeros(6, dtype=torch.long)) is None
+
+
+def test_extra_metrics_are_merged_and_checked():
+    rx, ry = _points(seed=1)
+    sx, sy = _points(seed=2)
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, otdd=False, real_accuracy=False,
+                                                       samples=False))
+    seen = {}
+
+    def extra(x, y):
+        seen["n"] = len(x)
+        return {"ModesCovered": 3, "ModeStdRatio": float("nan")}
+
+    vals = suite.evaluate(rx, ry, sx, sy, extra=extra)
+    assert seen["n"] == len(sx)
+    assert vals.scalars["ModesCovered"] == 3.0 and isinstance(vals.scalars["ModesCovered"], float)
+    assert math.isnan(vals.scalars["ModeStdRatio"])  # kept: a mode statistic may be undefined
+    assert set(vals.scalars) == {"ModesCovered", "ModeStdRatio", "DriftTime"}
+    with pytest.raises(ValueError, match="'DriftTime' clashes"):
+        suite.evaluate(rx, ry, sx, sy, extra=lambda x, y: {"DriftTime": 1.0})
+    with pytest.raises(ValueError, match="'Modes' returned 'many', not a number"):
+        suite.evaluate(rx, ry, sx, sy, extra=lambda x, y: {"Modes": "many"})
+
+
+def test_bad_inputs_raise_clear_errors():
+    rx, ry = _points()
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(**FAST))
+    with pytest.raises(ValueError, match=r"synthetic samples have shape \(3,\).*\(2,\) \(stage 1\)"):
+        suite.evaluate(rx, ry, torch.rand(60, 3), ry, title="stage 1")
+    with pytest.raises(ValueError, match="syn_y must be 1-D with one label per feature row"):
+        suite.evaluate(rx, ry, rx, ry[:-1])
+    with pytest.raises(TypeError, match="real_y must hold integer class labels"):
+        suite.evaluate(rx, ry + 0.5, rx, ry)
+    with pytest.raises(TypeError, match="syn_x must be a torch.Tensor"):
+        suite.evaluate(rx, ry, rx.numpy(), ry)
+    bad = rx.clone()
+    bad[3] = float("nan")
+    with pytest.raises(FloatingPointError, match="NaN or Inf.*stage 4"):
+        suite.evaluate(rx, ry, bad, ry, title="stage 4")
+    with pytest.raises(ValueError, match="real_x contains NaN"):
+        suite.evaluate(bad, ry, rx, ry)
+    with pytest.raises(TypeError, match="feature extractor must be callable.*`name`"):
+        DriftSuite(lambda x: x)
+    with pytest.raises(ValueError, match="otdd_inner"):
+        SuiteConfig(otdd_inner="sinkhorn")
+    with pytest.raises(ValueError, match="real_acc_epochs"):
+        SuiteConfig(real_acc_epochs=0)
+
+
+def test_tags_and_log_values_through_loggers():
+    from avalanche.evaluation.metric_results import TensorImage
+
+    assert tag_for("FID_clf") == "FID_clf" + TAG_SUFFIX
+    assert tag_for("CFID_clf/Class003") == f"CFID_clf{TAG_SUFFIX}/Class003"
+
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def log_single_metric(self, name, value, x_plot):
+            self.calls.append((name, value, x_plot))
+
+    rx, ry = _images(seed=1)
+    vals = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, otdd=False)).evaluate(
+        rx, ry, *_images(seed=2))
+    loggers = [Recorder(), Recorder()]
+    log_values(loggers, vals, step=7)
+    for lg in loggers:
+        by_name = {n: v for n, v, _ in lg.calls}
+        assert {x for _, _, x in lg.calls} == {7}
+        assert isinstance(by_name["Samples" + TAG_SUFFIX], TensorImage)
+        assert by_name["FID_identity" + TAG_SUFFIX] == vals.scalars["FID_identity"]
+        assert f"CFID_identity{TAG_SUFFIX}/Class001" in by_name
+
+
+def test_evaluation_and_extractor_training_leave_the_global_rng_alone(tmp_path):
+    rx, ry = _images(seed=1)
+    state = torch.get_rng_state()
+    extractor = make_extractor("classifier", rx, ry, cache_dir=tmp_path)
+    DriftSuite(extractor, SuiteConfig(real_acc_epochs=1)).evaluate(rx, ry, *_images(seed=2))
+    make_extractor("classifier", rx, ry, cache_dir=tmp_path)  # loaded from the cache
+    assert torch.equal(torch.get_rng_state(), state)
