@@ -26,6 +26,7 @@ _RECIPES: Mapping[str, str] = {
     "avalanche-gr": "avalanche_gr",
     "naive": "naive",
     "joint": "joint",
+    "replay-buffer": "replay_buffer",
 }
 
 
