@@ -1,5 +1,5 @@
 """Benchmark of the metric maths in ``bootdrift_avalanche.metrics`` on synthetic random features
-(no model, no download), one CPU thread:
+(no model, no download), one CPU thread (``--threads``):
 
 1. FID: ours vs torchmetrics' ``FrechetInceptionDistance`` fed the same features through an
    identity feature module, at d = 64, 512, 2048 and n = 200, 2,000, 10,000 per set (value
@@ -26,7 +26,7 @@ import time
 
 import torch
 
-torch.set_num_threads(1)
+from bootdrift_avalanche.runtime.threads import configure_threads
 
 FEATURE_RANK = 64  # latent dimension of the synthetic features (real network features are low-rank-ish)
 
@@ -181,7 +181,8 @@ def bench_otdd(sizes) -> None:
     print("\n3. OTDD (mode='exact', inner='gaussian'), d = 128, 10 classes, n points per dataset")
     print(f"{'n':>6} {'value':>10} {'time_s':>8} {'peak_RSS_MB':>12} {'peak-before_MB':>15} {'n*n*8B_MB':>10}")
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--otdd-child", str(n)], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--otdd-child", str(n),
+                              "--threads", str(torch.get_num_threads())], capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{n:6d} failed: {out.stderr[-500:]}")
             continue
@@ -193,13 +194,15 @@ def bench_otdd(sizes) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a small subset (d <= 512, n <= 2000, OTDD at 1k)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     p.add_argument("--otdd-child", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    configure_threads("cpu", args.threads)
     if args.otdd_child is not None:
         otdd_child(args.otdd_child)
         return
     t0 = time.perf_counter()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, float64 features")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float64 features")
     if args.quick:
         bench_fid((64, 512), (200, 2000))
         bench_per_class(n_naive=2, with_sqrtm=False)

@@ -18,6 +18,7 @@ from bootdrift_avalanche.benchmarks.gmm import GMMSpec, gmm_samples
 from bootdrift_avalanche.generators.wgan import WGANConfig, WGANGenerator
 from bootdrift_avalanche.metrics.fid import frechet_distance
 from bootdrift_avalanche.metrics.modes import mode_metrics
+from bootdrift_avalanche.runtime.threads import configure_threads
 
 
 def scores(samples, labels, held_out, spec):
@@ -34,18 +35,20 @@ def main():
     p.add_argument("--steps", type=int, default=None, help="generator updates (default: the config's)")
     p.add_argument("--normalize", choices=("global", "class"), default="global",
                    help="WGANConfig.normalize (default: the config's default, global)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1)")
     args = p.parse_args()
+    threads = configure_threads("cpu", args.threads)  # a small MLP: one thread is fastest
 
     spec = GMMSpec()
     x, y = gmm_samples(args.n, spec=spec, seed=0)
     held_out, _ = gmm_samples(args.n, spec=spec, seed=10_000)
-    print(f"config: {WGANConfig(normalize=args.normalize)}")
+    print(f"config: {WGANConfig(normalize=args.normalize, threads=threads)}")
     print(f"real training data       {scores(x, y, held_out, spec)}")
     # The first optimiser construction imports torch._dynamo (seconds); keep it out of the timings.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     labels = torch.arange(args.n) % spec.n_modes
     for seed in args.seeds:
-        model = WGANGenerator(WGANConfig(seed=seed, normalize=args.normalize))
+        model = WGANGenerator(WGANConfig(seed=seed, normalize=args.normalize, threads=threads))
         wall, cpu = time.perf_counter(), time.process_time()
         model.fit(x, y, steps=args.steps)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

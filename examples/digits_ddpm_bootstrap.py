@@ -8,8 +8,6 @@ TensorBoard and metrics.jsonl in the run directory.
 import argparse
 import time
 
-import torch
-
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -18,12 +16,17 @@ def main():
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--run-dir", default=f"runs/digits_ddpm_bootstrap-{time.strftime('%Y%m%d-%H%M%S')}")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     a = p.parse_args()
-    torch.set_num_threads(1)  # small models: 1 thread is fastest on a shared CPU (see bootdrift_avalanche/cli.py)
 
-    from bootdrift_avalanche.bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.config import BootstrapConfig
+    from bootdrift_avalanche.experiments.tables import bootstrap_table
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    configure_threads(a.device, a.threads)  # small models on a CPU: 1 thread unless --threads
 
     cfg = BootstrapConfig(generator="ddpm", data="digits", stages=a.stages, mix_real=a.mix_real,
                           preset=a.preset, seed=a.seed, device=a.device)

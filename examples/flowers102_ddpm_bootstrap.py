@@ -21,12 +21,18 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root")
     p.add_argument("--download", action="store_true")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--run-dir", default=f"runs/flowers102_ddpm_bootstrap-{time.strftime('%Y%m%d-%H%M%S')}")
     p.add_argument("--resume", action="store_true")
     a = p.parse_args()
 
     from bootdrift_avalanche.benchmarks.errors import MissingDataError
-    from bootdrift_avalanche.bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.config import BootstrapConfig
+    from bootdrift_avalanche.experiments.tables import bootstrap_table
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    configure_threads(a.device, a.threads)  # 1 thread on a CPU unless --threads; a GPU keeps torch's default
 
     cfg = BootstrapConfig(generator="ddpm", data="flowers102", stages=a.stages, mix_real=a.mix_real,
                           preset=a.preset, seed=a.seed, device=a.device, data_root=a.data_root,

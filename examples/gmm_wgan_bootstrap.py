@@ -59,12 +59,17 @@ def main():
     p.add_argument("--stages", type=int, default=10)
     p.add_argument("--mix-real", type=float, default=0.0)
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--out", default="runs/gmm_wgan_bootstrap")
     a = p.parse_args()
-    torch.set_num_threads(1)  # a small MLP: one thread is fastest (see bench/wgan_stage0.py)
 
     from bootdrift_avalanche.benchmarks.gmm import gmm_samples
-    from bootdrift_avalanche.bootstrap_run import BootstrapConfig, bootstrap_table, run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.config import BootstrapConfig
+    from bootdrift_avalanche.experiments.tables import bootstrap_table
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    configure_threads("cpu", a.threads)  # a small MLP: one thread is fastest (see bench/wgan_stage0.py)
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

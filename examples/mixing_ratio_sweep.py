@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 
 def main():
@@ -27,14 +26,18 @@ def main():
     p.add_argument("--digits-lambdas", type=float, nargs="+", help="lambdas of the digits loop (default: --lambdas)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--out", default="runs/mixing_ratio_sweep")
     a = p.parse_args()
-    torch.set_num_threads(1)
 
     from matplotlib.figure import Figure
 
-    from bootdrift_avalanche.bootstrap_run import BootstrapConfig, run_bootstrap_experiment
-    from bootdrift_avalanche.theory import mle_bootstrap_closed_form
+    from bootdrift_avalanche.bootstrap.theory import mle_bootstrap_closed_form
+    from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+    from bootdrift_avalanche.experiments.config import PRESETS, BootstrapConfig
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    configure_threads("cpu", a.threads)  # small models: one thread is fastest on a shared CPU
 
     out = Path(a.out)
     results = {}
@@ -49,7 +52,7 @@ def main():
             fid = next(k for k in res.stages[-1] if k.startswith("FID"))
             print(f"{data} lambda={lam:g}: final {fid}={res.stages[-1][fid]:.4g} RealAcc={res.stages[-1]['RealAcc']:.3f}")
 
-    n = 5000
+    n = PRESETS[a.preset].gmm_samples  # the GMM loop's number of training points
     theory = {lam: mle_bootstrap_closed_form(a.stages, n, mix_real=lam) for lam in a.lambdas}
     fig = Figure(figsize=(13, 3.4))
     ax = fig.add_subplot(1, 3, 1)
