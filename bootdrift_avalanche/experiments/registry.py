@@ -2,6 +2,10 @@
 data sets and generators of the bootstrapping loop. Every choice a config names by string is looked
 up here and nowhere else, so adding a strategy is one recipe file plus its line in ``_RECIPES``.
 
+Generators built here get ``threads=None``: inside an experiment the process-wide setting rules
+(``runtime.threads.configure_threads``, called at start-up by the CLI and the bench scripts), so
+``--threads`` reaches the generators' fit and sampling too.
+
 A :class:`Recipe` knows, for one strategy, how to build its generator and Avalanche strategy,
 whether it needs ``[x, y, t]`` mini-batches, whether there is a generator for the drift metrics to
 score, and how to save and restore its state for resume. The default state covers what every
@@ -184,7 +188,7 @@ def _wgan_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int)
 
     over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
     return lambda seed: WGANGenerator(preset.wgan_config(dim=x_train.shape[1], num_classes=n_classes,
-                                                         seed=seed, device=cfg.device, **over))
+                                                         seed=seed, device=cfg.device, threads=None, **over))
 
 
 def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
@@ -194,7 +198,8 @@ def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int)
 
     over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
     return lambda seed: DDPMGenerator(preset.ddpm_config(image_shape=tuple(x_train.shape[1:]),
-                                                         num_classes=n_classes, seed=seed, device=cfg.device, **over))
+                                                         num_classes=n_classes, seed=seed, device=cfg.device, threads=None,
+                                                         **over))
 
 
 #: Bootstrapping generator name -> ``(cfg, preset, x_train, n_classes) -> (seed -> generator)``.

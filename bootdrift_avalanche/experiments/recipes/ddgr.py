@@ -15,7 +15,7 @@ class DDGRRecipe(Recipe):
 
         cfg, bm = ctx.cfg, ctx.benchmark
         generator = DDPMGenerator(ctx.preset.ddpm_config(image_shape=tuple(bm.image_shape), num_classes=bm.n_classes,
-                                                         seed=cfg.seed, device=cfg.device))
+                                                         seed=cfg.seed, device=cfg.device, threads=None))
         return DDGR(generator=generator, replay_per_class=cfg.replay_per_class, guidance_scale=cfg.guidance_scale,
                     generator_steps=cfg.generator_steps, progress=cfg.progress, seed=cfg.seed,
                     **ctx.template_kwargs())

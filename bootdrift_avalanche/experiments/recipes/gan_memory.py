@@ -15,7 +15,8 @@ class GANMemoryRecipe(Recipe):
 
         cfg, bm = ctx.cfg, ctx.benchmark
         generator = GANMemoryGenerator(ctx.preset.gan_memory_config(
-            image_shape=tuple(bm.image_shape), num_classes=bm.n_classes, seed=cfg.seed, device=cfg.device))
+            image_shape=tuple(bm.image_shape), num_classes=bm.n_classes, seed=cfg.seed, device=cfg.device,
+            threads=None))
         return GANMemory(generator=generator, replay_per_class=cfg.replay_per_class, progress=cfg.progress,
                          seed=cfg.seed, **ctx.template_kwargs())
 
