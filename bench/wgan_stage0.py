@@ -18,6 +18,7 @@ from bootdrift_avalanche.benchmarks.gmm import GMMSpec, gmm_samples
 from bootdrift_avalanche.generators.wgan import WGANConfig, WGANGenerator
 from bootdrift_avalanche.metrics.fid import frechet_distance
 from bootdrift_avalanche.metrics.modes import mode_metrics
+from bootdrift_avalanche.runtime.seeds import seed_for
 from bootdrift_avalanche.runtime.threads import configure_threads
 
 
@@ -40,8 +41,8 @@ def main():
     threads = configure_threads("cpu", args.threads)  # a small MLP: one thread is fastest
 
     spec = GMMSpec()
-    x, y = gmm_samples(args.n, spec=spec, seed=0)
-    held_out, _ = gmm_samples(args.n, spec=spec, seed=10_000)
+    x, y = gmm_samples(args.n, spec=spec, seed=seed_for("gmm.train"))
+    held_out, _ = gmm_samples(args.n, spec=spec, seed=seed_for("gmm.test"))
     print(f"config: {WGANConfig(normalize=args.normalize, threads=threads)}")
     print(f"real training data       {scores(x, y, held_out, spec)}")
     # The first optimiser construction imports torch._dynamo (seconds); keep it out of the timings.

@@ -32,7 +32,7 @@ from torchvision.transforms import ToTensor
 from bootdrift_avalanche.benchmarks.cifar100 import CIFAR100_FILES, CIFAR100_URL
 from bootdrift_avalanche.benchmarks.errors import MissingDataError, missing_paths
 from bootdrift_avalanche.experiments.config import PRESETS
-from bootdrift_avalanche.experiments.tables import format_table, number
+from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
 from bootdrift_avalanche.nets import SmallCNN
@@ -89,23 +89,8 @@ def main(args):
     for exp in benchmark.train_stream:
         strategy.train(exp)
         results.append(strategy.eval(benchmark.test_stream))
-    print_summary(results, time.perf_counter() - start, args.log_dir)
-
-
-def print_summary(results, seconds, log_dir):
-    """Per experience k: accuracy on the classes seen so far (mean over test experiences 0..k) and
-    the drift metrics after training on k; then the final average accuracy."""
-    drift = [n for n in results[-1] if n.endswith("/train_phase/train_stream")
-             and n.split("_")[0].split("/")[0] in ("FID", "CFID", "OTDD", "RealAcc", "DriftTime")]
-    rows, acc = [], []
-    for k, m in enumerate(results):
-        seen = [v for n, v in m.items() if n.startswith("Top1_Acc_Exp/eval_phase/test_stream") and int(n[-3:]) <= k]
-        acc.append(sum(seen) / len(seen))
-        rows.append([str(k), number(acc[k])] + [number(m.get(n)) for n in drift])
-    print("\n" + format_table(["exp", "acc_seen"] + [n.split("/")[0] for n in drift], rows))
-    print(f"final average accuracy {acc[-1]:.3f}, average forgetting "
-          f"{number(results[-1].get('StreamForgetting/eval_phase/test_stream'))}, {seconds:.0f} s")
-    print(f"TensorBoard: tensorboard --logdir {log_dir}   values: {log_dir}/metrics.jsonl")
+    print("\n" + eval_results_table(results, time.perf_counter() - start))
+    print(f"TensorBoard: tensorboard --logdir {args.log_dir}   values: {args.log_dir}/metrics.jsonl")
 
 
 if __name__ == "__main__":

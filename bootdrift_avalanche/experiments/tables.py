@@ -37,3 +37,21 @@ def bootstrap_table(result) -> str:
     keys = [k for k in result.stages[0] if k != "RealAccChance" and "/Class" not in k]
     rows = [[str(s)] + [number(v.get(k), ".4g") for k in keys] for s, v in enumerate(result.stages)]
     return format_table(["stage"] + keys, rows)
+
+
+def eval_results_table(results: Sequence[dict], seconds: float,
+                       keys: Sequence[str] = ("FID", "CFID", "OTDD", "RealAcc", "DriftTime")) -> str:
+    """The table of a plain Avalanche script: ``results[k]`` is what ``strategy.eval(test_stream)``
+    returned after training experience k (Avalanche's ``Top1_Acc_Exp``/``StreamForgetting`` values
+    and the drift metrics). Per experience: accuracy on the classes seen so far (mean over test
+    experiences 0..k) and the drift values; then final average accuracy and forgetting."""
+    drift = [n for n in results[-1] if n.endswith("/train_phase/train_stream")
+             and n.split("/")[0].split("_")[0] in keys]
+    rows, acc = [], []
+    for k, m in enumerate(results):
+        seen = [v for n, v in m.items() if n.startswith("Top1_Acc_Exp/eval_phase/test_stream") and int(n[-3:]) <= k]
+        acc.append(sum(seen) / len(seen))
+        rows.append([str(k), number(acc[k])] + [number(m.get(n)) for n in drift])
+    return (format_table(["exp", "acc_seen"] + [n.split("/")[0] for n in drift], rows)
+            + f"\nfinal average accuracy {acc[-1]:.3f}, average forgetting "
+              f"{number(results[-1].get('StreamForgetting/eval_phase/test_stream'))}, {seconds:.0f} s")

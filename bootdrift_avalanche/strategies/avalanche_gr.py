@@ -2,7 +2,7 @@
 for any image shape: the baseline our replay methods and drift metrics are compared with.
 
 Avalanche's default VAE is built for 1x28x28 MNIST; here it is sized from ``image_shape``. Known
-limits of the built-in method (see shared notes): unconditional generator with hard pseudo-labels,
+limits of the built-in method (read in Avalanche 0.6's source): unconditional generator with hard pseudo-labels,
 replay regenerated every iteration, and it fails on ``[x, y]`` mini-batches (it extends
 ``mbatch[-1]``, which is then ``y``, twice), so use it with ``[x, y, t]`` streams
 (``split_digits(task_labels=True)``, ``split_cifar100``).
