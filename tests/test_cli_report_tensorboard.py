@@ -1,5 +1,6 @@
-"""The `bootdrift` command end to end on tiny presets, the HTML report, and a real TensorBoard
-server asked over HTTP for the drift scalars of a run."""
+"""The `bootdrift` command end to end on tiny presets, the HTML report (also of a hand-made run with
+UMAP panels and unguided curves), and a real TensorBoard server asked over HTTP for the drift scalars
+of a run."""
 import json
 import shutil
 import socket
@@ -71,6 +72,45 @@ def test_report_and_compare(replay_run, tmp_path):
     out = tmp_path / "cmp.html"
     assert main(["compare", str(replay_run), str(replay_run), "--out", str(out)]) == 0
     assert out.exists() and "data:image/png" in out.read_text()
+
+
+def test_report_lays_out_one_umap_panel_per_experience_and_pairs_unguided_curves(tmp_path):
+    import torch
+    from avalanche.logging import TensorboardLogger
+    from sklearn.decomposition import PCA
+
+    from bootdrift_avalanche.experiments.report import write_report
+    from bootdrift_avalanche.logging import JSONLinesLogger
+    from bootdrift_avalanche.metrics import umap_figure
+    from bootdrift_avalanche.metrics.umap import UMAPProjection
+
+    run = tmp_path / "run"
+    scalars = JSONLinesLogger(run / "metrics.jsonl")
+    g = torch.Generator().manual_seed(0)
+    real_x, real_y = torch.randn(30, 4, generator=g), torch.arange(30) % 3
+    proj = UMAPProjection(real_x, real_y, reducer=PCA(2))
+    for step in (2, 0, 1, 1):  # out of order, and step 1 logged twice (a resumed experience)
+        tb = TensorboardLogger(run / "tb")  # a new events file each time, as after a restart
+        fig = umap_figure(real_x, real_y, real_x + 0.1 * step, real_y, projection=proj,
+                          title=f"after experience {step}")
+        tb.log_single_metric("UMAP_clf/train_phase/train_stream", fig, step)
+        tb.writer.close()
+    for step in (0, 1, 2):
+        for name, v in (("FID_clf", 3.0 - step), ("FID_clf_unguided", 4.0 - step), ("RealAcc", 0.5),
+                        ("RealAcc_unguided", 0.4), ("RealAccChance", 0.2)):
+            scalars.log_single_metric(f"{name}/train_phase/train_stream", v, step)
+    scalars.close()
+    page = write_report(run).read_text()
+    # the UMAP panels: one per experience, side by side in the order of the experiences
+    umap_section = page[page.index("<h2>UMAP_clf</h2>"):]
+    assert umap_section.startswith('<h2>UMAP_clf</h2><div class="row">')
+    alts = [int(a.split('"')[0]) for a in umap_section.split('alt="UMAP_clf/train_phase/train_stream ')[1:]]
+    assert alts == [0, 1, 2]
+    assert sorted(p.name for p in (run / "figures").glob("UMAP_*.png")) == [f"UMAP_clf_{s:03d}.png" for s in range(3)]
+    # unguided values: their own columns, drawn in the panel of their family (no panel of their own)
+    for name in ("FID_clf", "FID_clf_unguided", "RealAcc", "RealAcc_unguided"):
+        assert f"<th>{name}</th>" in page
+    assert sorted(p.name for p in (run / "figures").glob("[!U]*.png")) == ["FID.png", "RealAcc.png"]
 
 
 def _free_port():

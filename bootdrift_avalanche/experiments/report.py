@@ -3,7 +3,10 @@
 ``write_report(run_dir)`` reads the run's ``metrics.jsonl`` (scalars) and its TensorBoard events
 (sample grids, UMAP figures) and writes ``RUN_DIR/report.html`` plus ``RUN_DIR/figures/*.png``:
 drift metrics against experience or stage, real-data accuracy against chance, the solver's accuracy
-and forgetting (replay runs), sample grids per step and the UMAP projections.
+and forgetting (replay runs), sample grids per step and the UMAP projections (one panel per step, in
+a row in the order of the steps: the drift plugin draws them all in one fixed map, so they compare).
+A metric logged with ``_unguided`` after its head (DDGR's generator without guidance, beside what
+it replays) shares the panel of its family, dashed in the colour of its guided curve.
 ``write_comparison(run_dirs, out)`` overlays the same metrics of several runs (DDGR vs GAN Memory vs
 Avalanche's GenerativeReplay, or several mixing ratios).
 """
@@ -20,6 +23,8 @@ from ..logging import metric_table, read_metrics
 
 # Metric families plotted in one panel each (prefix of the metric name before the first "/").
 _FAMILIES = ("FID", "CFID", "OTDD", "RealAcc", "Top1_Acc_Seen", "Forgetting", "ModesCovered", "HighQuality", "DriftTime")
+# Head suffix of a drift value of the generator without guidance (plugins.drift): drawn in its family.
+_UNGUIDED = "_unguided"
 
 
 def _figure_png(fig) -> bytes:
@@ -36,8 +41,12 @@ def _curves(run_dir: Path) -> Dict[str, Dict[int, float]]:
     return {k: v for k, v in table.items() if "/Class" not in k and "/Exp" not in k}
 
 
+def _without_unguided(head: str) -> str:
+    return head[: -len(_UNGUIDED)] if head.endswith(_UNGUIDED) else head
+
+
 def _family(name: str) -> str:
-    head = name.split("/")[0]
+    head = _without_unguided(name.split("/")[0])  # FID_clf_unguided: FID, RealAcc_unguided: RealAcc
     return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", "OTDD", "UMAP") else head
 
 
@@ -61,11 +70,18 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
         ax = fig.add_subplot(111)
         drawn = False
         for label, curves in runs:
+            colour = {}  # head -> colour of its line, so the head's _unguided line matches
+            # sorted: a guided head (FID_clf) comes before its unguided one (FID_clf_unguided)
             for name, pts in sorted(curves.items()):
                 if _family(name) != fam or not pts:
                     continue
+                head = name.split("/")[0]
+                guided = _without_unguided(head)
+                style = {"ls": "--", "color": colour[guided]} if guided != head and guided in colour else {}
                 xs = sorted(pts)
-                ax.plot(xs, [pts[x] for x in xs], marker="o", label=f"{label}: {name.split('/')[0]}" if len(runs) > 1 else name.split("/")[0])
+                (line,) = ax.plot(xs, [pts[x] for x in xs], marker="o",
+                                  label=f"{label}: {head}" if len(runs) > 1 else head, **style)
+                colour[head] = line.get_color()
                 drawn = True
             if fam == "RealAcc":
                 for name, pts in curves.items():
@@ -84,7 +100,8 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
 
 
 def _event_images(run_dir: Path) -> Dict[str, List[Tuple[int, bytes]]]:
-    """PNG-encoded images of the run's TensorBoard events, by tag: [(step, png), ...]."""
+    """PNG-encoded images of the run's TensorBoard events, by tag: [(step, png), ...] in the order
+    of the steps, one per step."""
     tb = run_dir / "tb"
     if not tb.exists():
         return {}
@@ -92,7 +109,11 @@ def _event_images(run_dir: Path) -> Dict[str, List[Tuple[int, bytes]]]:
 
     acc = EventAccumulator(str(tb), size_guidance={"images": 0, "scalars": 0})
     acc.Reload()
-    return {tag: [(e.step, e.encoded_image_string) for e in acc.Images(tag)] for tag in acc.Tags().get("images", [])}
+    out = {}
+    for tag in acc.Tags().get("images", []):
+        by_step = {e.step: e.encoded_image_string for e in acc.Images(tag)}  # a resumed step: the last one
+        out[tag] = sorted(by_step.items())
+    return out
 
 
 def _img(png: bytes, alt: str, width: int = 0, pixelated: bool = False) -> str:
@@ -103,7 +124,8 @@ def _img(png: bytes, alt: str, width: int = 0, pixelated: bool = False) -> str:
 
 _CSS = """body{font-family:sans-serif;margin:24px;max-width:1200px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-.figs img{margin:6px;border:1px solid #eee}.grid{display:inline-block;margin:6px;text-align:center;font-size:12px}"""
+.figs img{margin:6px;border:1px solid #eee}.grid{display:inline-block;margin:6px;text-align:center;font-size:12px}
+.row{display:flex;flex-wrap:nowrap;overflow-x:auto}.row .grid{flex:0 0 auto}"""
 
 
 def _table_html(curves: Dict[str, Dict[int, float]], xlabel: str) -> str:
@@ -134,10 +156,12 @@ def write_report(run_dir: Union[str, Path]) -> Path:
              "<h2>Metrics per " + xlabel + "</h2>", _table_html(curves, xlabel),
              '<h2>Curves</h2><div class="figs">' + "".join(_img(p, f) for f, p in figs) + "</div>"]
     for tag, entries in sorted(images.items()):
-        parts.append(f"<h2>{html.escape(tag.split('/')[0])}</h2><div>")
+        umap = tag.startswith("UMAP")
+        # UMAP panels side by side (one map: they compare across steps); sample grids wrap
+        parts.append(f"<h2>{html.escape(tag.split('/')[0])}</h2><div" + (' class="row">' if umap else ">"))
         for step, png in entries:
             atomic_write_bytes(run_dir / "figures" / f"{tag.split('/')[0]}_{step:03d}.png", png)
-            if tag.startswith("UMAP"):
+            if umap:
                 img = _img(png, f"{tag} {step}", 360)
             else:  # sample grids of 8x8 images: enlarge without blurring
                 from PIL import Image

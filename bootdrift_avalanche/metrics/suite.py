@@ -23,8 +23,13 @@ Names (``<ext>`` is the extractor's ``name``, e.g. ``clf`` or ``identity``):
 * ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
 * ``Samples``: :func:`sample_picture` of the synthetic set — an image grid (in ``images``) for
   images, a scatter ``Figure`` (in ``figures``) for 2-D points.
-* ``UMAP_<ext>``: joint UMAP projection of real and synthetic features (``figures``).
+* ``UMAP_<ext>``: real and synthetic features in a UMAP map fitted on real features (``figures``;
+  pass the same ``umap_projection`` at every step so that positions can be compared over steps).
 * any extra names returned by the ``extra`` callable (e.g. the GMM toy's mode metrics).
+
+A caller that scores a second synthetic set against the same reference logs it under
+:func:`with_head_suffix` names (the drift plugin: ``FID_clf_unguided``, ``CFID_clf_unguided/Class003``,
+``RealAcc_unguided`` for the generator without guidance).
 
 Logged tags put :data:`TAG_SUFFIX` after the first path component of a name
 (:func:`tag_for`: ``FID_clf/train_phase/train_stream``, ``CFID_clf/train_phase/train_stream/Class003``),
@@ -36,7 +41,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -48,6 +53,9 @@ from .accuracy import real_data_accuracy
 from .features import check_extractor, extract_features
 from .fid import cfid, frechet_distance
 from .otdd import otdd
+
+if TYPE_CHECKING:
+    from .umap import UMAPProjection
 
 TAG_SUFFIX = "/train_phase/train_stream"
 
@@ -113,6 +121,14 @@ def tag_for(name: str) -> str:
     ``"CFID_clf/train_phase/train_stream/Class003"``)."""
     head, sep, rest = name.partition("/")
     return f"{head}{TAG_SUFFIX}{sep}{rest}"
+
+
+def with_head_suffix(name: str, suffix: str) -> str:
+    """``name`` with ``suffix`` after its first path component, so that the value is a family of its
+    own with the same structure (``("CFID_clf/Class003", "_unguided")`` ->
+    ``"CFID_clf_unguided/Class003"``)."""
+    head, sep, rest = name.partition("/")
+    return f"{head}{suffix}{sep}{rest}"
 
 
 def loggable(values: DriftValues) -> Dict[str, Any]:
@@ -203,6 +219,7 @@ class DriftSuite:
         *,
         real_features: Optional[Tensor] = None,
         extra: Optional[ExtraMetrics] = None,
+        umap_projection: Optional[UMAPProjection] = None,
         title: str = "",
     ) -> DriftValues:
         """All enabled drift values of (syn_x, syn_y) against (real_x, real_y).
@@ -213,6 +230,9 @@ class DriftSuite:
             real_features: features of ``real_x`` by this suite's extractor, when already computed
                 (a fixed reference: compute once with :meth:`real_features`).
             extra: ``extra(syn_x, syn_y) -> {name: number}``, merged into ``scalars``.
+            umap_projection: the :class:`~bootdrift_avalanche.metrics.umap.UMAPProjection` (of this
+                extractor's features of the real data) that ``UMAP_<ext>`` draws in; ``None``: one
+                fitted on ``real_features`` for this call alone.
             title: context for figure titles and error messages (``"experience 3"``, ``"stage 2"``).
 
         Raises:
@@ -247,7 +267,7 @@ class DriftSuite:
                 from .umap import umap_figure
 
                 out.figures[f"UMAP_{name}"] = umap_figure(
-                    real_f, real_y, syn_f, syn_y, seed=cfg.seed,
+                    real_f, real_y, syn_f, syn_y, projection=umap_projection, seed=cfg.seed,
                     title=f"real vs synthetic ({name} features)" + (f", {title}" if title else ""))
         if cfg.real_accuracy:
             r = real_data_accuracy(syn_x, syn_y, real_x, real_y, epochs=cfg.real_acc_epochs,

@@ -19,6 +19,17 @@ frozen copy of the solver); otherwise ``strategy.generator``; otherwise the gene
 (pseudo-labels: per-class metrics then measure "samples the solver calls class c"). No generator: a
 ``LookupError`` that says how to pass one.
 
+**Guided and unguided**: when the replay is guided (``DriftSampler.guided``: the replay plugin has a
+non-zero ``guidance_scale``, i.e. DDGR with guidance), the generator alone is scored too, sampled by
+``generator.generate(labels, seed=...)`` with the same seeds and labels and evaluated against the same
+real reference and features, under the same names with ``_unguided`` after the head
+(``FID_clf_unguided``, ``CFID_clf_unguided/Class003``, ``OTDD_clf_unguided``, ``RealAcc_unguided``),
+so the effect of guidance on drift shows. Its cost is one more sampling of the generator (cheaper than
+the guided one: no classifier gradients) and one more evaluation of the enabled scalar metrics (the
+RealAcc classifier is trained twice); no picture, no UMAP. On the tiny DDGR preset on digits that was
+1-3 s per experience, about as much as scoring the replay itself. ``drift_metrics(unguided=False)``
+turns it off; GAN Memory and plain generators never have it.
+
 **What is compared**: at the end of training experience k, the classes seen in experiences 0..k;
 real samples of those classes come from ``reference_stream``, at most ``n_per_class`` per class (a
 seeded subset, fixed for the run). The generator is asked for exactly as many samples of each class
@@ -26,6 +37,14 @@ as there are real ones, so CFID compares equal n per class; each class is genera
 seed, which does not depend on the experience, so a generator that did not change gives the same
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
+
+**UMAP**: one map for the whole run, fitted at the first evaluation on the real features of **all**
+classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
+the same layout: the real points keep their fitted positions and each experience's synthetic
+samples are placed into the map with umap-learn's ``transform`` (real filled dots, synthetic hollow
+circles, one colour per class). Fitting it once costs one UMAP fit of ``n_per_class`` x classes
+points (the first fit and transform of a process also compile umap's numba kernels, ~20 s); every
+experience then costs one ``transform`` of its synthetic samples (~0.1 s on the tiny preset).
 
 **Feature space**: ``features="classifier"`` (default for images) trains a small CNN on
 ``feature_stream`` (at most ``n_per_class`` samples of every class, cached on disk); pass the train
@@ -36,14 +55,17 @@ Without ``feature_stream`` it is trained on the reference stream itself. See
 **Names and steps**: each scalar is one TensorBoard curve over experiences: the tag is the suite's
 name with ``/train_phase/train_stream`` (``FID_clf/train_phase/train_stream``,
 ``CFID_clf/train_phase/train_stream/Class003``, ``RealAcc/...``, ``DriftTime/...``, ``Samples/...``,
-``UMAP_clf/...``) and the step (``x_plot``) is the experience index, instead of Avalanche's
-per-experience ``.../Exp003`` tags that would give one-point curves. Values are plain floats.
+``UMAP_clf/...``; for a guided replay also ``FID_clf_unguided/train_phase/train_stream`` and so on)
+and the step (``x_plot``) is the experience index, instead of Avalanche's per-experience
+``.../Exp003`` tags that would give one-point curves. Values are plain floats.
 
-**Resuming**: ``metric.computation.state_dict()`` / ``load_state_dict()`` carry the seen classes;
-everything else is rebuilt from the streams and the seed.
+**Resuming**: ``metric.computation.state_dict()`` / ``load_state_dict()`` carry the seen classes and
+the fitted UMAP map (pickled with the checkpoint: a refit would give the same map only with the same
+umap-learn, numba and BLAS); everything else is rebuilt from the streams and the seed.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -53,10 +75,14 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..metrics.features import extract_features, make_extractor
-from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
+from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
+from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
-from .generator_lookup import find_sampler
+from .generator_lookup import DriftSampler, find_sampler
 from .replay import experience_classes
+
+
+UNGUIDED = "_unguided"  # head suffix of the values of the generator without guidance
 
 
 class _ClassPool:
@@ -121,11 +147,13 @@ class DriftComputation:
         n_per_class: real (and synthetic) samples per seen class.
         gen_batch_size: labels per sampling call.
         feature_cache_dir: where the classifier extractor is cached.
+        unguided: also score the generator without guidance when the replay is guided (the
+            ``_unguided`` names, see the module docstring).
     """
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
-                 feature_cache_dir: Optional[str] = None):
+                 feature_cache_dir: Optional[str] = None, unguided: bool = True):
         if reference_stream is None:
             raise ValueError(
                 "drift_metrics needs reference_stream=: the stream with the real data to compare "
@@ -141,22 +169,27 @@ class DriftComputation:
         self.n_per_class = n_per_class
         self.gen_batch_size = gen_batch_size
         self.feature_cache_dir = feature_cache_dir
+        self.unguided = unguided
         self.seen: List[int] = []
         self._reference = _ClassPool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
         self._feature_stream = feature_stream
         self._suite: Optional[DriftSuite] = None
         self._real_f: Dict[int, Tensor] = {}
+        self._umap: Optional[UMAPProjection] = None
         self._last: Optional[Tuple[int, DriftValues]] = None
 
     # ---- resuming ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """What a resumed run needs: the classes seen so far (the rest is rebuilt from the seed)."""
-        return {"seen": list(self.seen)}
+        """What a resumed run needs: the classes seen so far and the UMAP map (``None`` before the
+        first UMAP figure); the rest is rebuilt from the seed."""
+        return {"seen": list(self.seen), "umap": self._umap}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` (before the first experience after a resume)."""
+        """Restore :meth:`state_dict` (before the first experience after a resume). A state without
+        ``"umap"`` (older checkpoints) fits a new map at the next UMAP figure."""
         self.seen = [int(c) for c in state["seen"]]
+        self._umap = state.get("umap")
         self._last = None
 
     # ---- feature space -----------------------------------------------------------------------
@@ -186,6 +219,16 @@ class DriftComputation:
             self._real_f[c] = extract_features(self.suite.extractor, self._reference.samples(c))
         return self._real_f[c]
 
+    def _projection(self) -> UMAPProjection:
+        """The run's UMAP map of the real features of every reference class (made at the first
+        evaluation, fitted when the suite draws its first figure: after the samples are checked)."""
+        if self._umap is None:
+            classes = self._reference.classes()
+            feats = [self._real_features(c) for c in classes]
+            labels = torch.cat([torch.full((len(f),), c, dtype=torch.long) for c, f in zip(classes, feats)])
+            self._umap = UMAPProjection(torch.cat(feats), labels, seed=self.cfg.seed)
+        return self._umap
+
     # ---- per experience ----------------------------------------------------------------------
     def result(self, strategy) -> Tuple[int, DriftValues]:
         """``(step, values)`` after the current training experience (computed once per step)."""
@@ -200,17 +243,34 @@ class DriftComputation:
         # generator or extractor draws from torch's global RNG is drawn from a fork. (A resumed run
         # builds the extractor at another step than an uninterrupted one.)
         with torch.random.fork_rng():
+            sampler = find_sampler(strategy, self.generator)
             real_x, real_y = self._reference.labelled(seen)
-            syn_x = self._sample(strategy, real_y)
+            syn_x = self._sample(strategy, sampler, real_y)
             suite = self.suite
             real_f = torch.cat([self._real_features(c) for c in seen]) if suite.needs_features else None
-            values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f,
-                                    title=f"after experience {step}")
+            title = f"after experience {step}"
+            values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f, title=title,
+                                    umap_projection=self._projection() if self.cfg.umap else None)
+            if self.unguided and sampler.guided:
+                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title))
         self._last = (step, values)
         return self._last
 
-    def _sample(self, strategy, labels: Tensor) -> Tensor:
-        sampler = find_sampler(strategy, self.generator)
+    def _unguided_scalars(self, strategy, sampler: DriftSampler, real_x: Tensor, real_y: Tensor,
+                          real_f: Optional[Tensor], title: str) -> Dict[str, float]:
+        """The scalar values of the generator without guidance (same labels, seeds, reference and
+        features as the replay), under the ``_unguided`` names."""
+        cfg = replace(self.cfg, samples=False, umap=False)  # pictures of it would double the report
+        if not (cfg.fid or cfg.cfid or cfg.otdd or cfg.real_accuracy):
+            return {}
+        plain_x = self._sample(strategy, sampler.unguided(), real_y)
+        plain = DriftSuite(self.suite.extractor, cfg).evaluate(real_x, real_y, plain_x, real_y, real_features=real_f,
+                                                               title=f"{title}, unguided")
+        # RealAccChance equals the replay's (the same labels); DriftTime stays the replay's evaluation time
+        return {with_head_suffix(name, UNGUIDED): v for name, v in plain.scalars.items()
+                if name not in ("DriftTime", "RealAccChance")}
+
+    def _sample(self, strategy, sampler: DriftSampler, labels: Tensor) -> Tensor:
         out = []
         for c in torch.unique(labels).tolist():  # one seed per class: unchanged generator, same samples
             lab = labels[labels == c]
@@ -223,7 +283,8 @@ class DriftComputation:
 class _DriftMetric(PluginMetric[float]):
     """Emits some of the drift values after each training experience, each as one curve over
     experiences. ``keys`` are the suite's names without the extractor suffix; ``per_extractor``
-    says whether the suite adds ``_<extractor>`` to them. ``result()`` is the first key's value."""
+    says whether the suite adds ``_<extractor>`` to them; their ``_unguided`` variants are emitted
+    too. ``result()`` is the first key's value (of what is replayed)."""
 
     keys: Tuple[str, ...] = ()
     per_extractor = True
@@ -247,9 +308,10 @@ class _DriftMetric(PluginMetric[float]):
         step, values = self.computation.result(strategy)
         names = self._names()
         self._value = values.scalars.get(names[0])
+        heads = set(names) | {n + UNGUIDED for n in names}
         # a name is ours when its first path component is (CFID_clf/Class003 belongs to CFID_clf)
         return [MetricValue(self, tag_for(name), v, step) for name, v in loggable(values).items()
-                if name.partition("/")[0] in names]
+                if name.partition("/")[0] in heads]
 
     def __str__(self):
         return self.keys[0]
@@ -304,6 +366,7 @@ def drift_metrics(
     seed: int = 0,
     feature_cache_dir: Optional[str] = None,
     feature_stream=None,
+    unguided: bool = True,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -325,12 +388,16 @@ def drift_metrics(
             from the reference it scores (e.g. ``benchmark.train_stream`` with the test stream as
             reference). ``None``: the reference stream, i.e. the extractor has then seen the very
             reference images it scores.
+        unguided: when the replay is guided (DDGR with ``guidance_scale != 0``), also log the
+            generator alone under the ``_unguided`` names (one more sampling and evaluation per
+            experience; see the module docstring).
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
                         seed=seed)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
-                            features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir)
+                            features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
+                            unguided=unguided)
     metrics: List[PluginMetric] = []
     for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (real_accuracy, RealAccMetric),
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):

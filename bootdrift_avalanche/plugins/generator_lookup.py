@@ -6,6 +6,12 @@ what the plugin actually replays (for DDGR: guided by a frozen copy of the solve
 generator sampled by ``generate(labels, *, seed=None)``. :func:`find_generator` is the generator
 alone.
 
+**Guided replay**: a sampler is :attr:`DriftSampler.guided` when what its plugin replays differs from
+what its generator gives alone, by one rule: the plugin has a non-zero ``guidance_scale`` (DDGR's
+classifier guidance; GAN Memory and plain generators have none). :meth:`DriftSampler.unguided` is
+then the same generator sampled by ``generate(labels, seed=...)``, without the guide, so the drift
+metrics can log both.
+
 ``AvalancheGRAdapter`` wraps the generator of Avalanche's own ``GenerativeReplay`` strategy (by
 default an unconditional ``MlpVAE``), the baseline most Avalanche users know. The VAE cannot be
 asked for a class, so ``generate(labels)`` samples, labels every sample with the **solver's
@@ -133,6 +139,16 @@ class DriftSampler:
 
     generator: Any
     plugin: Any = None
+
+    @property
+    def guided(self) -> bool:
+        """Whether the samples are the plugin's guided replay, not ``generator.generate`` alone: the
+        plugin has a non-zero ``guidance_scale`` (see the module docstring)."""
+        return self.plugin is not None and getattr(self.plugin, "guidance_scale", 0) != 0
+
+    def unguided(self) -> "DriftSampler":
+        """The same generator without its plugin: ``generator.generate(labels, seed=...)``."""
+        return DriftSampler(self.generator)
 
     def sample(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
         """One sample per label, reproducible from ``seed``, as a float32 CPU tensor."""

@@ -1,6 +1,8 @@
-"""The drift suite: names, finite values, pictures by data kind, extras, logging, bad inputs."""
+"""The drift suite: names, finite values, pictures by data kind, extras, logging, the UMAP map passed
+in, bad inputs."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
@@ -15,6 +17,8 @@ from bootdrift_avalanche.metrics import (
     sample_picture,
     tag_for,
 )
+from bootdrift_avalanche.metrics.suite import with_head_suffix
+from bootdrift_avalanche.metrics.umap import UMAPProjection
 
 
 def _points(n_per_class=20, classes=3, shift=0.0, seed=0):
@@ -135,6 +139,8 @@ def test_tags_and_log_values_through_loggers():
 
     assert tag_for("FID_clf") == "FID_clf" + TAG_SUFFIX
     assert tag_for("CFID_clf/Class003") == f"CFID_clf{TAG_SUFFIX}/Class003"
+    assert with_head_suffix("CFID_clf/Class003", "_unguided") == "CFID_clf_unguided/Class003"
+    assert tag_for(with_head_suffix("RealAcc", "_unguided")) == "RealAcc_unguided" + TAG_SUFFIX
 
     class Recorder:
         def __init__(self):
@@ -163,3 +169,18 @@ def test_evaluation_and_extractor_training_leave_the_global_rng_alone(tmp_path):
     DriftSuite(extractor, SuiteConfig(real_acc_epochs=1)).evaluate(rx, ry, *_images(seed=2))
     make_extractor("classifier", rx, ry, cache_dir=tmp_path)  # loaded from the cache
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_umap_is_drawn_in_the_projection_passed():
+    from sklearn.decomposition import PCA
+
+    rx, ry = _points(seed=1)
+    proj = UMAPProjection(rx, ry, reducer=PCA(2))
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(umap=True, samples=False, real_accuracy=False, **FAST))
+    figs = [suite.evaluate(rx, ry, *_points(seed=s, shift=s), umap_projection=proj, title=f"stage {s}")
+            .figures["UMAP_identity"] for s in (2, 3)]
+    (real_a, syn_a), (real_b, syn_b) = (f.axes[0].collections for f in figs)
+    assert np.array_equal(real_a.get_offsets(), proj.embedding)
+    assert np.array_equal(real_b.get_offsets(), proj.embedding)
+    assert not np.allclose(syn_a.get_offsets(), syn_b.get_offsets())
+    assert figs[1].axes[0].get_title() == "real vs synthetic (identity features), stage 3"

@@ -1,9 +1,12 @@
 """Drift metrics plugin: end to end on a 2-experience Split Digits stream read back from the logs,
 per-class seeds (a frozen generator gives the same values at every step), the feature stream,
-sampling through a replay plugin, resuming, and clear errors."""
+sampling through a replay plugin, the ``_unguided`` values of a guided replay (tiny DDGR vs GAN
+Memory), the one UMAP map of a run, resuming, and clear errors."""
 import math
+import pickle
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from avalanche.logging import TensorboardLogger
@@ -219,6 +222,95 @@ def test_samples_come_from_replay_samples_of_a_replay_plugin():
     assert via_plugin.scalars["FID_identity"] < via_generate.scalars["FID_identity"]
 
 
+class _GuidedReplay:
+    """A replay plugin whose replay is guided (``guidance_scale``): its replay is offset from what
+    its generator gives alone."""
+
+    def __init__(self, guidance_scale=1.0):
+        self.generator = _FrozenGaussians(offset=2.0)
+        self.guidance_scale = guidance_scale
+        self.seeds = []
+
+    def replay_samples(self, strategy, labels, *, seed):
+        self.seeds.append(seed)
+        return _FrozenGaussians(offset=0.0).generate(labels, seed=seed)
+
+
+def test_a_guided_replay_also_scores_the_generator_unguided():
+    stream = _stream(0)
+    plugin = _GuidedReplay()
+    comp = _computation()
+    _, vals = comp.result(_strategy(stream[0], 0, plugins=[plugin]))
+    for key in ("FID_identity", "CFID_identity", "CFID_identity/Class001", "OTDD_identity", "RealAcc"):
+        head, sep, rest = key.partition("/")
+        assert vals.scalars[f"{head}_unguided{sep}{rest}"] != vals.scalars[key], key
+    assert vals.scalars["FID_identity"] < vals.scalars["FID_identity_unguided"]  # the replay is nearer
+    assert "RealAccChance_unguided" not in vals.scalars and "DriftTime_unguided" not in vals.scalars
+    assert plugin.generator.seeds == plugin.seeds  # generate() alone, with the replay's labels and seeds
+    _, plain = _computation(plugin.generator).result(_strategy(stream[0], 0))
+    assert plain.scalars["FID_identity"] == vals.scalars["FID_identity_unguided"]
+    # each metric emits its own family's unguided values, under their own tags
+    metrics = drift_metrics(reference_stream=stream, n_per_class=10, features="identity", real_acc_epochs=2,
+                            otdd_max_samples=None, samples=False, umap=False)
+    tags = {type(m).__name__: {v.name for v in m.after_training_exp(_strategy(stream[0], 0, plugins=[plugin]))}
+            for m in metrics}
+    assert "FID_identity_unguided/train_phase/train_stream" in tags["FIDMetric"]
+    assert "CFID_identity_unguided/train_phase/train_stream/Class000" in tags["CFIDMetric"]
+    assert "OTDD_identity_unguided/train_phase/train_stream" in tags["OTDDMetric"]
+    assert "RealAcc_unguided/train_phase/train_stream" in tags["RealAccMetric"]
+    assert not any("unguided" in t for t in tags["DriftTimeMetric"])
+
+
+@pytest.mark.parametrize("plugin, unguided", [(_GuidedReplay(guidance_scale=0.0), True), (_GuidedReplay(), False)])
+def test_no_unguided_values_without_guidance_or_when_switched_off(plugin, unguided):
+    _, vals = _computation(unguided=unguided).result(_strategy(_stream(0)[0], 0, plugins=[plugin]))
+    assert "FID_identity" in vals.scalars and not [k for k in vals.scalars if "unguided" in k]
+
+
+def _tiny_drift_run(tmp_path, strategy_cls, generator, **kw):
+    """Two experiences of a tiny replay strategy on Split Digits with the drift metrics (classifier
+    features) logged to metrics.jsonl; returns {name: {step: value}}."""
+    from bootdrift_avalanche.logging import metric_table
+
+    from .test_ddgr import TinyCNN
+
+    torch.manual_seed(0)
+    bm = split_digits(n_experiences=2)
+    metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, n_per_class=10,
+                            real_acc_epochs=3, otdd_max_samples=200, umap=False, samples=False,
+                            feature_cache_dir=str(tmp_path / "cache"))
+    model = TinyCNN()
+    strategy = strategy_cls(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                            criterion=torch.nn.CrossEntropyLoss(), generator=generator, replay_per_class=3,
+                            train_mb_size=64, evaluator=EvaluationPlugin(*metrics, loggers=[
+                                JSONLinesLogger(tmp_path / "metrics.jsonl")]), **kw)
+    for exp in bm.train_stream:
+        strategy.train(exp)
+    return metric_table(read_metrics(tmp_path / "metrics.jsonl"))
+
+
+@pytest.mark.slow
+def test_tiny_ddgr_logs_guided_and_unguided_drift_and_gan_memory_only_its_own(tmp_path):
+    from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
+    from bootdrift_avalanche.strategies import DDGR, GANMemory
+
+    from ..generators.test_gan_memory import tiny
+    from .test_ddgr import tiny_ddpm
+
+    table = _tiny_drift_run(tmp_path / "ddgr", DDGR, tiny_ddpm(train_steps=3, num_inference_steps=3),
+                               guidance_scale=1.0, generator_steps=3)
+    for head in ("FID_clf", "CFID_clf", "OTDD_clf", "RealAcc"):
+        guided, plain = table[f"{head}/train_phase/train_stream"], table[f"{head}_unguided/train_phase/train_stream"]
+        assert sorted(guided) == sorted(plain) == [0, 1], head
+        if head != "RealAcc":  # (an accuracy of a few dozen images may well be equal)
+            assert guided[1] != plain[1], head  # the guide (the classifier of experience 0) changes the replay
+    assert {n for n in table if n.startswith("CFID_clf_unguided/train_phase/train_stream/Class")} == \
+           {f"CFID_clf_unguided/train_phase/train_stream/Class{c:03d}" for c in range(10)}
+    table = _tiny_drift_run(tmp_path / "gan", GANMemory, GANMemoryGenerator(tiny()))
+    assert sorted(table["FID_clf/train_phase/train_stream"]) == [0, 1]
+    assert not [n for n in table if "unguided" in n]
+
+
 def test_feature_stream_trains_the_classifier_extractor(tmp_path, monkeypatch):
     import bootdrift_avalanche.metrics.features as features_mod
 
@@ -267,12 +359,58 @@ def test_state_dict_restores_seen_classes():
     comp.result(_strategy(stream[0], 0))
     comp.result(_strategy(stream[1], 1))
     state = comp.state_dict()
-    assert state == {"seen": [0, 1, 2, 3]}
+    assert state == {"seen": [0, 1, 2, 3], "umap": None}  # no UMAP figure: no map
     fresh = _computation(_FrozenGaussians())
     fresh.load_state_dict(state)
     assert fresh.seen == [0, 1, 2, 3]
     _, vals = fresh.result(_strategy(stream[1], 1))
     assert {f"CFID_identity/Class{c:03d}" for c in range(4)} <= set(vals.scalars)
+
+
+class _PCA2:
+    """A fast deterministic stand-in for UMAP (fit_transform / transform), counting its fits."""
+
+    fits = 0
+
+    def fit_transform(self, x):
+        type(self).fits += 1
+        self.mean = x.mean(0)
+        self.axes = np.linalg.svd(x - self.mean, full_matrices=False)[2][:2]
+        return self.transform(x)
+
+    def transform(self, x):
+        return (x - self.mean) @ self.axes.T
+
+
+def test_umap_map_is_fitted_once_on_all_reference_classes_and_survives_resume(monkeypatch):
+    import bootdrift_avalanche.metrics.umap as umap_mod
+
+    monkeypatch.setattr(umap_mod, "_umap_reducer", lambda n, **kw: _PCA2())
+    monkeypatch.setattr(_PCA2, "fits", 0)
+    stream = _stream(0)
+    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False, umap=True)
+
+    def computation():
+        return DriftComputation(stream, cfg, generator=_FrozenGaussians(), features="identity", n_per_class=10)
+
+    def points(values):
+        real, syn = values.figures["UMAP_identity"].axes[0].collections
+        return real.get_offsets().data.copy(), syn.get_offsets().data.copy()
+
+    comp = computation()
+    real0, syn0 = points(comp.result(_strategy(stream[0], 0))[1])
+    proj = comp.state_dict()["umap"]
+    assert _PCA2.fits == 1 and proj.classes == [0, 1, 2, 3]  # all classes, before 2 and 3 are seen
+    assert len(real0) == 20 and np.array_equal(real0, proj.embedding[:20])
+    real1, syn1 = points(comp.result(_strategy(stream[1], 1))[1])
+    assert _PCA2.fits == 1
+    assert np.array_equal(real1[:20], real0)  # the real points of classes 0, 1 did not move
+    assert np.array_equal(syn1[:20], syn0)  # nor the (unchanged) generator's samples of them
+    # resuming: the map comes back with the checkpoint (pickled) and is not refitted
+    resumed = computation()
+    resumed.load_state_dict(pickle.loads(pickle.dumps(comp.state_dict())))
+    real_r, syn_r = points(resumed.result(_strategy(stream[1], 1))[1])
+    assert _PCA2.fits == 1 and np.array_equal(real_r, real1) and np.array_equal(syn_r, syn1)
 
 
 def test_no_generator_is_a_clear_error():

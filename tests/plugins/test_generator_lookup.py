@@ -1,5 +1,6 @@
 """Generator lookup of the drift metrics: the order of the sources, sampling through a replay
-plugin, and the seeded adapter for Avalanche's unconditional GenerativeReplay generator."""
+plugin, the guided rule, and the seeded adapter for Avalanche's unconditional GenerativeReplay
+generator."""
 from types import SimpleNamespace
 
 import pytest
@@ -104,3 +105,24 @@ def test_sampler_calls_replay_samples_or_generate_and_returns_cpu_float32():
     assert calls == [(s, [1, 2], 9)] and out.dtype == torch.float32
     out = DriftSampler(_Gen()).sample(s, torch.tensor([1, 2, 3]), seed=9)
     assert out.shape == (3, 2) and out.dtype == torch.float32
+
+
+def test_guided_rule_and_the_unguided_sampler():
+    class Replay:
+        generator = _Gen()
+
+        def __init__(self, **attrs):
+            self.__dict__.update(attrs)
+
+        def replay_samples(self, strategy, labels, *, seed):
+            return torch.ones(len(labels), 2)
+
+    # the rule: a replay plugin with a non-zero guidance_scale (DDGR's classifier guidance)
+    assert DriftSampler(Replay.generator, plugin=Replay(guidance_scale=1.0)).guided
+    assert not DriftSampler(Replay.generator, plugin=Replay(guidance_scale=0.0)).guided
+    assert not DriftSampler(Replay.generator, plugin=Replay()).guided  # e.g. GAN Memory
+    assert not DriftSampler(_Gen()).guided
+    guided = DriftSampler(Replay.generator, plugin=Replay(guidance_scale=2.0))
+    plain = guided.unguided()
+    assert plain == DriftSampler(Replay.generator) and not plain.guided
+    assert torch.equal(plain.sample(_strategy(), torch.tensor([0, 1]), seed=1), torch.zeros(2, 2))
