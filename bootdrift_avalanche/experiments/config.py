@@ -106,12 +106,15 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         name="paper", solver_width=32, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
         real_acc_epochs=50, gmm_samples=5000,
         # The DDGR reference's ADM UNet: 128 base channels (mults 1,2,2,2; 1,2,3,4 from 64 px),
-        # attention at 32/16/8 px, dropout 0.3, lr 1e-4, batch 64, EMA 0.9999, 15k steps, 250 steps.
+        # attention at 32/16/8 px, dropout 0.3, lr 1e-4, batch 64, 15k steps, 250 sampling steps.
         ddpm=_frozen(widths={0: (128, 256, 256, 256), 64: (128, 256, 384, 512)}, max_levels=4,
                      layers_per_block=3, attention_resolutions=(32, 16, 8), mid_attention=True,
                      attention_head_dim=64, norm_num_groups=32, dropout=0.3, num_train_timesteps=1000,
                      beta_schedule="squaredcos_cap_v2", lr=1e-4, batch_size=64, train_steps=15_000,
-                     ema_decay=0.9999, sampler="ddpm", num_inference_steps=250, threads=None),
+                     ema_decay=0.9999, sampler="ddpm", num_inference_steps=250, threads=None,
+                     # the reference samples from and keeps training the raw weights, lr annealed to 0
+                     # per task; an EMA of 0.9999 would carry ~22 % of the previous task's model
+                     sample_with_ema=False, lr_schedule="linear"),
         # GAN Memory's reference optimiser (lr 1e-4, betas (0, 0.99), R1 10, batch 16, 60k steps).
         gan_memory=_frozen(z_dim=256, base_channels=64, max_channels=1024, batch_size=16, base_steps=60_000,
                            task_steps=60_000, ema_decay=0.999, hflip=True, sample_batch_size=128),

@@ -313,3 +313,119 @@ def test_cpu_settings_are_scoped_and_restored():
     finally:
         torch.set_num_threads(1)
         torch.set_flush_denormal(False)
+
+
+# -- classifier guidance: Algorithm 1 (DDPM) and Algorithm 2 (DDIM) ---------------------------
+class OracleEps(nn.Module):
+    """A denoiser that 'predicts' the true noise of x_t, so the unguided step is exact and the only
+    difference between the guided and the unguided step is the guidance term."""
+
+    def __init__(self, eps):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x, t, class_labels=None):
+        return type("Out", (), {"sample": self.eps})()
+
+
+def _guidance_shift_per_step(scale=1.0, seed=0):
+    """For every timestep t of a 50-step respaced cosine chain (T=1000, trailing spacing): x_t from
+    the toy images with a fixed noise ε, one guided and one unguided DDPM step with the same noise
+    draw, and the expected shift Σ_t·s·g with Σ_t the variance the scheduler itself samples with
+    (``DDPMScheduler._get_variance`` for the respaced step, ``fixed_small``) and g the classifier
+    gradient at x_t. Returns [(t, measured shift, expected shift)]."""
+    from bootdrift_avalanche.generators.ddpm.sampling import denoise_step, sampling_scheduler
+
+    cfg = tiny(num_train_timesteps=1000, num_inference_steps=50)
+    g = DDPMGenerator(cfg)
+    sched = sampling_scheduler(g.scheduler, "ddpm")
+    sched.set_timesteps(cfg.num_inference_steps)
+    assert sched.config.variance_type == "fixed_small"
+    x, y = toy_data(4, seed=seed)
+    # float64, so that float32 rounding of x (~1e-7) does not blur the small shifts at small t
+    x0, clf = (x * 2 - 1).double(), BrightnessClassifier(k=20.0)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    out = []
+    for t in sched.timesteps:
+        x_t = sched.add_noise(x0, eps, t.expand(len(x0)))
+        step = dict(cfg=cfg, sampler="ddpm", eta=0.0, classes=None)
+        guided = denoise_step(OracleEps(eps), sched, x_t, t, y, guidance=clf, scale=scale,
+                              rng=torch.Generator().manual_seed(1), **step)
+        plain = denoise_step(OracleEps(eps), sched, x_t, t, y, guidance=None, scale=scale,
+                             rng=torch.Generator().manual_seed(1), **step)
+        grad = classifier_log_prob_grad(clf, x_t, y, cfg.value_range)
+        out.append((int(t), guided - plain, float(sched._get_variance(t)) * scale * grad))
+    return out
+
+
+def test_ddpm_guidance_moves_the_posterior_mean_by_sigma_s_grad_at_every_step():
+    """Algorithm 1 of Dhariwal & Nichol (guided-diffusion's condition_mean): the guided step is the
+    unguided one (same noise draw) moved by Σ_t·s·∇log p(y|x_t), added after the clip of x0, so
+    the ratio measured/expected is 1 at every step (the ε-form shift used before gave 0.4-1.9)."""
+    shifts = _guidance_shift_per_step(scale=2.0)
+    assert len(shifts) == 50
+    for t, measured, expected in shifts[:-1]:
+        ratio = float((measured * expected).sum() / (expected * expected).sum())
+        assert abs(ratio - 1) < 0.02, (t, ratio)
+        torch.testing.assert_close(measured, expected, rtol=0.02, atol=1e-6 * float(expected.abs().max()))
+    t_last, measured, _ = shifts[-1]  # the last step has no noise and Σ = 0: no shift
+    assert t_last == 19 and float(measured.abs().max()) < 1e-6
+
+
+def test_ddim_guidance_shifts_the_noise_prediction():
+    """Algorithm 2 (guided-diffusion's condition_score) for DDIM: ε̂ − sqrt(1−ᾱ_t)·s·g, x0 from it."""
+    from bootdrift_avalanche.generators.ddpm.sampling import denoise_step, sampling_scheduler
+
+    cfg = tiny(num_train_timesteps=1000, num_inference_steps=20)
+    sched = sampling_scheduler(DDPMGenerator(cfg).scheduler, "ddim")
+    sched.set_timesteps(cfg.num_inference_steps)
+    x, y = toy_data(4)
+    eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    clf = BrightnessClassifier()
+    for t in sched.timesteps[[0, 10, -1]]:
+        x_t = sched.add_noise(x * 2 - 1, eps, t.expand(len(x)))
+        got = denoise_step(OracleEps(eps), sched, x_t, t, y, cfg=cfg, sampler="ddim", eta=0.0,
+                           rng=torch.Generator(), guidance=clf, scale=3.0, classes=None)
+        shifted = eps - (1 - sched.alphas_cumprod[int(t)]).sqrt() * 3.0 * classifier_log_prob_grad(clf, x_t, y, (0.0, 1.0))
+        want = sched.step(shifted, t, x_t, eta=0.0, use_clipped_model_output=True).prev_sample
+        torch.testing.assert_close(got, want)
+
+
+# -- the DDGR reference's training / sampling options (issue 13, item 7) ---------------------
+def test_linear_lr_schedule_anneals_to_zero_over_each_fit():
+    from bootdrift_avalanche.generators.ddpm.training import lr_at
+
+    cfg = tiny(lr=1e-3, lr_schedule="linear")
+    assert [lr_at(cfg, k, 4) for k in range(4)] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    assert lr_at(tiny(lr=1e-3), 3, 4) == 1e-3  # the default stays constant
+    x, y = toy_data(8)
+    lin = DDPMGenerator(cfg).fit(x, y, steps=4)
+    assert (lin.last_fit_info["lr_first"], lin.last_fit_info["lr_last"]) == pytest.approx((1e-3, 2.5e-4))
+    lin.fit(x, y, steps=2)  # the next fit anneals again from lr, over its own steps
+    assert (lin.last_fit_info["lr_first"], lin.last_fit_info["lr_last"]) == pytest.approx((1e-3, 5e-4))
+    const = DDPMGenerator(tiny(lr=1e-3)).fit(x, y, steps=4)
+    assert const.last_fit_info["lr_last"] == 1e-3
+    # same data, noise and first step: the weights part only once the rates differ
+    lin1, const1 = DDPMGenerator(cfg).fit(x, y, steps=1), DDPMGenerator(tiny(lr=1e-3)).fit(x, y, steps=1)
+    _assert_same_state(lin1, const1)
+    assert any(not torch.equal(a, b) for a, b in zip(lin.unet.parameters(), const.unet.parameters()))
+
+
+def test_sample_with_ema_false_samples_from_the_raw_weights():
+    x, y = toy_data(8)
+    raw = DDPMGenerator(tiny(sample_with_ema=False)).fit(x, y, steps=3)
+    labels = torch.tensor([0, 1, 2])
+    assert torch.equal(raw.generate(labels, seed=2), raw.generate(labels, seed=2, use_ema=False))
+    assert not torch.equal(raw.generate(labels, seed=2), raw.generate(labels, seed=2, use_ema=True))
+    assert raw.ema_updates == 3  # the EMA is still kept (and saved) for use_ema=True
+    ema = DDPMGenerator(tiny()).fit(x, y, steps=3)  # the default samples from the EMA
+    assert torch.equal(ema.generate(labels, seed=2), ema.generate(labels, seed=2, use_ema=True))
+
+
+def test_reference_options_are_validated():
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        tiny(lr_schedule="cosine")
+    with pytest.raises(ValueError, match="sample_with_ema must be True or False"):
+        tiny(sample_with_ema="no")
+    c = DDPMConfig()
+    assert c.lr_schedule == "constant" and c.sample_with_ema is True

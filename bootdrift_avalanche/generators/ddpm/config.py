@@ -13,6 +13,9 @@ from ...runtime.threads import DEFAULT_THREADS, check_threads
 
 #: Sampling loops of ``DDPMGenerator.generate``: ancestral DDPM steps or deterministic DDIM steps.
 SAMPLERS = ("ddpm", "ddim")
+#: Learning-rate schedules of one ``fit`` call: "constant", or "linear" (lr·(1 − k/steps) at step k,
+#: annealed to 0 over the fit's own steps, as the DDGR reference's ``lr_anneal_steps`` per task).
+LR_SCHEDULES = ("constant", "linear")
 _BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
 
 
@@ -42,11 +45,13 @@ class DDPMConfig:
 
     # -- training --------------------------------------------------------------------------------
     lr: float = 1e-3  # AdamW learning rate (small UNets on 8x8 tolerate more than the reference's 1e-4)
+    lr_schedule: str = "constant"  # "constant", or "linear": anneal lr to 0 over each fit's steps (DDGR reference: 1e-4 -> 0 over 15k steps per task); see the package docstring
     weight_decay: float = 0.0  # AdamW weight decay
     batch_size: int = 128  # training mini-batch (and default sampling batch)
     train_steps: int = 1000  # optimisation steps of one fit() call when steps= is not given
     grad_clip: float = 1.0  # max gradient norm; stops a rare bad batch from wrecking a continued model
-    ema_decay: float = 0.995  # decay of the weights' EMA used for sampling (diffusers' EMAModel, warm-up min(decay, (1+n)/(10+n)))
+    ema_decay: float = 0.995  # decay of the weights' EMA (diffusers' EMAModel, warm-up min(decay, (1+n)/(10+n))); it carries over between fits
+    sample_with_ema: bool = True  # generate() samples from the EMA (True) or from the raw training weights (False, as the DDGR reference); the EMA is kept up to date either way
 
     # -- sampling --------------------------------------------------------------------------------
     sampler: str = "ddpm"  # "ddpm" (ancestral) or "ddim"; on Split Digits ancestral 50 steps beat deterministic DDIM 50 (classifier accuracy on samples 0.99 vs 0.94)
@@ -127,6 +132,10 @@ class DDPMConfig:
             raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not isinstance(self.sample_with_ema, bool):
+            raise ValueError(f"sample_with_ema must be True or False, got {self.sample_with_ema!r}")
         check_threads(self.threads)
 
     def level_resolutions(self) -> Tuple[int, ...]:

@@ -1,8 +1,9 @@
 """``DDPMGenerator``: the class-conditional DDPM behind DDGR and the bootstrapping loop, as one
 ``nn.Module`` that follows the Generator protocol (``generate``, ``fit``; ``generators/base.py``).
 
-It owns the denoiser (``unet``), the exponential moving average of its weights used for sampling
-(``ema_unet``, updated by diffusers' ``EMAModel``), the noise schedule and the counters that make a
+It owns the denoiser (``unet``), the exponential moving average of its weights (``ema_unet``,
+updated by diffusers' ``EMAModel``; sampled from unless ``config.sample_with_ema`` is False), the
+noise schedule and the counters that make a
 reloaded model continue exactly like the original; training is ``training.py``, sampling and
 classifier guidance ``sampling.py``.
 """
@@ -25,7 +26,7 @@ from ..base import check_finite_samples, to_unit_range, validate_images, validat
 from .config import SAMPLERS, DDPMConfig
 from .model import build_scheduler, build_unet
 from .sampling import Classifier, sample_batch
-from .training import train_denoiser
+from .training import lr_at, train_denoiser
 
 
 class DDPMGenerator(nn.Module):
@@ -89,8 +90,8 @@ class DDPMGenerator(nn.Module):
     def fit(self, x: Tensor, y: Tensor, *, steps: Optional[int] = None, progress: bool = False) -> "DDPMGenerator":
         """Continue training on images ``x`` (N, C, H, W) in ``value_range`` with labels ``y`` (N,)
         for ``steps`` steps (default ``config.train_steps``); see ``training.train_denoiser``.
-        ``last_fit_info`` records what was fed (``num_samples``, ``label_counts`` per class) and the
-        loss curve."""
+        ``last_fit_info`` records what was fed (``num_samples``, ``label_counts`` per class), the
+        learning rates of the first and last step and the loss curve."""
         cfg = self.config
         validate_images(x, cfg.image_shape, cfg.value_range, what="training images")
         y = validate_labels(y, cfg.num_classes, what="training labels")
@@ -120,6 +121,9 @@ class DDPMGenerator(nn.Module):
             "label_counts": torch.bincount(y.cpu(), minlength=cfg.num_classes).tolist(),
             "steps": steps,
             "batch_size": min(cfg.batch_size, len(x)),
+            "lr_schedule": cfg.lr_schedule,
+            "lr_first": lr_at(cfg, 0, steps),  # rate of the first and of the last step
+            "lr_last": lr_at(cfg, steps - 1, steps),
             "losses": losses,
             "loss_first": sum(losses[:window]) / window,  # mean of the first steps
             "loss_last": sum(losses[-window:]) / window,  # mean of the last steps
@@ -141,7 +145,7 @@ class DDPMGenerator(nn.Module):
         sampler: Optional[str] = None,
         eta: Optional[float] = None,
         batch_size: Optional[int] = None,
-        use_ema: bool = True,
+        use_ema: Optional[bool] = None,
         progress: bool = False,
     ) -> Tensor:
         """One image per label, in ``value_range`` and ``image_shape``: float32, on the CPU.
@@ -158,7 +162,8 @@ class DDPMGenerator(nn.Module):
                 every label must be among them. ``None``: all K columns.
             num_inference_steps, sampler, eta: override the config's sampling settings.
             batch_size: images denoised at once (``None``: ``config.batch_size``).
-            use_ema: sample with the EMA weights (default) or the raw training weights.
+            use_ema: sample with the EMA weights (True) or the raw training weights (False);
+                ``None``: ``config.sample_with_ema``.
             progress: show a tqdm bar over the denoising steps.
         """
         cfg = self.config
@@ -192,6 +197,7 @@ class DDPMGenerator(nn.Module):
         if len(labels) == 0:
             return out.cpu()
         rng = torch.Generator().manual_seed(int(seed)) if seed is not None else self._sample_rng
+        use_ema = cfg.sample_with_ema if use_ema is None else bool(use_ema)
         model = self.ema_unet if use_ema else self.unet
         was_training = isinstance(guidance, nn.Module) and guidance.training
         if was_training:

@@ -16,7 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ...runtime import distributed as D
-from .config import DDPMConfig
+from .config import LR_SCHEDULES, DDPMConfig
 
 
 @contextlib.contextmanager
@@ -28,13 +28,27 @@ def _eval_afterwards(module: nn.Module) -> Iterator[None]:
         module.eval()
 
 
+def lr_at(cfg: DDPMConfig, step: int, steps: int) -> float:
+    """Learning rate of optimisation step ``step`` (0-based) of a fit of ``steps`` steps:
+    ``cfg.lr``, or for ``lr_schedule="linear"`` ``cfg.lr·(1 − step/steps)``: from lr down to lr/steps
+    at the last step. That is guided-diffusion's ``_anneal_lr`` with ``lr_anneal_steps = steps`` (the
+    DDGR reference, per task), up to one step: it sets the rate after each step from the count
+    before the increment, so its step k >= 1 runs at lr·(1 − (k−1)/steps)."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    if cfg.lr_schedule == "linear":
+        return cfg.lr * (1.0 - step / steps)
+    raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {cfg.lr_schedule!r}")
+
+
 def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cfg: DDPMConfig, steps: int,
                    rng: torch.Generator, progress: bool = False) -> List[float]:
     """Train ``unet`` for ``steps`` steps on ``x0`` (N, C, H, W) in [-1, 1] with labels ``y`` (N,),
     both on the unet's device; returns the loss of every step.
 
     Each step: a mini-batch (a fresh permutation per epoch, so every image is seen once per epoch),
-    uniform timesteps t, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW,
+    uniform timesteps t, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW
+    at the rate :func:`lr_at` (constant, or annealed linearly to 0 over this call's ``steps``),
     gradient clipping, ``ema.step``. Every random draw comes from ``rng`` (a CPU generator, so a seed
     gives the same batches on any device). A fresh AdamW per call, as the DDGR reference starts a
     new training loop per task: a reloaded model then continues exactly like the original.
@@ -56,7 +70,7 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
     # enable_grad: fit() may be called from a no_grad context (an evaluation hook, say)
     with _eval_afterwards(unet), torch.enable_grad():
         perm, pos = torch.randperm(n, generator=rng), 0
-        for _ in tqdm(range(steps), desc="DDPM fit", disable=not progress, leave=False):
+        for k in tqdm(range(steps), desc="DDPM fit", disable=not progress, leave=False):
             if pos + batch > n:  # new epoch: reshuffle
                 perm, pos = torch.randperm(n, generator=rng), 0
             idx = perm[pos:pos + batch].to(dev)
@@ -71,12 +85,14 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"DDPM training loss became {loss.item()} at step {len(losses)}; "
-                    f"lower lr (now {cfg.lr}) or check the training images"
+                    f"lower lr (now {lr_at(cfg, len(losses), steps)}) or check the training images"
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(unet.parameters(), cfg.grad_clip)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, k, steps)
             opt.step()
             ema.step(unet.parameters())
             losses.append(loss.item())
