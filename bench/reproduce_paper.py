@@ -230,7 +230,7 @@ def figure(name: str, setup: dict, summary: dict, path: Path) -> None:
         ax.set_title(k, fontsize=9)
         ax.set_xlabel("stage" if setup["kind"] == "bootstrap" else "experience")
         ax.set_xticks(x)
-    fig.suptitle(f"{name}: mean and 95 % interval over seeds", fontsize=10)
+    fig.suptitle(f"{name}: mean and 95 % interval over seeds", fontsize=10, y=1.04)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, bbox_inches="tight")
 
