@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from bootdrift_avalanche.benchmarks import MissingDataError, split_cifar100, split_flowers102
 
