@@ -25,22 +25,12 @@ samples the generator was asked to draw of class c.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
 
 from ..generators.base import check_finite_samples, validate_labels
-
-# MlpVAE's decoder ends in a hard-coded MNIST Normalize((0.1307,), (0.3081,)) after its Sigmoid.
-_MNIST_MEAN, _MNIST_STD = 0.1307, 0.3081
-
-
-def _undo_mlpvae_normalize(model: nn.Module) -> Optional[Callable[[Tensor], Tensor]]:
-    dec = getattr(model, "decoder", None)
-    if dec is not None and hasattr(dec, "invTrans"):
-        return lambda x: (x * _MNIST_STD + _MNIST_MEAN).clamp(0.0, 1.0)
-    return None
 
 
 class AvalancheGRAdapter:
@@ -49,8 +39,12 @@ class AvalancheGRAdapter:
     Args:
         generator: an object with ``generate(batch_size)`` (Avalanche's ``Generator`` API).
         solver: the classifier used to pseudo-label samples (the strategy's model).
-        output_transform: maps generator outputs to the benchmark's range; by default, the MNIST
-            normalisation of Avalanche's ``MlpVAE`` is undone, otherwise outputs are used as they are.
+        output_transform: maps generator outputs to the benchmark's range; by default none, because
+            the raw ``generate`` output is exactly what ``GenerativeReplayPlugin`` replays to the
+            solver. (``MlpVAE``'s decoder ends in a fixed MNIST ``Normalize`` after its sigmoid, but
+            its loss compares that normalised output with the input itself, so a VAE trained on
+            [0, 1] images learns to emit [0, 1]-scale images through it; undoing the normalisation,
+            as this adapter once did, scored images the solver never saw.)
         max_rounds: rejection-sampling rounds before falling back to the most likely samples.
         oversample: samples drawn per round, as a multiple of the number requested.
     """
@@ -62,7 +56,7 @@ class AvalancheGRAdapter:
             raise TypeError("AvalancheGRAdapter needs a generator with a generate(batch_size) method")
         self.generator = generator
         self.solver = solver
-        self.output_transform = output_transform or _undo_mlpvae_normalize(generator) or (lambda x: x)
+        self.output_transform = output_transform or (lambda x: x)
         self.max_rounds = max_rounds
         self.oversample = oversample
 
