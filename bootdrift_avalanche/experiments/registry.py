@@ -14,6 +14,7 @@ plugins); recipes add what is theirs.
 """
 from __future__ import annotations
 
+import abc
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -52,16 +53,16 @@ class BuildContext:
                     train_epochs=cfg.epochs, eval_mb_size=256, device=cfg.device, evaluator=self.evaluator)
 
 
-class Recipe:
-    """How to run one strategy (see the module docstring). Subclasses set ``name`` and ``build``."""
+class Recipe(abc.ABC):
+    """How to run one strategy (see the module docstring). Subclasses implement ``build``; the
+    strategy's name is its key in ``_RECIPES``."""
 
-    name: str = ""
     task_labels: bool = False  # needs [x, y, t] mini-batches
     has_generator: bool = False  # there is a generator for the drift metrics to score
 
+    @abc.abstractmethod
     def build(self, ctx: BuildContext):
         """The Avalanche strategy, ready to ``train`` experience by experience."""
-        raise NotImplementedError
 
     def generator(self, strategy) -> Optional[torch.nn.Module]:
         """The strategy's generator (ranks must agree on it under torchrun), ``None`` without one."""

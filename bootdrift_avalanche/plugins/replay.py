@@ -53,9 +53,9 @@ class ReplaySetPlugin(SupervisedPlugin):
 
     Subclasses fill ``self.replay_x``/``self.replay_y`` in ``before_training_exp`` (with
     :meth:`replay_samples`) and record the classes seen so far with ``_remember_classes``.
-    ``exposes_generator`` tells the drift metrics to score ``self.generator`` when the plugin is
-    added to any template; they sample it through :meth:`replay_samples`, so they measure exactly
-    what the plugin replays.
+    Added to any template, the plugin is found by the drift metrics (``plugins.generator_lookup``:
+    a plugin with ``replay_samples`` and a ``generator``), which sample it through
+    :meth:`replay_samples`, so they measure exactly what the plugin replays.
 
     Args:
         generator: the generator (``generate(labels, seed=)``, ``fit``; ``generators/base.py``).
@@ -63,8 +63,6 @@ class ReplaySetPlugin(SupervisedPlugin):
         replay_ratio: replayed samples appended per real sample in each mini-batch.
         seed: fixes replay generation and replay sampling.
     """
-
-    exposes_generator = True
 
     def __init__(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int):
         super().__init__()

@@ -10,6 +10,7 @@ from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.plugins import DDGRPlugin
+from bootdrift_avalanche.plugins.generator_lookup import find_generator
 from bootdrift_avalanche.strategies import DDGR
 
 
@@ -103,9 +104,9 @@ def test_ddgr_plugin_on_any_template_exposes_its_generator():
     gen = tiny_ddpm()
     model = TinyCNN()
     plugin = DDGRPlugin(gen)
-    Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), criterion=torch.nn.CrossEntropyLoss(),
-          plugins=[plugin], evaluator=EvaluationPlugin(loggers=[]))
-    assert plugin.exposes_generator and plugin.generator is gen and DDGRPlugin.supports_distributed
+    strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                     criterion=torch.nn.CrossEntropyLoss(), plugins=[plugin], evaluator=EvaluationPlugin(loggers=[]))
+    assert find_generator(strategy) is gen and plugin.generator is gen and DDGRPlugin.supports_distributed
 
 
 def test_bad_arguments():

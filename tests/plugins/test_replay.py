@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from bootdrift_avalanche.plugins.generator_lookup import find_sampler
 from bootdrift_avalanche.plugins.replay import (
     ReplaySetPlugin,
     append_to_minibatch,
@@ -65,7 +66,7 @@ class _Recorder:
 def test_replay_samples_defaults_to_seeded_generate_and_state_round_trips():
     gen = _Recorder()
     plugin = ReplaySetPlugin(gen, replay_per_class=2, replay_ratio=0.5, seed=3)
-    assert plugin.exposes_generator and plugin.generator is gen
+    assert find_sampler(SimpleNamespace(plugins=[plugin])).plugin is plugin and plugin.generator is gen
     out = plugin.replay_samples(None, torch.tensor([1, 2]), seed=11)
     assert out.shape == (2, 2) and gen.calls == [([1, 2], 11)]
     plugin.seen_classes = [2, 0]

@@ -6,7 +6,6 @@ from ..registry import BuildContext, Recipe
 
 
 class AvalancheGRRecipe(Recipe):
-    name = "avalanche-gr"
     task_labels = True  # GenerativeReplay extends mbatch[-1]: with [x, y] batches that is y, twice
     has_generator = True
 

@@ -6,7 +6,6 @@ from ..registry import BuildContext, Recipe
 
 
 class DDGRRecipe(Recipe):
-    name = "ddgr"
     has_generator = True
 
     def build(self, ctx: BuildContext):

@@ -6,7 +6,6 @@ from ..registry import BuildContext, Recipe
 
 
 class GANMemoryRecipe(Recipe):
-    name = "gan-memory"
     has_generator = True
 
     def build(self, ctx: BuildContext):

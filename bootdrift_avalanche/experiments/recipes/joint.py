@@ -6,7 +6,6 @@ from ..registry import BuildContext, Recipe
 
 
 class JointRecipe(Recipe):
-    name = "joint"
 
     def build(self, ctx: BuildContext):
         from avalanche.training import Cumulative

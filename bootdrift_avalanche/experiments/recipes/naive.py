@@ -5,7 +5,6 @@ from ..registry import BuildContext, Recipe
 
 
 class NaiveRecipe(Recipe):
-    name = "naive"
 
     def build(self, ctx: BuildContext):
         from avalanche.training import Naive

@@ -53,7 +53,6 @@ class SeededReplayPlugin(ReplayPlugin):
 
 
 class ReplayBufferRecipe(Recipe):
-    name = "replay-buffer"
 
     def build(self, ctx: BuildContext):
         from avalanche.training import Naive
