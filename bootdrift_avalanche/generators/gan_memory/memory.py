@@ -28,6 +28,21 @@ from .layers import (
 from .training import FitStats, gan_training
 
 
+def _check_data(x: Tensor, y: Tensor, cfg, num_classes: int, *, images: str, labels: str, pair: str,
+                empty: str) -> Tensor:
+    """The checks of both training phases: shape, range and finiteness of ``x``, class ids of ``y``,
+    equal counts, at least one image; returns the validated labels. The strings name the data in
+    the errors (``images``/``labels``: the validators' ``what``; ``pair``: the count mismatch;
+    ``empty``: the whole message for no data)."""
+    validate_images(x, cfg.image_shape, cfg.value_range, what=images)
+    y = validate_labels(y, num_classes, what=labels)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"{pair} differ in number: {x.shape[0]} vs {y.shape[0]}")
+    if x.shape[0] == 0:
+        raise ValueError(empty)
+    return y
+
+
 def _check_steps(steps: int) -> int:
     steps = int(steps)
     if steps < 0:
@@ -139,14 +154,10 @@ class GANMemoryGenerator(nn.Module):
         if self.has_base:
             raise RuntimeError("the base GAN is already trained and frozen; GAN Memory trains it once")
         cfg = self.config
-        validate_images(x, cfg.image_shape, cfg.value_range, what="source images")
         if y is None:
             y = torch.zeros(x.shape[0], dtype=torch.long)
-        y = validate_labels(y, cfg.source_classes, what="source labels")
-        if y.shape[0] != x.shape[0]:
-            raise ValueError(f"source images and labels differ in number: {x.shape[0]} vs {y.shape[0]}")
-        if x.shape[0] == 0:
-            raise ValueError("fit_base needs at least one source image")
+        y = _check_data(x, y, cfg, cfg.source_classes, images="source images", labels="source labels",
+                        pair="source images and labels", empty="fit_base needs at least one source image")
         steps = _check_steps(cfg.base_steps if steps is None else steps)
         xd = to_unit_range(x.to(self.device, torch.float32), cfg.value_range)
         yd = y.to(self.device)
@@ -229,12 +240,8 @@ class GANMemoryGenerator(nn.Module):
                 f"task {task_id} is already trained and frozen; GAN Memory never revisits a task "
                 "(add a new task for new data)"
             )
-        validate_images(x, cfg.image_shape, cfg.value_range)
-        y = validate_labels(y, cfg.num_classes)
-        if y.shape[0] != x.shape[0]:
-            raise ValueError(f"images and labels differ in number: {x.shape[0]} vs {y.shape[0]}")
-        if x.shape[0] == 0:
-            raise ValueError("fit_task needs at least one image")
+        y = _check_data(x, y, cfg, cfg.num_classes, images="training images", labels="labels",
+                        pair="images and labels", empty="fit_task needs at least one image")
         steps = _check_steps(cfg.task_steps if steps is None else steps)
         xd = to_unit_range(x.to(self.device, torch.float32), cfg.value_range)
         y_local = mod.local_labels(y.to(self.device))
