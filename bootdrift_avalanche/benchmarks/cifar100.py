@@ -4,7 +4,8 @@ construction Avalanche's own ``SplitCIFAR100`` uses), with an offline-friendly l
 On-disk format (torchvision's): ``<root>/cifar-100-python/{train,test,meta}`` pickles. The default
 root is Avalanche's, ``~/.avalanche/data/cifar100``.
 
-- ``download=True``: torchvision checks the MD5 sums and downloads what is missing or corrupt.
+- ``download=True``: torchvision checks the MD5 sums and downloads what is missing or corrupt (when
+  the files are all there but fail the check and the download fails, the error says so).
 - ``download=False``: the files must be there; they are parsed as they are (MD5 sums are only checked
   on the download path, so a locally re-packed copy works).
 Either way, when the files are missing and cannot be fetched, one ``MissingDataError`` names the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from .errors import MissingDataError, missing_paths
+from .errors import MissingDataError, download_failed, missing_paths, unreadable
 
 CIFAR100_FILES = ("cifar-100-python/train", "cifar-100-python/test", "cifar-100-python/meta")
 CIFAR100_URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
@@ -54,14 +55,14 @@ def load_cifar100(dataset_root: Optional[Union[str, Path]] = None, *, download: 
             test = CIFAR100(str(root), train=False, download=True)
             return train, test
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
-            raise MissingDataError("CIFAR-100", root, missing_paths(root, CIFAR100_FILES) or list(CIFAR100_FILES), how, cause=str(exc)) from None
+            raise download_failed("CIFAR-100", root, CIFAR100_FILES, how, exc) from None
     missing = missing_paths(root, CIFAR100_FILES)
     if missing:
         raise MissingDataError("CIFAR-100", root, missing, how)
     try:
         return _LocalCIFAR100(str(root), train=True, download=False), _LocalCIFAR100(str(root), train=False, download=False)
     except Exception as exc:  # unpickling errors of a truncated/corrupt file
-        raise MissingDataError("CIFAR-100 (readable files)", root, list(CIFAR100_FILES), how, cause=f"could not read: {exc}") from None
+        raise unreadable("CIFAR-100", root, CIFAR100_FILES, how, exc) from None
 
 
 def split_cifar100(

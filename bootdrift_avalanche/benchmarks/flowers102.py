@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from .errors import MissingDataError, missing_paths
+from .errors import MissingDataError, download_failed, missing_paths, unreadable
 
 FLOWERS_CLASSES = 102
 FLOWERS_FILES = ("flowers-102/jpg", "flowers-102/imagelabels.mat", "flowers-102/setid.mat")
@@ -68,9 +68,9 @@ def load_flowers102(
             cls = Flowers102 if download else _LocalFlowers102
             return cls(str(root), split=split, transform=tf, download=download)
         except (OSError, RuntimeError, ValueError) as exc:
-            raise MissingDataError(
-                "Flowers102", root, missing_paths(root, FLOWERS_FILES) or list(FLOWERS_FILES), how, cause=str(exc)
-            ) from None
+            if not download:
+                raise unreadable("Flowers102", root, FLOWERS_FILES, how, exc) from None
+            raise download_failed("Flowers102", root, FLOWERS_FILES, how, exc) from None
 
     trains = [make(s) for s in train_splits]
     test = make("test")

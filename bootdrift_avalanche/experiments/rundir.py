@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
+import shutil
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, Optional, Tuple, Union
 
@@ -135,15 +136,25 @@ class Run:
 @contextlib.contextmanager
 def open_run(run_dir: Union[str, Path], config: dict, *, resume: bool = False) -> Iterator[Run]:
     """Open (rank 0 creates or, with ``resume``, re-checks) ``run_dir`` for ``config`` and yield
-    its :class:`Run`; the loggers are closed however the block ends."""
+    its :class:`Run`; the loggers are closed however the block ends. When the block raises before
+    the first checkpoint of a run that created the directory, the directory is removed again."""
     from ..runtime import distributed as D
 
     main = D.is_main_process()
+    d = Path(run_dir)
+    fresh = not d.exists() or (d.is_dir() and not any(d.iterdir()))
     if main:
-        open_run_dir(run_dir, config, resume=resume)
+        open_run_dir(d, config, resume=resume)
     D.barrier()
-    run = Run(Path(run_dir), main=main, resume=resume)
+    run = Run(d, main=main, resume=resume)
     try:
         yield run
-    finally:
+    except BaseException:
         run.close()
+        # A run that failed before its first checkpoint (missing data, a bad generator...) leaves
+        # nothing to resume: remove the directory it created instead of an empty shell that would
+        # make the next attempt fail with "already holds a run".
+        if main and fresh and not any(run.checkpoint_dir.glob("*")):
+            shutil.rmtree(d, ignore_errors=True)
+        raise
+    run.close()

@@ -37,7 +37,7 @@ def test_cifar100_truncated_file(tmp_path):
     write_fake_cifar100(tmp_path)
     p = tmp_path / "cifar-100-python" / "train"
     p.write_bytes(p.read_bytes()[:100])
-    with pytest.raises(MissingDataError, match="could not read"):
+    with pytest.raises(MissingDataError, match="could not be read"):
         split_cifar100(dataset_root=tmp_path, download=False)
 
 
@@ -73,4 +73,33 @@ def test_flowers102_download_offline_is_clear(tmp_path, monkeypatch):
 
     monkeypatch.setattr(F, "download_and_extract_archive", no_network)
     with pytest.raises(MissingDataError, match="Download attempt failed"):
+        split_flowers102(dataset_root=tmp_path, download=True)
+
+
+def _no_network(monkeypatch, module):
+    def fail(*a, **k):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(module, "download_and_extract_archive", fail)
+
+
+def test_cifar100_download_on_files_that_fail_the_md5_check_says_so(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as C
+
+    write_fake_cifar100(tmp_path)  # present, but not the official archive's bytes
+    _no_network(monkeypatch, C)
+    with pytest.raises(MissingDataError) as info:
+        split_cifar100(dataset_root=tmp_path, download=True)
+    msg = str(info.value)
+    assert "failed torchvision's MD5 check" in msg and "download=False" in msg and "Missing:" not in msg
+    # ...and the advice works: the same files load without download.
+    assert len(split_cifar100(dataset_root=tmp_path, download=False).train_stream) == 5
+
+
+def test_flowers102_download_on_files_that_fail_the_md5_check_says_so(tmp_path, monkeypatch):
+    import torchvision.datasets.flowers102 as F
+
+    write_fake_flowers102(tmp_path)
+    _no_network(monkeypatch, F)
+    with pytest.raises(MissingDataError, match="MD5 check(.|\n)*download=False"):
         split_flowers102(dataset_root=tmp_path, download=True)
