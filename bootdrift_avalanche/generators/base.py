@@ -21,6 +21,7 @@ training images and non-finite samples, so garbage never reaches a metric or a l
 """
 from __future__ import annotations
 
+import inspect
 from typing import Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 import torch
@@ -44,6 +45,28 @@ class TrainableGenerator(Generator, Protocol):
             progress: bool = False) -> "TrainableGenerator":
         """Train on images ``x`` (N, *shape) with labels ``y`` (N,); returns ``self``."""
         ...
+
+
+def require_generator(generator, *, who: str, methods: Sequence[str] = ("generate",),
+                      generate_keywords: Sequence[str] = ()) -> None:
+    """Refuse, when a plugin is built, a generator that lacks what the plugin will call: the
+    ``methods`` (attributes for properties such as ``task_ids``) and the keyword arguments of
+    ``generate``. Without this check a wrong generator fails with an ``AttributeError`` or
+    ``TypeError`` only after the first experience has trained."""
+    if generator is None:
+        raise TypeError(f"{who} needs a generator (got None); see bootdrift_avalanche.generators")
+    kind = type(generator).__name__
+    missing = [m for m in methods if not hasattr(generator, m)]
+    if missing:
+        raise TypeError(f"{who} cannot use a {kind}: it has no {', '.join(missing)} "
+                        f"(the plugin needs {', '.join(methods)})")
+    if generate_keywords:
+        params = inspect.signature(generator.generate).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            absent = [k for k in generate_keywords if k not in params]
+            if absent:
+                raise TypeError(f"{who} cannot use a {kind}: its generate() takes no {', '.join(absent)} "
+                                f"argument (the plugin calls generate(labels, seed=, {'=, '.join(generate_keywords)}=))")
 
 
 def validate_labels(labels: Tensor, num_classes: Optional[int], *, what: str = "labels") -> Tensor:

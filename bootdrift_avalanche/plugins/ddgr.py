@@ -29,6 +29,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..generators.base import require_generator
 from ..runtime import distributed as D
 from ..runtime.seeds import seed_for
 from .replay import ReplaySetPlugin, experience_tensors
@@ -51,10 +52,14 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
         seed: fixes replay generation and replay sampling.
     """
 
+    generate_keywords = ("seed", "guidance", "guidance_scale", "guidance_classes", "progress")
+
     def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = 1.0,
                  generator_steps: Optional[int] = None, replay_ratio: float = 1.0,
                  train_generator: bool = True, progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
+        if train_generator:
+            require_generator(generator, who=type(self).__name__, methods=("fit",))
         self.guidance_scale = guidance_scale
         self.generator_steps = generator_steps
         self.train_generator = train_generator

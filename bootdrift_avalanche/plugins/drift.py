@@ -78,7 +78,7 @@ from ..metrics.features import extract_features, make_extractor
 from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
-from .generator_lookup import DriftSampler, find_sampler
+from .generator_lookup import DriftSampler, as_generator, find_sampler
 from .replay import experience_classes
 
 
@@ -164,7 +164,7 @@ class DriftComputation:
         if gen_batch_size < 1:
             raise ValueError(f"gen_batch_size must be >= 1, got {gen_batch_size}")
         self.cfg = suite
-        self.generator = generator
+        self.generator = as_generator(generator)  # a wrong generator fails here, not after training
         self.features = features
         self.n_per_class = n_per_class
         self.gen_batch_size = gen_batch_size

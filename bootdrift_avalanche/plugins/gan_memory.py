@@ -35,6 +35,8 @@ class GANMemoryPlugin(ReplaySetPlugin):
         seed: fixes replay generation and replay sampling.
     """
 
+    generator_methods = ("generate", "fit", "task_ids", "task_parameter_count", "base_parameter_count")
+
     def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: float = 1.0,
                  progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)

@@ -121,6 +121,40 @@ class AvalancheGRAdapter:
         return check_finite_samples(out, where="Avalanche GenerativeReplay generator")
 
 
+class CallableGenerator:
+    """The generator protocol around a plain function ``fn(labels) -> samples``, so that
+    ``drift_metrics(generator=my_function)`` works. ``generate(labels, seed=s)`` calls ``fn`` with
+    torch's global RNG seeded with ``s`` inside a fork, so the call is reproducible and leaves the
+    caller's random stream untouched."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def generate(self, labels: Tensor, *, seed: Optional[int] = None) -> Tensor:
+        if seed is None:
+            return self.fn(labels)
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            return self.fn(labels)
+
+    def __repr__(self) -> str:
+        return f"CallableGenerator({getattr(self.fn, '__name__', type(self.fn).__name__)})"
+
+
+def as_generator(generator):
+    """``generator`` itself when it has ``generate``, a plain callable wrapped in
+    :class:`CallableGenerator`, ``None`` kept (found on the strategy later); anything else is
+    refused here, when the drift metrics are built, not after the first experience."""
+    if generator is None or callable(getattr(generator, "generate", None)):
+        return generator
+    if callable(generator):
+        return CallableGenerator(generator)
+    raise TypeError(
+        f"drift_metrics(generator=...) got a {type(generator).__name__}, which has no generate method and is not "
+        "callable: pass an object with generate(labels, *, seed=None) -> samples, or a function labels -> samples"
+    )
+
+
 @dataclass(frozen=True, repr=False)
 class DriftSampler:
     """Where the drift metrics get their synthetic samples from.
@@ -158,6 +192,10 @@ class DriftSampler:
                     f"{type(self.generator).__name__}.generate must accept a seed: the generator protocol is "
                     "generate(labels, *, seed=None) -> samples"
                 ) from err
+        if not isinstance(out, Tensor) or out.dim() < 2 or out.shape[0] != len(labels):
+            got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
+            raise ValueError(f"{self!r} returned {got} for {len(labels)} label(s): the generator protocol is "
+                             "one sample per label, a tensor of shape (len(labels), *sample_shape)")
         # user generators may hand back GPU or float64 tensors; the metrics work on CPU float32
         return out.detach().float().cpu()
 

@@ -11,6 +11,7 @@ from avalanche.core import SupervisedPlugin
 from torch import Tensor
 
 from ..benchmarks.views import eval_view
+from ..generators.base import require_generator
 from ..runtime.seeds import seed_for
 
 
@@ -64,8 +65,14 @@ class ReplaySetPlugin(SupervisedPlugin):
         seed: fixes replay generation and replay sampling.
     """
 
+    #: what the plugin calls on its generator (checked when the plugin is built)
+    generator_methods: Tuple[str, ...] = ("generate",)
+    generate_keywords: Tuple[str, ...] = ("seed",)
+
     def __init__(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int):
         super().__init__()
+        require_generator(generator, who=type(self).__name__, methods=self.generator_methods,
+                          generate_keywords=self.generate_keywords)
         if replay_per_class < 1:
             raise ValueError(f"replay_per_class must be >= 1, got {replay_per_class}")
         if replay_ratio < 0:
