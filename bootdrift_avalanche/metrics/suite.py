@@ -21,6 +21,9 @@ Names (``<ext>`` is the extractor's ``name``, e.g. ``clf`` or ``identity``):
 * ``RealAcc``: top-1 accuracy on (real_x, real_y) of a fresh classifier trained on (syn_x, syn_y)
   only; ``RealAccChance``: 1 / number of synthetic classes. No extractor suffix: no features used.
 * ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
+* ``DriftSamplesPerClass``: the smallest number of samples of a class actually scored (the n of
+  CFID's per-class Fréchet distances); below :data:`MIN_SAMPLES_PER_CLASS` a warning says that
+  covariance-based values are dominated by their small-sample bias.
 * ``Samples``: :func:`sample_picture` of the synthetic set — an image grid (in ``images``) for
   images, a scatter ``Figure`` (in ``figures``) for 2-D points.
 * ``UMAP_<ext>``: real and synthetic features in a UMAP map fitted on real features (``figures``;
@@ -40,6 +43,7 @@ sets give the same values at any step.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence
 
@@ -58,6 +62,8 @@ if TYPE_CHECKING:
     from .umap import UMAPProjection
 
 TAG_SUFFIX = "/train_phase/train_stream"
+#: Fewer samples per class than this make FID/CFID/OTDD's covariances mostly noise (a warning says so).
+MIN_SAMPLES_PER_CLASS = 10
 
 ExtraMetrics = Callable[[Tensor, Tensor], Mapping[str, float]]
 
@@ -280,6 +286,12 @@ class DriftSuite:
                 out.images["Samples"] = pic
             elif pic is not None:
                 out.figures["Samples"] = pic
+        out.scalars["DriftSamplesPerClass"] = float(_fewest_per_class(real_y, syn_y))
+        if out.scalars["DriftSamplesPerClass"] < MIN_SAMPLES_PER_CLASS and (cfg.fid or cfg.cfid or cfg.otdd):
+            warnings.warn(f"drift metrics{where} scored only {int(out.scalars['DriftSamplesPerClass'])} sample(s) of "
+                          f"some class (fewer than {MIN_SAMPLES_PER_CLASS}): FID/CFID/OTDD estimate covariances from "
+                          "them and are dominated by small-sample bias; raise n_per_class", RuntimeWarning,
+                          stacklevel=2)
         if extra is not None:
             self._merge_extra(out, extra(syn_x, syn_y), where)
         out.scalars["DriftTime"] = time.perf_counter() - t0
@@ -301,6 +313,7 @@ class DriftSuite:
         check_finite_samples(syn_x, where=title)
         if not bool(torch.isfinite(real_x).all()):
             raise ValueError(f"real_x contains NaN/Inf values{where}")
+        _warn_if_off_scale(real_x, syn_x, where)
         return real_y, syn_y
 
     @staticmethod
@@ -312,3 +325,24 @@ class DriftSuite:
                 out.scalars[k] = float(v)  # NaN is kept: e.g. a mode statistic with no mode to measure
             except (TypeError, ValueError):
                 raise ValueError(f"extra metric {k!r} returned {v!r}, not a number{where}") from None
+
+
+def _fewest_per_class(real_y: Tensor, syn_y: Tensor) -> int:
+    """The smallest per-class count over the classes of either set (a class absent from one set
+    counts 0 there)."""
+    classes = torch.unique(torch.cat([real_y, syn_y]))
+    return int(min(min(int((real_y == c).sum()), int((syn_y == c).sum())) for c in classes))
+
+
+def _warn_if_off_scale(real_x: Tensor, syn_x: Tensor, where: str) -> None:
+    """Warn when the synthetic values overshoot the real range by more than its own width (a
+    generator returning [0, 255] images against a [0, 1] reference would otherwise log an FID of
+    ~1e7 without a word). Small overshoots are normal (a VAE's or an unclamped sampler's)."""
+    lo, hi = float(real_x.min()), float(real_x.max())
+    s_lo, s_hi = float(syn_x.min()), float(syn_x.max())
+    width = max(hi - lo, 1e-12)
+    if s_hi > hi + width or s_lo < lo - width:
+        warnings.warn(f"synthetic samples{where} lie in [{s_lo:.4g}, {s_hi:.4g}] but the real reference in "
+                      f"[{lo:.4g}, {hi:.4g}]: the generator's output is on another scale (the generator protocol asks "
+                      "for the benchmark's own value range, e.g. [0, 1] images); its drift values are not meaningful",
+                      RuntimeWarning, stacklevel=3)

@@ -65,6 +65,7 @@ umap-learn, numba and BLAS); everything else is rebuilt from the streams and the
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -115,6 +116,10 @@ class _ClassPool:
                     f"class {c} has {len(entries)} real sample(s) in {self.stream_name}; the drift "
                     "metrics need at least 2 per seen class"
                 )
+            if len(entries) < self.n_per_class:
+                warnings.warn(f"class {c} has {len(entries)} real samples in {self.stream_name}, fewer than "
+                              f"n_per_class={self.n_per_class}: the drift metrics use {len(entries)} "
+                              "(logged as DriftSamplesPerClass)", RuntimeWarning, stacklevel=2)
             g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, cls=c))
             pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
             views = {}
@@ -268,7 +273,7 @@ class DriftComputation:
                                                                title=f"{title}, unguided")
         # RealAccChance equals the replay's (the same labels); DriftTime stays the replay's evaluation time
         return {with_head_suffix(name, UNGUIDED): v for name, v in plain.scalars.items()
-                if name not in ("DriftTime", "RealAccChance")}
+                if name not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")}
 
     def _sample(self, strategy, sampler: DriftSampler, labels: Tensor) -> Tensor:
         out = []
@@ -339,6 +344,11 @@ class DriftTimeMetric(_DriftMetric):
     per_extractor = False
 
 
+class DriftSamplesMetric(_DriftMetric):
+    keys = ("DriftSamplesPerClass",)
+    per_extractor = False
+
+
 class SamplesGridMetric(_DriftMetric):
     keys = ("Samples",)
     per_extractor = False
@@ -403,5 +413,5 @@ def drift_metrics(
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):
         if on:
             metrics.append(cls(comp))
-    metrics.append(DriftTimeMetric(comp))
+    metrics += [DriftTimeMetric(comp), DriftSamplesMetric(comp)]
     return metrics

@@ -102,7 +102,7 @@ def test_extra_metrics_are_merged_and_checked():
     assert seen["n"] == len(sx)
     assert vals.scalars["ModesCovered"] == 3.0 and isinstance(vals.scalars["ModesCovered"], float)
     assert math.isnan(vals.scalars["ModeStdRatio"])  # kept: a mode statistic may be undefined
-    assert set(vals.scalars) == {"ModesCovered", "ModeStdRatio", "DriftTime"}
+    assert set(vals.scalars) == {"ModesCovered", "ModeStdRatio", "DriftTime", "DriftSamplesPerClass"}
     with pytest.raises(ValueError, match="'DriftTime' clashes"):
         suite.evaluate(rx, ry, sx, sy, extra=lambda x, y: {"DriftTime": 1.0})
     with pytest.raises(ValueError, match="'Modes' returned 'many', not a number"):

@@ -450,3 +450,33 @@ def test_nan_samples_stop_before_logging(tmp_path):
     with pytest.raises(FloatingPointError, match="NaN or Inf.*experience 0"):
         s.train(bm.train_stream[0])
     assert not [r for r in read_metrics(tmp_path / "m.jsonl") if r["name"].startswith("FID")]
+
+
+def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
+    stream = _stream(0, n_per_class=12)
+    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+                            generator=_FrozenGaussians(), features="identity", n_per_class=50)
+    with pytest.warns(RuntimeWarning, match="has 12 real samples in the reference stream, fewer than n_per_class=50"):
+        _, vals = comp.result(_strategy(stream[0], 0))
+    assert vals.scalars["DriftSamplesPerClass"] == 12.0
+    names = [str(m) for m in drift_metrics(reference_stream=stream)]
+    assert "DriftSamplesPerClass" in names  # emitted to the loggers like DriftTime
+
+    small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+                             generator=_FrozenGaussians(), features="identity", n_per_class=3)
+    with pytest.warns(RuntimeWarning, match="scored only 3 sample.s. of some class .* small-sample bias"):
+        _, vals = small.result(_strategy(stream[0], 0))
+    assert vals.scalars["DriftSamplesPerClass"] == 3.0
+
+
+def test_samples_on_another_scale_than_the_reference_warn():
+    stream = _stream(0, images=True)
+
+    class Bytes:  # a generator that forgot to divide by 255
+        def generate(self, labels, *, seed=None):
+            return 255.0 * torch.rand(len(labels), 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+                            generator=Bytes(), features="identity", n_per_class=10)
+    with pytest.warns(RuntimeWarning, match=r"lie in \[.*, 25\d\] but the real reference in \[.*, 0.89"):
+        comp.result(_strategy(stream[0], 0))
