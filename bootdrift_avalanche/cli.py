@@ -17,6 +17,7 @@ EPILOG = """examples:
   bootdrift replay --strategy ddgr --benchmark digits              # DDGR on Split Digits, CPU preset
   bootdrift replay --strategy avalanche-gr --benchmark digits      # Avalanche's GenerativeReplay baseline
   bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
+  bootdrift replay --benchmark cifar100 --data-root ~/data --preset paper --features inception  # FID as published
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
@@ -64,7 +65,7 @@ def _config(cls, a, names, run_dir: Path):
     return config_from(cls, {**given, "progress": not a.quiet}, saved)
 
 
-_COMMON = ("preset", "seed", "device", "data_root", "download")
+_COMMON = ("preset", "seed", "device", "data_root", "download", "features")
 
 
 def cmd_replay(a) -> int:
@@ -122,6 +123,7 @@ def cmd_compare(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .experiments.config import PRESETS
     from .experiments.registry import BENCHMARKS, DATA, GENERATORS, strategy_names
+    from .metrics.features import EXTRACTOR_KINDS
 
     p = argparse.ArgumentParser(prog="bootdrift", description="Generative replay and drift measurements for Avalanche.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--download", action="store_true", default=None, help="allow downloading cifar100 / flowers102")
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU, best for the small presets)")
+        sp.add_argument("--features", choices=list(EXTRACTOR_KINDS),
+                        help="feature space of FID/CFID/OTDD, named in every tag (default: clf for images, identity "
+                             "for points; resnet50 and inception need their weights files, see docs/FEATURE_EXTRACTORS.md)")
 
     r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
