@@ -76,7 +76,8 @@ def cmd_replay(a) -> int:
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
-    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap") + _COMMON, run_dir)
+    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap", "generator_steps",
+                                    "n_per_class", "real_acc_epochs") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
     if D.is_distributed():
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--benchmark", choices=list(BENCHMARKS), help="default: digits")
     r.add_argument("--experiences", type=int, help="default: 5")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
+    r.add_argument("--generator-steps", type=int, help="generator training steps per experience (default: the preset's)")
+    r.add_argument("--n-per-class", type=int, help="drift metrics: real and synthetic samples per class (default: the preset's)")
+    r.add_argument("--real-acc-epochs", type=int, help="epochs of the RealAcc classifier (default: the preset's)")
     r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")
     r.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")
     common(r)

@@ -211,12 +211,12 @@ def _find_or_download(weights: WeightsFile, path, download: bool) -> Optional[Pa
 
 
 #: torch-fidelity's InceptionV3 (``torch_fidelity.feature_extractor_inceptionv3.URL_INCEPTION_V3``).
-INCEPTION_WEIGHTS = WeightsFile(what="InceptionV3 (torch-fidelity)", file=INCEPTION_FILE, url=INCEPTION_URL,
+INCEPTION_WEIGHTS = WeightsFile(what="InceptionV3", file=INCEPTION_FILE, url=INCEPTION_URL,
                                 env=INCEPTION_ENV)
 
 #: torchvision's ``ResNet50_Weights.IMAGENET1K_V2`` (torchvision's default ResNet-50 weights).
 RESNET50_WEIGHTS = WeightsFile(
-    what="ResNet-50 (torchvision IMAGENET1K_V2)", file="resnet50-11ad3fa6.pth",
+    what="ResNet-50", file="resnet50-11ad3fa6.pth",
     url="https://download.pytorch.org/models/resnet50-11ad3fa6.pth", env="BOOTDRIFT_RESNET50_WEIGHTS")
 
 
