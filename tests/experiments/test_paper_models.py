@@ -2,8 +2,9 @@
 (CIFAR-100, 32x32) and torchvision's ResNet-18 (Flowers102, 64x64) in `paper`, for the solver and
 the RealAcc classifier alike; `bootdrift replay --preset paper --benchmark cifar100` builds them."""
 import dataclasses
+import importlib.util
 import json
-from types import MappingProxyType
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,13 +12,14 @@ from avalanche.models.slim_resnet18 import ResNet as AvalancheResNet
 from torchvision.models.resnet import ResNet as TorchvisionResNet
 
 import bootdrift_avalanche.metrics.accuracy as accuracy_mod
-from bootdrift_avalanche import cli
 from bootdrift_avalanche.experiments import config
 from bootdrift_avalanche.metrics import real_data_accuracy
 from bootdrift_avalanche.nets import CLASSIFIERS, SmallCNN, build_classifier, train_classifier
-from bootdrift_avalanche.runtime.checkpoint import load_latest
 
-from ..benchmarks.fake_data import write_fake_cifar100
+_spec = importlib.util.spec_from_file_location(
+    "paper_step", Path(__file__).resolve().parents[2] / "bench" / "paper_step.py")
+paper_step = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(paper_step)
 
 
 @pytest.mark.parametrize("name,shape,expected", [
@@ -66,36 +68,15 @@ def test_slim_resnet18_trains_reproducibly_and_scores_real_accuracy():
 
 
 @pytest.mark.slow
-def test_replay_cli_with_the_paper_preset_builds_slim_resnet18_solver_and_real_acc(tmp_path, monkeypatch):
-    """`bootdrift replay --preset paper --benchmark cifar100 ... --experiences 1`: the solver and the
-    RealAcc classifier are SlimResNet18s. Only sizes the classes do not depend on are made tiny: the
-    DDPM is tiny's with 2 sampling steps (the paper's ADM UNet samples far too slowly on a CPU; the
-    drift metrics sample 100 classes one by one), and the step counts come from flags.
-    bench/gpu_check.sh runs the same command on cuda with the paper's own DDPM."""
-    tiny_ddpm = MappingProxyType({**config.PRESETS["tiny"].ddpm, "num_inference_steps": 2})
-    paper = dataclasses.replace(config.PRESETS["paper"], ddpm=tiny_ddpm)
-    monkeypatch.setattr(config, "PRESETS", MappingProxyType({**config.PRESETS, "paper": paper}))
-    trained = []
-    real_train = accuracy_mod.train_classifier
-
-    def spy(model, *args, **kwargs):  # the RealAcc classifier is trained here (the solver by Avalanche)
-        trained.append(model)
-        return real_train(model, *args, **kwargs)
-
-    monkeypatch.setattr(accuracy_mod, "train_classifier", spy)
-    data, run = write_fake_cifar100(tmp_path / "data", n_per_class_train=2, n_per_class_test=2), tmp_path / "run"
-    assert cli.main(["replay", "--preset", "paper", "--benchmark", "cifar100", "--data-root", str(data),
-                     "--device", "cpu", "--experiences", "1", "--epochs", "1", "--generator-steps", "2",
-                     "--n-per-class", "2", "--real-acc-epochs", "1", "--features", "random", "--no-umap",
-                     "--quiet", "--run-dir", str(run)]) == 0
-
-    saved = json.loads((run / "config.json").read_text())
-    assert saved["preset"] == "paper" and saved["features"] == "random"
-    step, state = load_latest(run / "checkpoints")
-    assert step == 0
-    solver = build_classifier("slim-resnet18", (3, 32, 32), 100)
-    solver.load_state_dict(state["strategy"]["model"])  # strict: the saved solver is a SlimResNet18
-    assert trained and all(isinstance(m, AvalancheResNet) and m.linear.out_features == 100 for m in trained)
-    tags = {json.loads(line)["name"] for line in (run / "metrics.jsonl").read_text().splitlines()}
-    assert {"FID_random/train_phase/train_stream", "RealAcc/train_phase/train_stream"} <= tags
-    assert not any("_clf" in t for t in tags)
+def test_replay_cli_with_the_paper_preset_builds_slim_resnet18_solver_and_real_acc(tmp_path, capsys):
+    """bench/paper_step.py, which bench/gpu_check.sh runs on cuda with the paper's UNet, on the CPU:
+    `bootdrift replay --preset paper --benchmark cifar100 --data-root <fake> --experiences 1` with
+    step counts cut by flags and tiny's DDPM (2 sampling steps); the solver and the RealAcc
+    classifier are SlimResNet18s, FID is logged as FID_random."""
+    assert paper_step.main(["--device", "cpu", "--tiny-ddpm", "--sampling-steps", "2", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "PASS solver is SlimResNet18" in printed and "PASS RealAcc classifier is SlimResNet18" in printed
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["preset"] == "paper" and saved["features"] == "random" and saved["benchmark"] == "cifar100"
+    assert config.PRESETS["paper"].ddpm["num_inference_steps"] == 250  # the cut preset did not leak out
+    assert accuracy_mod.train_classifier is train_classifier
