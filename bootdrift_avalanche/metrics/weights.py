@@ -30,7 +30,7 @@ class WeightsFile:
     """One published weights file (see the module docstring).
 
     Attributes:
-        what: the network, for messages (``"InceptionV3 (torch-fidelity)"``).
+        what: the network, for messages (``"InceptionV3"``).
         file: the file name the publishing library stores in torch hub's checkpoint folder.
         url: where it is published.
         env: environment variable that may name a local copy.
@@ -57,7 +57,8 @@ class WeightsFile:
         """How to supply the file."""
         return (f"Supply it with {self.argument}=... or the environment variable {self.env}, or put {self.file} "
                 f"(from {self.url}) into {hub_checkpoints()} (torch hub's checkpoint folder, $TORCH_HOME/hub/checkpoints), "
-                "or pass download=True on a machine with internet.")
+                "or pass download=True on a machine with internet. Without the file, the features 'clf' and 'random' "
+                "need no weights.")
 
     def find(self, path: Optional[PathLike] = None) -> Path:
         """The first existing candidate. An explicit ``path`` that does not exist is an error by

@@ -213,6 +213,14 @@ class DriftComputation:
             self._suite = DriftSuite(extractor, self.cfg)
         return self._suite
 
+    def prepare(self) -> "DriftComputation":
+        """Build the feature extractor now instead of at the first evaluation, so that a missing
+        weights file or an unknown kind fails before any training; torch's RNG is left as it was
+        (building torch-fidelity's InceptionV3 draws its initial weights from it)."""
+        with torch.random.fork_rng():
+            _ = self.suite
+        return self
+
     @property
     def feature_name(self) -> str:
         """The extractor's name in the metric names (``clf``, ``resnet50``, ``inception``, ``random``,
