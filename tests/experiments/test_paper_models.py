@@ -80,3 +80,4 @@ def test_replay_cli_with_the_paper_preset_builds_slim_resnet18_solver_and_real_a
     assert saved["preset"] == "paper" and saved["features"] == "random" and saved["benchmark"] == "cifar100"
     assert config.PRESETS["paper"].ddpm["num_inference_steps"] == 250  # the cut preset did not leak out
     assert accuracy_mod.train_classifier is train_classifier
+

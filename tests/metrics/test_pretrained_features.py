@@ -121,18 +121,3 @@ def test_random_features_are_seeded_frozen_and_offline():
     with pytest.raises(ValueError, match="expects images"):
         f(torch.rand(2, 2, 8, 8))
 
-
-def test_replay_with_a_missing_weights_file_fails_before_training(checkpoints, tmp_path, capsys, monkeypatch):
-    from avalanche.training.templates.base import BaseTemplate
-
-    from bootdrift_avalanche import cli
-
-    def no_training(self, *args, **kwargs):
-        raise AssertionError("training started before the feature extractor was checked")
-
-    monkeypatch.setattr(BaseTemplate, "train", no_training)
-    run = tmp_path / "run"
-    assert cli.main(["replay", "--preset", "tiny", "--benchmark", "digits", "--experiences", "2", "--features",
-                     "inception", "--no-umap", "--quiet", "--run-dir", str(run)]) == 2
-    err = capsys.readouterr().err
-    assert INCEPTION_WEIGHTS.file in err and str(checkpoints) in err
