@@ -11,9 +11,10 @@ classifier of the real-data accuracy metric.
   paper-scale ``slim-resnet18`` and ``resnet18`` of :mod:`bootdrift_avalanche.resnets`);
   :func:`build_classifier` builds one. The presets table names them (``Preset.classifier``).
 
-Both expose ``features(x) -> (N, feature_dim)`` (the penultimate activations) and ``feature_dim``.
-No batch normalisation: these nets are trained on tiny, class-incremental batches, where running
-statistics drift between experiences.
+SmallCNN and MLPClassifier expose ``features(x) -> (N, feature_dim)`` (the penultimate activations)
+and ``feature_dim``. They have no batch normalisation: they are trained on tiny, class-incremental
+batches, where running statistics drift between experiences. The paper-scale ResNets keep the batch
+normalisation of their published form.
 """
 from __future__ import annotations
 
