@@ -3,6 +3,8 @@ is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop
 tags carry its name."""
 import json
 
+import pytest
+
 from bootdrift_avalanche import cli
 from bootdrift_avalanche.metrics.features import INCEPTION_WEIGHTS
 
@@ -32,3 +34,19 @@ def test_bootstrap_cli_features_flag_reaches_the_loop(tmp_path):
     assert json.loads((run / "config.json").read_text())["features"] == "random"
     heads = {json.loads(line)["name"].partition("/")[0] for line in (run / "metrics.jsonl").read_text().splitlines()}
     assert {"FID_random", "CFID_random", "OTDD_random", "RealAcc"} <= heads and "FID_clf" not in heads
+
+
+@pytest.mark.slow
+def test_the_feature_space_does_not_change_training_or_samples(tmp_path):
+    """Two runs that differ only in --features train the same solver and generator and score the
+    same samples: accuracies and RealAcc (which uses no features) agree exactly."""
+    from bootdrift_avalanche.experiments.config import ReplayConfig
+    from bootdrift_avalanche.experiments.replay import run_replay
+
+    out = {}
+    for kind in ("random", "identity"):
+        cfg = ReplayConfig(strategy="ddgr", preset="tiny", experiences=2, umap=False, progress=False, features=kind)
+        out[kind] = run_replay(cfg, tmp_path / kind)
+    assert out["random"].accuracy_matrix == out["identity"].accuracy_matrix
+    assert out["random"].drift["RealAcc"] == out["identity"].drift["RealAcc"]
+    assert "FID_random" in out["random"].drift and "FID_identity" in out["identity"].drift
