@@ -2,7 +2,10 @@
 # GPU check, under 5 minutes on one GPU: one tiny DDGR run (2 experiences: the second replays, so
 # guidance, the replay gather and DDP all run) and one bootstrapping stage of the DDPM, on cuda
 # under `torchrun --nproc_per_node=1`, which starts a real nccl process group (collectives on CUDA
-# tensors). Prints PASS/FAIL and seconds per check; exit status 0 only if all pass.
+# tensors); then one `paper`-preset CIFAR-100 experience on fake CIFAR-100 files (bench/paper_step.py:
+# the paper's ADM UNet guided by a SlimResNet18 solver, drift metrics with a SlimResNet18 RealAcc
+# classifier; step counts cut), which checks the classes. Prints PASS/FAIL and seconds per check;
+# exit status 0 only if all pass.
 #
 #   bench/gpu_check.sh                     # uses python3 with the package's dependencies installed
 #   PYTHON=.venv/bin/python bench/gpu_check.sh
@@ -31,5 +34,7 @@ check ddgr_2_experiences_nccl $run replay --strategy ddgr --benchmark digits --e
     --device cuda --no-umap --quiet --run-dir "$LOGS/ddgr"
 check bootstrap_ddpm_1_stage_nccl $run bootstrap --generator ddpm --data digits --stages 1 --preset tiny \
     --device cuda --quiet --run-dir "$LOGS/bootstrap"
+# bench/paper_step.py: the paper preset on fake CIFAR-100 files (tests/experiments/test_paper_models.py runs it on the CPU)
+check paper_cifar100_slim_resnet18 "$PY" bench/paper_step.py --device cuda --out "$LOGS/paper"
 echo "gpu_check: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -17,6 +17,7 @@ EPILOG = """examples:
   bootdrift replay --strategy ddgr --benchmark digits              # DDGR on Split Digits, CPU preset
   bootdrift replay --strategy avalanche-gr --benchmark digits      # Avalanche's GenerativeReplay baseline
   bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
+  bootdrift replay --benchmark cifar100 --data-root ~/data --preset paper --features inception  # FID as published
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
@@ -64,7 +65,7 @@ def _config(cls, a, names, run_dir: Path):
     return config_from(cls, {**given, "progress": not a.quiet}, saved)
 
 
-_COMMON = ("preset", "seed", "device", "data_root", "download")
+_COMMON = ("preset", "seed", "device", "data_root", "download", "features")
 
 
 def cmd_replay(a) -> int:
@@ -75,7 +76,8 @@ def cmd_replay(a) -> int:
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
-    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap") + _COMMON, run_dir)
+    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap", "generator_steps",
+                                    "n_per_class", "real_acc_epochs") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
     if D.is_distributed():
@@ -122,6 +124,7 @@ def cmd_compare(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .experiments.config import PRESETS
     from .experiments.registry import BENCHMARKS, DATA, GENERATORS, strategy_names
+    from .metrics.features import EXTRACTOR_KINDS
 
     p = argparse.ArgumentParser(prog="bootdrift", description="Generative replay and drift measurements for Avalanche.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--download", action="store_true", default=None, help="allow downloading cifar100 / flowers102")
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU, best for the small presets)")
+        sp.add_argument("--features", choices=list(EXTRACTOR_KINDS),
+                        help="feature space of FID/CFID/OTDD, named in every tag (default: clf for images, identity "
+                             "for points; resnet50 and inception need their weights files, see docs/FEATURE_EXTRACTORS.md)")
 
     r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--benchmark", choices=list(BENCHMARKS), help="default: digits")
     r.add_argument("--experiences", type=int, help="default: 5")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
+    r.add_argument("--generator-steps", type=int, help="generator training steps per experience (default: the preset's)")
+    r.add_argument("--n-per-class", type=int, help="drift metrics: real and synthetic samples per class (default: the preset's)")
+    r.add_argument("--real-acc-epochs", type=int, help="epochs of the RealAcc classifier (default: the preset's)")
     r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")
     r.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")
     common(r)

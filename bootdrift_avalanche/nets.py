@@ -7,17 +7,23 @@ classifier of the real-data accuracy metric.
 * :class:`MLPClassifier` for d-dimensional points (the 2-D Gaussian-mixture toy).
 * :func:`make_classifier` picks one from the input shape; :func:`train_classifier` and
   :func:`predict` are the plain, seeded training and inference loops.
+* :data:`CLASSIFIERS` is the registry of classifier architectures by name (``small``, and the
+  paper-scale ``slim-resnet18`` and ``resnet18`` of :mod:`bootdrift_avalanche.resnets`);
+  :func:`build_classifier` builds one. The presets table names them (``Preset.classifier``).
 
-Both expose ``features(x) -> (N, feature_dim)`` (the penultimate activations) and ``feature_dim``.
-No batch normalisation: these nets are trained on tiny, class-incremental batches, where running
-statistics drift between experiences.
+SmallCNN and MLPClassifier expose ``features(x) -> (N, feature_dim)`` (the penultimate activations)
+and ``feature_dim``. They have no batch normalisation: they are trained on tiny, class-incremental
+batches, where running statistics drift between experiences. The paper-scale ResNets keep the batch
+normalisation of their published form.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
+
+from .resnets import resnet18_64, slim_resnet18
 
 
 class SmallCNN(nn.Module):
@@ -116,6 +122,27 @@ def make_classifier(input_shape: Sequence[int], num_classes: int, **kwargs) -> n
         return MLPClassifier(in_dim=shape[0], num_classes=num_classes, **kwargs)
     raise ValueError(f"input_shape must be (C, H, W) or (d,), got {shape}")
 
+
+def _small(input_shape: Sequence[int], num_classes: int, *, width: Optional[int] = None) -> nn.Module:
+    # width None: SmallCNN's default (what the RealAcc classifier and the clf extractor always used)
+    return make_classifier(input_shape, num_classes, **({} if width is None else {"width": width}))
+
+
+#: Classifier architectures by name: ``builder(input_shape, num_classes, *, width=None)``, ``width``
+#: the base channel count (``None``: the architecture's own). A new architecture is one entry here.
+CLASSIFIERS: Dict[str, Callable[..., nn.Module]] = {
+    "small": _small,  # SmallCNN for images, MLPClassifier for points (make_classifier)
+    "slim-resnet18": slim_resnet18,  # Avalanche's SlimResNet18, 3x32x32 (CIFAR-100)
+    "resnet18": resnet18_64,  # torchvision's ResNet-18 with a small-image stem, 64x64 (Flowers102)
+}
+
+
+def build_classifier(name: str, input_shape: Sequence[int], num_classes: int, *,
+                     width: Optional[int] = None) -> nn.Module:
+    """The registered classifier ``name`` (see :data:`CLASSIFIERS`) for ``input_shape``."""
+    if name not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    return CLASSIFIERS[name](input_shape, num_classes, width=width)
 
 
 def train_classifier(

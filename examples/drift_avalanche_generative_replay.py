@@ -20,7 +20,6 @@ from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.logging import JSONLinesLogger
-from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics  # (1) the import
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import avalanche_generative_replay
@@ -33,7 +32,7 @@ def main(args):
 
     # --- benchmark and solver
     benchmark = split_digits(args.experiences, seed=args.seed, task_labels=True)
-    model = SmallCNN(in_channels=1, num_classes=10, image_size=8, width=p.solver_width)
+    model = p.solver((1, 8, 8), 10)  # the preset's classifier (Preset.classifier)
 
     # --- metrics and loggers
     evaluator = EvaluationPlugin(

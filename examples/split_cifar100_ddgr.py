@@ -35,7 +35,6 @@ from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
-from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import DDGR
@@ -61,7 +60,7 @@ def main(args):
         raise SystemExit(f"error: {MissingDataError(what, root, missing or CIFAR100_FILES, how, cause=str(exc))}")
 
     # --- solver and generator
-    model = SmallCNN(in_channels=3, num_classes=100, image_size=32, width=p.solver_width)
+    model = p.solver((3, 32, 32), 100)  # SmallCNN; SlimResNet18 in the paper preset
     generator = DDPMGenerator(p.ddpm_config(image_shape=(3, 32, 32), num_classes=100, seed=args.seed,
                                             device=args.device, threads=threads))
 
@@ -71,6 +70,7 @@ def main(args):
         forgetting_metrics(stream=True),
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
                        n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
+                       real_acc_classifier=p.classifier_name((3, 32, 32)),
                        seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache"),
         loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],

@@ -24,7 +24,6 @@ from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
-from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import GANMemory
@@ -37,7 +36,7 @@ def main(args):
 
     # --- benchmark, solver and generator
     benchmark = split_digits(args.experiences, seed=args.seed)
-    model = SmallCNN(in_channels=1, num_classes=10, image_size=8, width=p.solver_width)
+    model = p.solver((1, 8, 8), 10)  # the preset's classifier (Preset.classifier)
     generator = GANMemoryGenerator(p.gan_memory_config(image_shape=(1, 8, 8), num_classes=10, seed=args.seed,
                                                        device=args.device, threads=threads))
 

@@ -28,7 +28,6 @@ from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
-from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import GANMemory
@@ -45,7 +44,7 @@ def main(args):
                                      image_size=64, seed=args.seed)
     except MissingDataError as exc:
         raise SystemExit(f"error: {exc}")
-    model = SmallCNN(in_channels=3, num_classes=102, image_size=64, width=p.solver_width)
+    model = p.solver((3, 64, 64), 102)  # SmallCNN; ResNet-18 in the paper preset
     generator = GANMemoryGenerator(p.gan_memory_config(image_shape=(3, 64, 64), num_classes=102, seed=args.seed,
                                                        device=args.device, threads=threads))
 
@@ -55,6 +54,7 @@ def main(args):
         forgetting_metrics(stream=True),
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
                        n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
+                       real_acc_classifier=p.classifier_name((3, 64, 64)),
                        seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache"),
         loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],

@@ -97,8 +97,10 @@ def run_bootstrap(
         stages: number of stages T (stage 0 = trained on real data).
         mix_real: fraction of each class's training set that is real from stage 1 on.
         continue_training: keep training the previous generator instead of a fresh one.
-        features: ``"identity"``, ``"classifier"`` (trained on ``real_train``, scored against
-            ``real_test``) or an extractor; default by data kind (``metrics.make_extractor``).
+        features: a kind of ``metrics.features.EXTRACTOR_KINDS`` — ``"clf"`` (trained on
+            ``real_train``, scored against ``real_test``), ``"resnet50"``, ``"inception"`` (need
+            their weights files), ``"random"``, ``"identity"`` — or an extractor; default by data
+            kind (``metrics.make_extractor``). Its name is in every feature-based tag (``FID_clf``).
         loggers: Avalanche loggers (``TensorboardLogger``, ``JSONLinesLogger``...).
         extra_metrics: ``(x_syn, y_syn) -> {name: float}`` logged beside the drift values.
         on_stage: called as ``on_stage(stage, x_syn, y_syn, values)`` after each stage.

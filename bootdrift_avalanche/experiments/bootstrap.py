@@ -30,6 +30,6 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
             stages=cfg.stages, mix_real=cfg.mix_real, continue_training=cfg.continue_training,
-            loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs, extra_metrics=extra,
-            progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
-            feature_cache_dir=str(run.cache_dir))
+            features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
+            extra_metrics=extra, progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint,
+            resume_from=run.latest(), feature_cache_dir=str(run.cache_dir))

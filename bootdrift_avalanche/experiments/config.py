@@ -23,10 +23,11 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 class Preset:
     """Every size of one scale (see the module docstring). Generator entries are keyword
     arguments of the generator's config; ``ddpm`` adds two sizing rules (``widths``, ``max_levels``)
-    that depend on the image shape and are resolved by :meth:`ddpm_config`."""
+    that depend on the image shape and are resolved by :meth:`ddpm_config`. ``classifier`` picks the
+    architecture of the solver and of the RealAcc classifier by image side (:meth:`classifier_name`)."""
 
     name: str
-    solver_width: int  # channels of the SmallCNN solver's first conv
+    solver_width: Optional[int]  # base channels of the solver (SmallCNN's first conv); None: the architecture's own
     epochs: int  # solver epochs per experience
     replay_per_class: int  # DDGR / GAN Memory replayed images per old class
     generator_steps: Optional[int]  # DDGR generator steps per experience (None: the DDPM's train_steps)
@@ -36,6 +37,19 @@ class Preset:
     ddpm: Mapping[str, Any] = field(default_factory=dict)
     gan_memory: Mapping[str, Any] = field(default_factory=dict)
     wgan: Mapping[str, Any] = field(default_factory=dict)
+    # {min image side: a name of nets.CLASSIFIERS}: the entry of the largest side not above the image's
+    classifier: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({0: "small"}))
+
+    def classifier_name(self, image_shape: Sequence[int]) -> str:
+        """The classifier architecture of this preset for ``image_shape`` (solver and RealAcc)."""
+        return _for_side(self.classifier, min(int(s) for s in image_shape[1:]))
+
+    def solver(self, image_shape: Sequence[int], num_classes: int):
+        """The continual learner for ``image_shape``: :meth:`classifier_name`'s architecture with
+        ``solver_width`` base channels."""
+        from ..nets import build_classifier
+
+        return build_classifier(self.classifier_name(image_shape), image_shape, num_classes, width=self.solver_width)
 
     def ddpm_config(self, *, image_shape: Sequence[int], num_classes: int, **overrides):
         """The ``DDPMConfig`` of this preset for ``image_shape`` (overrides win).
@@ -52,7 +66,7 @@ class Preset:
         sizes = dict(self.ddpm)
         widths = sizes.pop("widths")
         if isinstance(widths, Mapping):
-            widths = widths[max(k for k in widths if k <= side)]
+            widths = _for_side(widths, side)
         levels = num_levels(shape, max_levels=sizes.pop("max_levels"))
         sizes["block_out_channels"] = tuple(widths[min(i, len(widths) - 1)] for i in range(levels))
         sizes["attention_resolutions"] = tuple(r for r in sizes.get("attention_resolutions", ()) if r < side)
@@ -74,6 +88,14 @@ class Preset:
 
 def _frozen(**kw) -> Mapping[str, Any]:
     return MappingProxyType(kw)
+
+
+def _for_side(by_side: Mapping[int, Any], side: int):
+    """The entry of ``{min_side: value}`` with the largest key not above ``side``."""
+    fits = [k for k in by_side if k <= side]
+    if not fits:
+        raise ValueError(f"no preset entry for images of side {side}: the smallest side listed is {min(by_side)}")
+    return by_side[max(fits)]
 
 
 #: The one presets table. Sizes were measured in earlier rounds: cpu-small's DDPM (400 steps per
@@ -103,8 +125,12 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         wgan=_frozen(),
     ),
     "paper": Preset(
-        name="paper", solver_width=32, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
+        name="paper", solver_width=None, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
         real_acc_epochs=50, gmm_samples=5000,
+        # Solver and RealAcc classifier: the reduced ResNet-18 of the CL literature (Avalanche's
+        # SlimResNet18, 20 base channels) on 32x32 CIFAR-100, torchvision's ResNet-18 on 64x64
+        # Flowers102; SmallCNN (32 channels) below 32 px (Split Digits has no paper model).
+        classifier=MappingProxyType({0: "small", 32: "slim-resnet18", 64: "resnet18"}),
         # The DDGR reference's ADM UNet: 128 base channels (mults 1,2,2,2; 1,2,3,4 from 64 px),
         # attention at 32/16/8 px, dropout 0.3, lr 1e-4, batch 64, 15k steps, 250 sampling steps.
         ddpm=_frozen(widths={0: (128, 256, 256, 256), 64: (128, 256, 384, 512)}, max_levels=4,
@@ -154,7 +180,7 @@ class ReplayConfig:
     n_per_class: Optional[int] = None  # drift metrics: samples per class (None: preset's)
     real_acc_epochs: Optional[int] = None  # epochs of the RealAcc classifier (None: preset's)
     umap: bool = True  # UMAP figure per experience
-    features: str = "classifier"  # drift feature extractor: classifier | identity
+    features: str = "clf"  # drift feature extractor: clf | resnet50 | inception | random | identity (metrics.features)
     progress: bool = True  # tqdm progress bars
 
 
@@ -175,6 +201,7 @@ class BootstrapConfig:
     data_root: Optional[str] = None  # flowers102 dataset root
     download: bool = False  # allow downloading flowers102
     real_acc_epochs: Optional[int] = None  # epochs of the RealAcc classifier (None: preset's)
+    features: Optional[str] = None  # drift feature extractor (None: identity for points, clf for images)
     progress: bool = True  # tqdm progress bars
 
 

@@ -12,7 +12,9 @@ max_{k<T-1} R[k][j] - R[T-1][j] (Chaudhry et al. 2018). Both are logged as
 ``Top1_Acc_Seen/eval_phase/test_stream`` and ``Forgetting/eval_phase/test_stream`` (step = experience).
 
 The drift metrics score the generator of the strategy against the real **test** stream, in the
-feature space of a classifier trained on the **train** stream (never on the images it scores).
+feature space ``cfg.features`` (default ``clf``: a classifier trained on the **train** stream, never
+on the images it scores). The preset decides the solver and the RealAcc classifier
+(``Preset.classifier``: SmallCNN on the CPU presets, the ResNet-18s in ``paper``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Dict, List, Optional
 
 import torch
 
-from .config import ReplayConfig, as_record, preset, resolve
+from .config import Preset, ReplayConfig, as_record, preset, resolve
 
 
 @dataclass
@@ -70,20 +72,21 @@ def evaluate_accuracy(model, stream, device, batch_size: int = 256) -> List[floa
     return out
 
 
-def build_solver(bm, width: int):
-    """The continual learner: the package's small CNN sized for the benchmark's images."""
-    from ..nets import SmallCNN
-
-    c, h, _ = bm.image_shape
-    return SmallCNN(in_channels=c, num_classes=bm.n_classes, image_size=h, width=width)
+def build_solver(bm, p: Preset):
+    """The continual learner: the preset's classifier for the benchmark's images (SmallCNN on the
+    CPU presets; SlimResNet18 on 32x32 and ResNet-18 on 64x64 images in ``paper``)."""
+    return p.solver(tuple(bm.image_shape), bm.n_classes)
 
 
-def _drift(cfg: ReplayConfig, bm, run) -> list:
+def _drift(cfg: ReplayConfig, p: Preset, bm, run) -> list:
     from ..plugins.drift import drift_metrics
 
-    return drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream,
-                         n_per_class=cfg.n_per_class, features=cfg.features, umap=cfg.umap,
-                         real_acc_epochs=cfg.real_acc_epochs, seed=cfg.seed, feature_cache_dir=str(run.cache_dir))
+    metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream,
+                            n_per_class=cfg.n_per_class, features=cfg.features, umap=cfg.umap,
+                            real_acc_epochs=cfg.real_acc_epochs, real_acc_classifier=p.classifier_name(bm.image_shape),
+                            seed=cfg.seed, feature_cache_dir=str(run.cache_dir), device=cfg.device)
+    metrics[0].computation.prepare()  # e.g. a missing weights file: fail before training, not after it
+    return metrics
 
 
 def _drift_table(path: Path) -> Dict[str, Dict[int, float]]:
@@ -111,8 +114,8 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
     with open_run(run_dir, as_record(cfg, "replay"), resume=resume) as run:
         torch.manual_seed(cfg.seed)
         bm = build_benchmark(cfg, recipe.task_labels)
-        model = build_solver(bm, p.solver_width)
-        metrics = _drift(cfg, bm, run) if cfg.drift and recipe.has_generator else []
+        model = build_solver(bm, p)
+        metrics = _drift(cfg, p, bm, run) if cfg.drift and recipe.has_generator else []
         evaluator = EvaluationPlugin(*metrics, loggers=run.loggers)
         ctx = registry.BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=evaluator)
         strategy = recipe.build(ctx)

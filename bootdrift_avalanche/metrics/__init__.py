@@ -5,8 +5,9 @@
 * :func:`otdd` (Optimal Transport Dataset Distance) — :mod:`.otdd`
 * :func:`real_data_accuracy` (train on synthetic, test on real) — :mod:`.accuracy`
 * feature extractors :class:`IdentityFeatures`, :class:`ClassifierFeatures`,
-  :class:`InceptionFeatures`, :func:`make_extractor` (the one way to get one) and
-  :func:`extract_features` — :mod:`.features`
+  :class:`InceptionFeatures`, :class:`ResNet50Features`, :class:`RandomFeatures`,
+  :func:`make_extractor` (the one way to get one) and :func:`extract_features` — :mod:`.features`;
+  where pretrained weights files are found offline — :mod:`.weights`
 * :func:`umap_figure` (real vs synthetic projection) — :mod:`.umap`
 * :class:`DriftSuite` (all drift values of a synthetic set, shared by the drift plugin and the
   bootstrapping loop), :class:`SuiteConfig`, :class:`DriftValues`, :func:`log_values`,
@@ -19,7 +20,15 @@ this package stays cheap.
 """
 from ._gaussian import bures_squared, gaussian_w2_squared, psd_root_factor, sqrtm_psd, trace_sqrt_product
 from .accuracy import RealAccuracyResult, real_data_accuracy
-from .features import ClassifierFeatures, IdentityFeatures, InceptionFeatures, extract_features, make_extractor
+from .features import (
+    ClassifierFeatures,
+    IdentityFeatures,
+    InceptionFeatures,
+    RandomFeatures,
+    ResNet50Features,
+    extract_features,
+    make_extractor,
+)
 from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
 from .otdd import otdd
 from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
@@ -34,6 +43,8 @@ __all__ = [
     "GaussianStats",
     "IdentityFeatures",
     "InceptionFeatures",
+    "RandomFeatures",
+    "ResNet50Features",
     "RealAccuracyResult",
     "SuiteConfig",
     "bures_squared",

@@ -14,7 +14,7 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from ..nets import make_classifier, train_classifier
+from ..nets import build_classifier, train_classifier
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,11 @@ def real_data_accuracy(
     lr: float = 1e-3,
     seed: int = 0,
     device: Union[str, torch.device, None] = None,
+    classifier: str = "small",
 ) -> RealAccuracyResult:
-    """Train :func:`~bootdrift_avalanche.nets.make_classifier` on (x_syn, y_syn) and return its
-    accuracy on the real samples (x_real, y_real) whose class occurs in ``y_syn``.
+    """Train a fresh classifier (``classifier``, a name of
+    :data:`~bootdrift_avalanche.nets.CLASSIFIERS`) on (x_syn, y_syn) and return its accuracy on the
+    real samples (x_real, y_real) whose class occurs in ``y_syn``.
 
     Args:
         x_syn, y_syn: synthetic inputs (N, C, H, W) or (N, d) and their integer labels.
@@ -59,6 +61,8 @@ def real_data_accuracy(
         seed: initialisation and shuffling seed (the result is reproducible, and torch's global
             RNG is left as it was, so scoring a run never changes its training).
         device: where to train (default: CPU).
+        classifier: the architecture: ``"small"`` (SmallCNN / MLP, default), or the paper's
+            ``"slim-resnet18"`` (3x32x32) and ``"resnet18"`` (64x64) that the ``paper`` preset picks.
 
     Raises:
         ValueError: mismatched shapes or lengths, or no real sample of a synthetic class.
@@ -83,7 +87,7 @@ def real_data_accuracy(
     # train_classifier redraws the initial weights from `seed`: building the model must not consume
     # the caller's RNG (scoring a run in the middle of training would otherwise change the training)
     with torch.random.fork_rng(devices=[]):
-        model = make_classifier(x_syn.shape[1:], num_classes)
+        model = build_classifier(classifier, x_syn.shape[1:], num_classes)
     model = model.to(device or "cpu")
     train_classifier(model, x_syn.float(), y_syn, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
     x_test, y_test = x_real[keep].float(), y_real[keep]

@@ -10,7 +10,8 @@ Usage::
     values = suite.evaluate(real_x, real_y, syn_x, syn_y, title="stage 3")
     log_values(loggers, values, step=3)                  # tags f"{name}{TAG_SUFFIX}"
 
-Names (``<ext>`` is the extractor's ``name``, e.g. ``clf`` or ``identity``):
+Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception``, ``random`` or
+``identity``, see ``metrics.features``):
 
 * ``FID_<ext>``: Fréchet distance (Heusel et al. 2017) between all real and all synthetic features.
 * ``CFID_<ext>``: mean over the classes present in both sets of the per-class FID (intra-FID,
@@ -78,8 +79,11 @@ class SuiteConfig:
             O(n·m) memory).
         otdd_inner: OTDD's label-to-label cost, ``"gaussian"`` (Bures) or ``"exact"``.
         real_acc_epochs: training epochs of the RealAcc classifier.
+        real_acc_classifier: its architecture, a name of :data:`~bootdrift_avalanche.nets.CLASSIFIERS`
+            (the presets pick it per image size: ``Preset.classifier_name``).
         grid_per_class: samples per class (one row each) in the image grid.
         seed: run seed of the OTDD subsample, the RealAcc classifier and the UMAP layout.
+        device: where the RealAcc classifier trains (``None``: the CPU).
     """
 
     fid: bool = True
@@ -91,14 +95,20 @@ class SuiteConfig:
     otdd_max_samples: Optional[int] = 2000
     otdd_inner: str = "gaussian"
     real_acc_epochs: int = 30
+    real_acc_classifier: str = "small"
     grid_per_class: int = 8
     seed: int = 0
+    device: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.otdd_inner not in ("gaussian", "exact"):
             raise ValueError(f"otdd_inner must be 'gaussian' or 'exact', got {self.otdd_inner!r}")
         if self.otdd_max_samples is not None and self.otdd_max_samples < 1:
             raise ValueError(f"otdd_max_samples must be positive or None, got {self.otdd_max_samples}")
+        from ..nets import CLASSIFIERS
+
+        if self.real_acc_classifier not in CLASSIFIERS:
+            raise ValueError(f"real_acc_classifier must be one of {', '.join(CLASSIFIERS)}, got {self.real_acc_classifier!r}")
         if self.real_acc_epochs < 1:
             raise ValueError(f"real_acc_epochs must be >= 1, got {self.real_acc_epochs}")
         if self.grid_per_class < 1:
@@ -277,7 +287,8 @@ class DriftSuite:
                     title=f"real vs synthetic ({name} features)" + (f", {title}" if title else ""))
         if cfg.real_accuracy:
             r = real_data_accuracy(syn_x, syn_y, real_x, real_y, epochs=cfg.real_acc_epochs,
-                                   seed=seed_for("drift.real_acc", seed=cfg.seed))
+                                   seed=seed_for("drift.real_acc", seed=cfg.seed), classifier=cfg.real_acc_classifier,
+                                   device=cfg.device)
             out.scalars["RealAcc"] = float(r.accuracy)
             out.scalars["RealAccChance"] = float(r.chance)
         if cfg.samples:

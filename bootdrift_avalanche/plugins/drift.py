@@ -46,11 +46,15 @@ circles, one colour per class). Fitting it once costs one UMAP fit of ``n_per_cl
 points (the first fit and transform of a process also compile umap's numba kernels, ~20 s); every
 experience then costs one ``transform`` of its synthetic samples (~0.1 s on the tiny preset).
 
-**Feature space**: ``features="classifier"`` (default for images) trains a small CNN on
+**Feature space**: ``features="clf"`` (default for images) trains a small CNN on
 ``feature_stream`` (at most ``n_per_class`` samples of every class, cached on disk); pass the train
 stream while the reference is the test stream, so the extractor never saw the images it scores.
-Without ``feature_stream`` it is trained on the reference stream itself. See
-:func:`~bootdrift_avalanche.metrics.features.make_extractor`.
+Without ``feature_stream`` it is trained on the reference stream itself. ``"resnet50"`` (ImageNet
+ResNet-50) and ``"inception"`` (torch-fidelity's InceptionV3, the FID standard) need their weights
+files and no training data; ``"random"`` is a frozen random CNN drawn from the seed. The extractor's
+name is in every feature-based tag (``FID_resnet50/...``), so values of different feature spaces
+never share a curve. See :func:`~bootdrift_avalanche.metrics.features.make_extractor` and
+``docs/FEATURE_EXTRACTORS.md``.
 
 **Names and steps**: each scalar is one TensorBoard curve over experiences: the tag is the suite's
 name with ``/train_phase/train_stream`` (``FID_clf/train_phase/train_stream``,
@@ -210,13 +214,22 @@ class DriftComputation:
                                       stream_name="the feature stream", seed_stream="drift.feature_data")
                 x_fit, y_fit = pool.labelled(pool.classes())
             extractor = make_extractor(self.features, x_fit, y_fit, cache_dir=self.feature_cache_dir,
-                                       seed=seed_for("drift.features", seed=self.cfg.seed))
+                                       seed=seed_for("drift.features", seed=self.cfg.seed), device=self.cfg.device)
             self._suite = DriftSuite(extractor, self.cfg)
         return self._suite
 
+    def prepare(self) -> "DriftComputation":
+        """Build the feature extractor now instead of at the first evaluation, so that a missing
+        weights file or an unknown kind fails before any training; torch's RNG is left as it was
+        (building torch-fidelity's InceptionV3 draws its initial weights from it)."""
+        with torch.random.fork_rng():
+            _ = self.suite
+        return self
+
     @property
     def feature_name(self) -> str:
-        """The extractor's name in the metric names (``clf``, ``identity``...)."""
+        """The extractor's name in the metric names (``clf``, ``resnet50``, ``inception``, ``random``,
+        ``identity``)."""
         return self.suite.feature_name
 
     def _real_features(self, c: int) -> Tensor:
@@ -373,10 +386,12 @@ def drift_metrics(
     otdd_max_samples: Optional[int] = 2000,
     otdd_inner: str = "gaussian",
     real_acc_epochs: int = 30,
+    real_acc_classifier: str = "small",
     seed: int = 0,
     feature_cache_dir: Optional[str] = None,
     feature_stream=None,
     unguided: bool = True,
+    device: Optional[str] = None,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -386,12 +401,15 @@ def drift_metrics(
         fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always).
         n_per_class: real and synthetic samples per seen class (and, for the classifier
             extractor, training samples per class).
-        features: ``"classifier"`` (default for images: a small CNN trained once on
-            ``feature_stream``, cached on disk), ``"identity"`` (default for points), or any
-            extractor with ``__call__(x) -> (N, d)`` and a ``name``.
+        features: ``"clf"`` (default for images: a small CNN trained once on ``feature_stream``,
+            cached on disk), ``"resnet50"``, ``"inception"`` (pretrained, need their weights
+            files), ``"random"`` (frozen random CNN), ``"identity"`` (default for points), or any
+            extractor with ``__call__(x) -> (N, d)`` and a ``name``. The name goes into the tags.
         generator: the generator to score; ``None`` finds it on the strategy (see the module doc).
         otdd_max_samples, otdd_inner: OTDD's subsample size and label cost.
         real_acc_epochs: epochs of the fresh classifier behind ``RealAcc``.
+        real_acc_classifier: its architecture (a name of ``nets.CLASSIFIERS``: ``"small"``,
+            ``"slim-resnet18"``, ``"resnet18"``).
         seed: fixes real subsets, generation noise, the extractor and the RealAcc classifier.
         feature_cache_dir: where the classifier extractor is cached.
         feature_stream: the stream whose data trains the classifier extractor, so it is disjoint
@@ -401,10 +419,11 @@ def drift_metrics(
         unguided: when the replay is guided (DDGR with ``guidance_scale != 0``), also log the
             generator alone under the ``_unguided`` names (one more sampling and evaluation per
             experience; see the module docstring).
+        device: where the feature extractor runs and the RealAcc classifier trains (``None``: CPU).
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
-                        seed=seed)
+                        real_acc_classifier=real_acc_classifier, seed=seed, device=device)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
                             unguided=unguided)

@@ -79,3 +79,28 @@ def test_plugin_and_loop_log_the_same_names_and_values(tmp_path):
             "CFID_identity/train_phase/train_stream/Class003"} <= set(from_loop)
     for name, v in from_loop.items():
         assert from_plugin[name] == pytest.approx(v, rel=1e-9, abs=1e-12), name
+
+
+def test_plugin_and_loop_name_the_feature_space_they_were_given(tmp_path):
+    """features="random" (no training, no weights) reaches the extractor of both, and every
+    feature-based value is logged under its name."""
+    from avalanche.training import Naive
+    from avalanche.training.plugins import EvaluationPlugin
+
+    (x_tr, y_tr), (x_te, y_te) = _data(1), _data(2)
+    gen = PatternGenerator()
+    bm = tensors_class_incremental(x_tr, y_tr, x_te, y_te, n_experiences=1, shuffle_classes=False)
+    log = JSONLinesLogger(tmp_path / "plugin.jsonl")
+    metrics = drift_metrics(reference_stream=bm.test_stream, n_per_class=N, generator=gen, umap=False,
+                            real_accuracy=False, samples=False, features="random")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, K))
+    Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01), criterion=torch.nn.CrossEntropyLoss(),
+          train_mb_size=16, train_epochs=1, evaluator=EvaluationPlugin(*metrics, loggers=[log])).train(bm.train_stream[0])
+    log.close()
+    result = run_bootstrap(lambda stage: gen, (x_tr, y_tr), (x_te, y_te), stages=1, features="random",
+                           real_acc_epochs=1, progress=False)
+    assert result.feature_name == "random" and metrics[0].computation.feature_name == "random"
+    names = {"FID_random", "CFID_random", "OTDD_random"}
+    for heads in ({k.partition("/")[0] for k in _drift_values(tmp_path / "plugin.jsonl", step=0)},
+                  {k.partition("/")[0] for k in result.stages[0]}):
+        assert names <= heads and not any(h.endswith(("_clf", "_identity")) for h in heads)

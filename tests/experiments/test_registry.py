@@ -19,7 +19,7 @@ def _ctx(name):
     bm = registry.benchmark_builder("digits")(cfg, rec.task_labels)
     from avalanche.training.plugins import EvaluationPlugin
 
-    model = build_solver(bm, PRESETS["tiny"].solver_width)
+    model = build_solver(bm, PRESETS["tiny"])
     return rec, registry.BuildContext(cfg=cfg, preset=PRESETS["tiny"], benchmark=bm, model=model,
                                       evaluator=EvaluationPlugin(loggers=[]))
 

@@ -124,15 +124,15 @@ def test_make_extractor_kinds_defaults_and_passthrough(tmp_path):
     assert isinstance(make_extractor(None, torch.rand(10, 2), torch.zeros(10, dtype=torch.long)), IdentityFeatures)
     clf = make_extractor(None, x, y, cache_dir=tmp_path)  # images -> the classifier, trained on (x, y)
     assert isinstance(clf, ClassifierFeatures) and clf.name == "clf"
-    assert make_extractor("classifier", x, y, cache_dir=tmp_path)(x).shape == clf(x).shape
+    assert make_extractor("clf", x, y, cache_dir=tmp_path)(x).shape == clf(x).shape
     assert make_extractor(clf) is clf
 
 
 def test_make_extractor_errors():
-    with pytest.raises(ValueError, match=r"unknown features 'inceptoin'.*\['classifier', 'identity'\]"):
+    with pytest.raises(ValueError, match=r"unknown features 'inceptoin'.*\['clf', 'identity', 'inception', 'random', 'resnet50'\]"):
         make_extractor("inceptoin")
     with pytest.raises(ValueError, match="needs the data to train it on"):
-        make_extractor("classifier")
+        make_extractor("clf")
     with pytest.raises(ValueError, match="pass x_fit"):
         make_extractor(None)
     with pytest.raises(TypeError, match="non-empty string `name`"):

@@ -165,9 +165,9 @@ def test_tags_and_log_values_through_loggers():
 def test_evaluation_and_extractor_training_leave_the_global_rng_alone(tmp_path):
     rx, ry = _images(seed=1)
     state = torch.get_rng_state()
-    extractor = make_extractor("classifier", rx, ry, cache_dir=tmp_path)
+    extractor = make_extractor("clf", rx, ry, cache_dir=tmp_path)
     DriftSuite(extractor, SuiteConfig(real_acc_epochs=1)).evaluate(rx, ry, *_images(seed=2))
-    make_extractor("classifier", rx, ry, cache_dir=tmp_path)  # loaded from the cache
+    make_extractor("clf", rx, ry, cache_dir=tmp_path)  # loaded from the cache
     assert torch.equal(torch.get_rng_state(), state)
 
 
