@@ -2,7 +2,8 @@
 
 * :func:`frechet_distance` (FID), :class:`GaussianStats` (streaming float64 moments),
   :func:`cfid` / :class:`CFIDResult` (per-class FID = intra-FID) — :mod:`.fid`
-* :func:`otdd` (Optimal Transport Dataset Distance) — :mod:`.otdd`
+* :func:`otdd` (Optimal Transport Dataset Distance, exact) — :mod:`.otdd`; :func:`otdd_compat`
+  (microsoft/otdd's convention and engine) — :mod:`.otdd_compat`
 * :func:`real_data_accuracy` (train on synthetic, test on real) — :mod:`.accuracy`
 * feature extractors :class:`IdentityFeatures`, :class:`ClassifierFeatures`,
   :class:`InceptionFeatures`, :func:`make_extractor` (the one way to get one) and
@@ -14,7 +15,7 @@
 
 Shared internals: input checks in :mod:`._checks`, Gaussian linear algebra in :mod:`._gaussian`.
 
-POT, umap-learn and torch-fidelity are imported inside the functions that use them, so importing
+POT, geomloss, umap-learn and torch-fidelity are imported inside the functions that use them, so importing
 this package stays cheap.
 """
 from ._gaussian import bures_squared, gaussian_w2_squared, psd_root_factor, sqrtm_psd, trace_sqrt_product
@@ -22,6 +23,7 @@ from .accuracy import RealAccuracyResult, real_data_accuracy
 from .features import ClassifierFeatures, IdentityFeatures, InceptionFeatures, extract_features, make_extractor
 from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
 from .otdd import otdd
+from .otdd_compat import otdd_compat
 from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
 from .umap import umap_figure
 
@@ -44,6 +46,7 @@ __all__ = [
     "log_values",
     "make_extractor",
     "otdd",
+    "otdd_compat",
     "psd_root_factor",
     "real_data_accuracy",
     "sample_picture",

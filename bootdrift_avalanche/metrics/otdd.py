@@ -12,20 +12,10 @@ moments from all points, unbiased covariances) or the exact OT cost between the 
 with squared Euclidean cost (``inner="exact"``, POT ``ot.emd2``). Because the label term compares
 class *distributions*, OTDD does not depend on how either dataset numbers its classes.
 
-``mode="exact"`` (default) solves the outer problem exactly (POT ``ot.emd2``, uniform weights) and
-returns sqrt(optimal cost): the paper's OTDD, a distance in feature units.
-
-``mode="otdd_compat"`` reproduces the convention of the reference code (microsoft/otdd,
-``DatasetDistance`` defaults): costs halved (c/2), the debiased Sinkhorn divergence
-S_ε(A, B) = OT_ε(A, B) − ½ OT_ε(A, A) − ½ OT_ε(B, B) with entropic regularisation ε = 0.1 (relative
-to the product of the marginals, as geomloss), and **no square root** — roughly ½·OTDD². The
-debiased form needs the label distances within A and within B too. We solve each OT_ε with POT's
-log-domain Sinkhorn (``ot.bregman.sinkhorn_log``) until the marginals hold to ~1e-4 (value to
-~1e-4 relative; geomloss runs a fixed ~10-step ε-annealing without a convergence check, so values
-agree to the extent that converged). Sinkhorn at ε = 0.1 converges slowly: this mode costs
-seconds at a few hundred points and about a minute at a thousand. With ``inner="exact"`` the
-label term is still exact OT here (microsoft/otdd's "exact" is entropic by default).
-Never plot values of the two modes together.
+The outer problem is solved exactly (POT ``ot.emd2``, uniform weights) and the result is
+sqrt(optimal cost): the paper's OTDD, a distance in feature units. The reference code's convention
+(halved costs, debiased Sinkhorn divergence, no root) is :mod:`.otdd_compat`; the approximations
+for large sets are :mod:`.otdd_sliced` and :mod:`.otdd_entropic`.
 
 ``max_samples`` draws that many points from each dataset independently (seeded, without
 replacement) for the outer problem and for the exact inner problem: an approximation that is
@@ -61,10 +51,7 @@ def otdd(
     labels_b: ArrayLike,
     inner: str = "gaussian",
     max_samples: Optional[int] = None,
-    mode: str = "exact",
     seed: int = 0,
-    *,
-    entreg: float = 0.1,
 ) -> float:
     """OTDD between labelled feature sets A = (feats_a, labels_a) and B = (feats_b, labels_b).
 
@@ -75,10 +62,7 @@ def otdd(
             class samples) for the label-to-label term W2²(P_y, P_y′).
         max_samples: if set, subsample each dataset to this many points (approximation, see module
             docstring).
-        mode: ``"exact"`` -> sqrt of the exact optimal cost (the paper's OTDD); ``"otdd_compat"`` ->
-            microsoft/otdd's debiased Sinkhorn divergence on halved costs, no square root.
         seed: seed of the subsampling.
-        entreg: ε of ``"otdd_compat"`` (0.1 as in microsoft/otdd).
 
     Raises:
         ValueError: bad shapes, NaN/Inf, mismatched feature dimensions, unknown options, or (Gaussian
@@ -87,12 +71,8 @@ def otdd(
     """
     if inner not in ("gaussian", "exact"):
         raise ValueError(f"inner must be 'gaussian' or 'exact', got {inner!r}")
-    if mode not in ("exact", "otdd_compat"):
-        raise ValueError(f"mode must be 'exact' or 'otdd_compat', got {mode!r}")
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
-    if entreg <= 0:
-        raise ValueError(f"entreg must be positive, got {entreg}")
     xa = as_features(feats_a, "feats_a", min_samples=1)
     xb = as_features(feats_b, "feats_b", min_samples=1)
     check_same_dim(xa.shape[1], xb.shape[1])
@@ -104,40 +84,25 @@ def otdd(
     classes_b, ib_full = torch.unique(yb, return_inverse=True)
 
     gen = torch.Generator().manual_seed(seed)
-    sa = _subsample(xa.shape[0], max_samples, gen)
-    sb = _subsample(xb.shape[0], max_samples, gen)
+    sa = subsample(xa.shape[0], max_samples, gen)
+    sb = subsample(xb.shape[0], max_samples, gen)
     pa, la = xa[sa], ia_full[sa]
     pb, lb = xb[sb], ib_full[sb]
 
-    compat = mode == "otdd_compat"
     if inner == "gaussian":
-        ga = _class_gaussians(xa, ia_full, classes_a, "feats_a")
-        gb = _class_gaussians(xb, ib_full, classes_b, "feats_b")
+        ga = class_gaussians(xa, ia_full, classes_a, "feats_a")
+        gb = class_gaussians(xb, ib_full, classes_b, "feats_b")
         w_ab = gaussian_label_distances(ga, gb)
-        if compat:
-            w_aa, w_bb = gaussian_label_distances(ga, ga), gaussian_label_distances(gb, gb)
     else:
         w_ab = exact_label_distances(pa, la, len(classes_a), pb, lb, len(classes_b))
-        if compat:
-            w_aa = exact_label_distances(pa, la, len(classes_a), pa, la, len(classes_a))
-            w_bb = exact_label_distances(pb, lb, len(classes_b), pb, lb, len(classes_b))
-
-    if not compat:
-        cost = augmented_cost(pa, la, pb, lb, w_ab)
-        return math.sqrt(max(_emd2(cost), 0.0))
-    for w in (w_aa, w_bb):
-        w.fill_diagonal_(0.0)
-    half = 0.5  # microsoft/otdd halves both terms of the p=2 ground cost
-    ot_ab = _entropic_ot(half * augmented_cost(pa, la, pb, lb, w_ab), entreg, symmetric=False)
-    ot_aa = _entropic_ot(half * augmented_cost(pa, la, pa, la, w_aa), entreg, symmetric=True)
-    ot_bb = _entropic_ot(half * augmented_cost(pb, lb, pb, lb, w_bb), entreg, symmetric=True)
-    return ot_ab - 0.5 * (ot_aa + ot_bb)
+    cost = augmented_cost(pa, la, pb, lb, w_ab)
+    return math.sqrt(max(_emd2(cost), 0.0))
 
 
 # --------------------------------------------------------------------------------------------
 # label-to-label term
 # --------------------------------------------------------------------------------------------
-def _class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List[Gauss]:
+def class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List[Gauss]:
     """Gaussian moments of every class; classes with n ≤ d keep their centred features (exact
     nuclear-norm route), larger ones their covariance (root factor computed once, on demand)."""
     out = []
@@ -200,7 +165,7 @@ def _sq_dists(a: Tensor, b: Tensor) -> Tensor:
     return (a.square().sum(1)[:, None] + b.square().sum(1)[None, :] - 2.0 * a @ b.T).clamp_min(0.0)
 
 
-def _subsample(n: int, k: Optional[int], gen: torch.Generator) -> Tensor:
+def subsample(n: int, k: Optional[int], gen: torch.Generator) -> Tensor:
     if k is None or k >= n:
         return torch.arange(n)
     return torch.randperm(n, generator=gen)[:k].sort().values
@@ -218,51 +183,3 @@ def _emd2(cost: Tensor) -> float:
     if log.get("warning") is not None:
         raise RuntimeError(f"exact OT ({n}x{m}) did not reach optimality: {log['warning']}")
     return float(val)
-
-
-def _entropic_ot(cost: Tensor, eps: float, *, symmetric: bool, tol: float = 1e-4,
-                 max_iter: int = 100_000) -> float:
-    """OT_ε = min_P <P, C> + ε KL(P ‖ a⊗b) with uniform a, b (geomloss' convention), by POT's
-    log-domain Sinkhorn (``ot.bregman.sinkhorn_log``) stopped when the L1 marginal error is about
-    ``tol`` (measured: relative error of the value ≈ 1e-5..1e-4 at tol = 1e-4; microsoft/otdd itself
-    stops after a fixed ~10 annealing steps).
-
-    Self terms (``symmetric``: C = Cᵀ, a = b) converge very slowly with alternating updates (33k
-    iterations for a 300-point set at ε = 0.1), so their potential is first found by geomloss'
-    symmetric update f ← ½(f + T_ε(f)) along an ε-scaling schedule and handed to POT as a warm
-    start. With log P = −C/ε + u_i + v_j the primal value is ε Σ_ij P_ij (u_i − log a_i + v_j −
-    log b_j), evaluated on POT's final plan."""
-    import ot
-
-    n, m = cost.shape
-    log_a = torch.full((n,), -math.log(n), dtype=torch.float64)
-    log_b = torch.full((m,), -math.log(m), dtype=torch.float64)
-    warm = None
-    if symmetric:
-        f = torch.zeros(n, dtype=torch.float64)  # P = a_i a_j exp((f_i + f_j − C_ij) / ε)
-        e, scale = max(float(cost.max()), eps), 1.0 + float(cost.max())
-        while True:
-            last = e <= eps
-            for _ in range(max_iter if last else 1):
-                ft = -e * torch.logsumexp(log_a[None, :] + (f[None, :] - cost) / e, dim=1)
-                change = float((ft - f).abs().max())
-                f = 0.5 * (f + ft)
-                if change < 1e-10 * scale:
-                    break
-            if last:
-                break
-            e = max(e * 0.5, eps)
-        warm = (f / eps + log_a, f / eps + log_b)
-    a, b = log_a.exp(), log_b.exp()
-    plan, log = ot.bregman.sinkhorn_log(
-        a, b, cost, eps, numItermax=max_iter, stopThr=tol / math.sqrt(m), log=True, warn=False, warmstart=warm
-    )
-    err = float((plan.sum(0) - b).abs().sum() + (plan.sum(1) - a).abs().sum())
-    if err > 10 * tol:
-        raise RuntimeError(
-            f"Sinkhorn (eps={eps}, {n}x{m}) did not converge in {max_iter} iterations: marginal error "
-            f"{err:.2e}; use max_samples to shrink the problem"
-        )
-    u, v = log["log_u"], log["log_v"]
-    r, c = plan.sum(1), plan.sum(0)
-    return float(eps * ((r * (u - log_a)).sum() + (c * (v - log_b)).sum()))
