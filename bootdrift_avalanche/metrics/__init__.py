@@ -3,7 +3,9 @@
 * :func:`frechet_distance` (FID), :class:`GaussianStats` (streaming float64 moments),
   :func:`cfid` / :class:`CFIDResult` (per-class FID = intra-FID) — :mod:`.fid`
 * :func:`otdd` (Optimal Transport Dataset Distance, exact) — :mod:`.otdd`; :func:`otdd_compat`
-  (microsoft/otdd's convention and engine) — :mod:`.otdd_compat`
+  (microsoft/otdd's convention and engine) — :mod:`.otdd_compat`; for large sets
+  :func:`otdd_hierarchical`, :func:`otdd_entropic` (streamed Sinkhorn divergence) and
+  :func:`otdd_sliced` (s-OTDD) — :mod:`.otdd_hierarchical`, :mod:`.otdd_entropic`, :mod:`.otdd_sliced`
 * :func:`real_data_accuracy` (train on synthetic, test on real) — :mod:`.accuracy`
 * feature extractors :class:`IdentityFeatures`, :class:`ClassifierFeatures`,
   :class:`InceptionFeatures`, :func:`make_extractor` (the one way to get one) and
@@ -24,6 +26,9 @@ from .features import ClassifierFeatures, IdentityFeatures, InceptionFeatures, e
 from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
 from .otdd import otdd
 from .otdd_compat import otdd_compat
+from .otdd_entropic import otdd_entropic
+from .otdd_hierarchical import otdd_hierarchical
+from .otdd_sliced import otdd_sliced
 from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
 from .umap import umap_figure
 
@@ -47,6 +52,9 @@ __all__ = [
     "make_extractor",
     "otdd",
     "otdd_compat",
+    "otdd_entropic",
+    "otdd_hierarchical",
+    "otdd_sliced",
     "psd_root_factor",
     "real_data_accuracy",
     "sample_picture",

@@ -96,7 +96,7 @@ def otdd(
     else:
         w_ab = exact_label_distances(pa, la, len(classes_a), pb, lb, len(classes_b))
     cost = augmented_cost(pa, la, pb, lb, w_ab)
-    return math.sqrt(max(_emd2(cost), 0.0))
+    return math.sqrt(max(emd2(cost), 0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,8 +128,18 @@ def gaussian_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:
     mu_b = torch.stack([g.mean for g in gb])
     t_a = torch.tensor([g.trace for g in ga], dtype=torch.float64)
     t_b = torch.tensor([g.trace for g in gb], dtype=torch.float64)
-    w = _sq_dists(mu_a, mu_b) + t_a[:, None] + t_b[None, :] - 2.0 * tr
+    w = sq_dists(mu_a, mu_b).cpu() + t_a[:, None] + t_b[None, :] - 2.0 * tr
     return w.clamp_min(0.0)
+
+
+def joint_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:
+    """((Ca+Cb), (Ca+Cb)) Gaussian label costs of A's classes followed by B's, within and across
+    sets, with exact zeros on the diagonal: what a debiased Sinkhorn divergence needs (its self
+    terms OT(A, A), OT(B, B) compare a set with itself)."""
+    w_aa, w_bb, w_ab = gaussian_label_distances(ga, ga), gaussian_label_distances(gb, gb), gaussian_label_distances(ga, gb)
+    w_aa.fill_diagonal_(0.0)
+    w_bb.fill_diagonal_(0.0)
+    return torch.cat([torch.cat([w_aa, w_ab], 1), torch.cat([w_ab.T, w_bb], 1)], 0)
 
 
 def exact_label_distances(xa: Tensor, la: Tensor, ca: int, xb: Tensor, lb: Tensor, cb: int) -> Tensor:
@@ -141,7 +151,7 @@ def exact_label_distances(xa: Tensor, la: Tensor, ca: int, xb: Tensor, lb: Tenso
     for i, gi in groups_a.items():
         for j, gj in groups_b.items():
             if gi.shape[0] and gj.shape[0]:
-                w[i, j] = max(_emd2(_sq_dists(gi, gj)), 0.0)
+                w[i, j] = max(emd2(sq_dists(gi, gj)), 0.0)
     return w
 
 
@@ -161,7 +171,7 @@ def augmented_cost(xa: Tensor, la: Tensor, xb: Tensor, lb: Tensor, w: Tensor) ->
     return cost
 
 
-def _sq_dists(a: Tensor, b: Tensor) -> Tensor:
+def sq_dists(a: Tensor, b: Tensor) -> Tensor:
     return (a.square().sum(1)[:, None] + b.square().sum(1)[None, :] - 2.0 * a @ b.T).clamp_min(0.0)
 
 
@@ -171,7 +181,7 @@ def subsample(n: int, k: Optional[int], gen: torch.Generator) -> Tensor:
     return torch.randperm(n, generator=gen)[:k].sort().values
 
 
-def _emd2(cost: Tensor) -> float:
+def emd2(cost: Tensor) -> float:
     """Exact OT cost with uniform weights (POT network simplex); raises if not optimal."""
     import ot
 

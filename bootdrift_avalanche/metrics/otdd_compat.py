@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from ._checks import ArrayLike, as_features, as_labels, check_same_dim
-from .otdd import class_gaussians, gaussian_label_distances, subsample
+from .otdd import class_gaussians, joint_label_distances, subsample
 
 
 def otdd_compat(
@@ -79,14 +79,8 @@ def otdd_compat(
     classes_b, ib = torch.unique(yb, return_inverse=True)
     ga = class_gaussians(xa, ia, classes_a, "feats_a")
     gb = class_gaussians(xb, ib, classes_b, "feats_b")
-    w_aa, w_bb = gaussian_label_distances(ga, ga), gaussian_label_distances(gb, gb)
-    w_aa.fill_diagonal_(0.0)
-    w_bb.fill_diagonal_(0.0)
-    w_ab = gaussian_label_distances(ga, gb)
-    label_cost = torch.cat([torch.cat([w_aa, w_ab], 1), torch.cat([w_ab.T, w_bb], 1)], 0)
-
     dtype = torch.float64 if double else torch.float32
-    label_cost = (0.5 * label_cost).to(device=device, dtype=dtype)
+    label_cost = (0.5 * joint_label_distances(ga, gb)).to(device=device, dtype=dtype)
     gen = torch.Generator().manual_seed(seed)
     sa = subsample(xa.shape[0], max_samples, gen).to(device)
     sb = subsample(xb.shape[0], max_samples, gen).to(device)
