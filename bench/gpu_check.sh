@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# GPU check, under 5 minutes on one GPU: one tiny DDGR run (2 experiences: the second replays, so
+# GPU check on one GPU (each check times out after 240 s): one tiny DDGR run (2 experiences: the second replays, so
 # guidance, the replay gather and DDP all run) and one bootstrapping stage of the DDPM, on cuda
 # under `torchrun --nproc_per_node=1`, which starts a real nccl process group (collectives on CUDA
-# tensors). Prints PASS/FAIL and seconds per check; exit status 0 only if all pass.
+# tensors); then FID and the large-set OTDD variants on CUDA tensors at 50,000 points per side. Prints PASS/FAIL and seconds per check; exit status 0 only if all pass.
 #
 #   bench/gpu_check.sh                     # uses python3 with the package's dependencies installed
 #   PYTHON=.venv/bin/python bench/gpu_check.sh
@@ -31,5 +31,7 @@ check ddgr_2_experiences_nccl $run replay --strategy ddgr --benchmark digits --e
     --device cuda --no-umap --quiet --run-dir "$LOGS/ddgr"
 check bootstrap_ddpm_1_stage_nccl $run bootstrap --generator ddpm --data digits --stages 1 --preset tiny \
     --device cuda --quiet --run-dir "$LOGS/bootstrap"
+check metrics_scale_50k_cuda "$PY" bench/metrics_scale.py --device cuda --dims 128 --sizes 50000 \
+    --metrics fid hierarchical entropic sliced --json "$LOGS/metrics_scale_cuda.json"
 echo "gpu_check: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
