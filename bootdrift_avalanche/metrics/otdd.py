@@ -32,7 +32,7 @@ eigenvalue problem (≈1–3 s per pair at d = 2048).
 from __future__ import annotations
 
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -73,15 +73,8 @@ def otdd(
         raise ValueError(f"inner must be 'gaussian' or 'exact', got {inner!r}")
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
-    xa = as_features(feats_a, "feats_a", min_samples=1)
-    xb = as_features(feats_b, "feats_b", min_samples=1)
-    check_same_dim(xa.shape[1], xb.shape[1])
-    ya = as_labels(labels_a, xa.shape[0], "labels_a")
-    yb = as_labels(labels_b, xb.shape[0], "labels_b")
-    xa, ya = xa.cpu(), ya.cpu()
-    xb, yb = xb.cpu(), yb.cpu()
-    classes_a, ia_full = torch.unique(ya, return_inverse=True)
-    classes_b, ib_full = torch.unique(yb, return_inverse=True)
+    xa, ia_full, classes_a, xb, ib_full, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b,
+                                                                   device="cpu")
 
     gen = torch.Generator().manual_seed(seed)
     sa = subsample(xa.shape[0], max_samples, gen)
@@ -97,6 +90,22 @@ def otdd(
         w_ab = exact_label_distances(pa, la, len(classes_a), pb, lb, len(classes_b))
     cost = augmented_cost(pa, la, pb, lb, w_ab)
     return math.sqrt(max(emd2(cost), 0.0))
+
+
+def labelled_sets(feats_a: ArrayLike, labels_a: ArrayLike, feats_b: ArrayLike, labels_b: ArrayLike, *,
+                  device=None) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Checked inputs of every OTDD: ``(xa, ia, classes_a, xb, ib, classes_b)`` with float64 (N, d)
+    features, each point's class index into the sorted class ids ``classes_*``, all on ``device``
+    (default: that of ``feats_a``)."""
+    xa = as_features(feats_a, "feats_a", min_samples=1)
+    xb = as_features(feats_b, "feats_b", min_samples=1)
+    check_same_dim(xa.shape[1], xb.shape[1])
+    ya = as_labels(labels_a, xa.shape[0], "labels_a")
+    yb = as_labels(labels_b, xb.shape[0], "labels_b")
+    device = xa.device if device is None else torch.device(device)
+    classes_a, ia = torch.unique(ya.to(device), return_inverse=True)
+    classes_b, ib = torch.unique(yb.to(device), return_inverse=True)
+    return xa.to(device), ia, classes_a, xb.to(device), ib, classes_b
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ._checks import ArrayLike, as_features, as_labels, check_same_dim
-from .otdd import class_gaussians, joint_label_distances, subsample
+from ._checks import ArrayLike
+from .otdd import class_gaussians, joint_label_distances, labelled_sets, subsample
 
 
 def otdd_compat(
@@ -68,15 +68,8 @@ def otdd_compat(
         raise ValueError(f"need entreg > 0 and 0 < scaling < 1, got entreg={entreg}, scaling={scaling}")
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
-    xa = as_features(feats_a, "feats_a", min_samples=1)
-    xb = as_features(feats_b, "feats_b", min_samples=1)
-    check_same_dim(xa.shape[1], xb.shape[1])
-    ya = as_labels(labels_a, xa.shape[0], "labels_a")
-    yb = as_labels(labels_b, xb.shape[0], "labels_b")
+    xa, ia, classes_a, xb, ib, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b)
     device = xa.device
-    xb, ya, yb = xb.to(device), ya.to(device), yb.to(device)
-    classes_a, ia = torch.unique(ya, return_inverse=True)
-    classes_b, ib = torch.unique(yb, return_inverse=True)
     ga = class_gaussians(xa, ia, classes_a, "feats_a")
     gb = class_gaussians(xb, ib, classes_b, "feats_b")
     dtype = torch.float64 if double else torch.float32

@@ -26,8 +26,8 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from ._checks import ArrayLike, as_features, as_labels, check_same_dim
-from .otdd import class_gaussians, joint_label_distances
+from ._checks import ArrayLike
+from .otdd import class_gaussians, joint_label_distances, labelled_sets
 
 _BLOCK_BYTES = 64 * 2**20  # one block of rows of the streamed cost
 
@@ -63,15 +63,8 @@ def otdd_entropic(
 
     if not (0 < blur < 1 and 0 < scaling < 1):
         raise ValueError(f"need 0 < blur < 1 and 0 < scaling < 1, got blur={blur}, scaling={scaling}")
-    xa = as_features(feats_a, "feats_a", min_samples=1)
-    xb = as_features(feats_b, "feats_b", min_samples=1)
-    check_same_dim(xa.shape[1], xb.shape[1])
-    ya = as_labels(labels_a, xa.shape[0], "labels_a")
-    yb = as_labels(labels_b, xb.shape[0], "labels_b")
+    xa, ia, classes_a, xb, ib, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b)
     device, dtype = xa.device, (torch.float64 if double else torch.float32)
-    xb, ya, yb = xb.to(device), ya.to(device), yb.to(device)
-    classes_a, ia = torch.unique(ya, return_inverse=True)
-    classes_b, ib = torch.unique(yb, return_inverse=True)
     w = joint_label_distances(class_gaussians(xa, ia, classes_a, "feats_a"),
                               class_gaussians(xb, ib, classes_b, "feats_b"))
     half_w = (0.5 * w).to(device=device, dtype=dtype)

@@ -29,8 +29,8 @@ import math
 
 import torch
 
-from ._checks import ArrayLike, as_features, as_labels, check_same_dim
-from .otdd import class_gaussians, emd2, gaussian_label_distances, sq_dists
+from ._checks import ArrayLike
+from .otdd import class_gaussians, emd2, gaussian_label_distances, labelled_sets, sq_dists
 
 
 def otdd_hierarchical(feats_a: ArrayLike, labels_a: ArrayLike, feats_b: ArrayLike, labels_b: ArrayLike) -> float:
@@ -42,14 +42,7 @@ def otdd_hierarchical(feats_a: ArrayLike, labels_a: ArrayLike, feats_b: ArrayLik
     """
     import ot
 
-    xa = as_features(feats_a, "feats_a", min_samples=1)
-    xb = as_features(feats_b, "feats_b", min_samples=1)
-    check_same_dim(xa.shape[1], xb.shape[1])
-    ya = as_labels(labels_a, xa.shape[0], "labels_a")
-    yb = as_labels(labels_b, xb.shape[0], "labels_b")
-    xb, ya, yb = xb.to(xa.device), ya.to(xa.device), yb.to(xa.device)
-    classes_a, ia = torch.unique(ya, return_inverse=True)
-    classes_b, ib = torch.unique(yb, return_inverse=True)
+    xa, ia, classes_a, xb, ib, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b)
     w = gaussian_label_distances(class_gaussians(xa, ia, classes_a, "feats_a"),
                                  class_gaussians(xb, ib, classes_b, "feats_b"))
     mass_a = torch.bincount(ia, minlength=len(classes_a)).double().cpu() / xa.shape[0]

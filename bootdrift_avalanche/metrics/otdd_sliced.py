@@ -31,7 +31,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ._checks import ArrayLike, as_features, as_labels, check_same_dim
+from ._checks import ArrayLike
+from .otdd import labelled_sets
 
 _CHUNK_BYTES = 256 * 2**20  # working memory of one chunk of projections
 
@@ -63,15 +64,9 @@ def otdd_sliced(
     """
     if projections < 1 or moments < 1:
         raise ValueError(f"projections and moments must be >= 1, got {projections} and {moments}")
-    xa = as_features(feats_a, "feats_a", min_samples=1)
-    xb = as_features(feats_b, "feats_b", min_samples=1)
-    check_same_dim(xa.shape[1], xb.shape[1])
-    ya = as_labels(labels_a, xa.shape[0], "labels_a")
-    yb = as_labels(labels_b, xb.shape[0], "labels_b")
+    xa, ia, classes_a, xb, ib, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b)
     device, dtype = xa.device, (torch.float64 if double else torch.float32)
-    xa, xb = xa.to(dtype), xb.to(device=device, dtype=dtype)
-    _, ia = torch.unique(ya.to(device), return_inverse=True)
-    _, ib = torch.unique(yb.to(device), return_inverse=True)
+    xa, xb = xa.to(dtype), xb.to(dtype)
 
     gen = torch.Generator().manual_seed(seed)  # drawn on the CPU: same values on every device
     d = xa.shape[1]
