@@ -14,7 +14,9 @@ Bures²(Σi, Σj) (as :func:`~bootdrift_avalanche.metrics.otdd.otdd`):
 
 The coupling π_ij · P*_ij is feasible for the full problem, so OTDD_hier ≥ exact OTDD; the gap is
 what the exact plan gains by sending points of one class to several classes for their features'
-sake, small when the label term separates classes (measured by ``bench/metrics_scale.py``).
+sake, small when the label term separates classes. Measured by ``bench/metrics_scale.py`` (overlapping
+classes, d = 128, 100 classes): +1.7 % at 1,000 and +1.0 % at 5,000 points per side; 50,000 ×
+50,000 points in 12 CPU s on one thread with +450 MB.
 
 Cost: at most Ca + Cb − 1 class pairs carry mass (a basic solution of step 1), so memory is one
 block n_i × m_j and time ≈ Σ over those pairs of an n_i × m_j network simplex — e.g. 100 classes

@@ -15,7 +15,8 @@ its own projection onto θ_l). Then
 with the one-dimensional W_2 between the projected sets by sorting (POT ``ot.wasserstein_1d``,
 any sizes). Like OTDD it compares labelled sets through their class distributions, is 0 for two
 copies of one set and does not depend on class ids; it is **not** an approximation of the exact
-OTDD value (a sliced distance is smaller, roughly by √(K+1)·√d for isotropic data): compare values
+OTDD value but a distance on its own, much smaller scale (for a pure translation v of the features
+the feature part contributes E[ψ0²]·E[(θᵀv)²] = ‖v‖² / ((K+1)·d) to its square): compare its values
 with each other, never with ``OTDD`` (its logged name is ``sOTDD``). Its error against exact OTDD
 is measured by ``bench/metrics_scale.py``.
 
