@@ -60,6 +60,7 @@ def otdd_entropic(
         ValueError: bad shapes, NaN/Inf, mismatched dimensions, a class with fewer than 2 points,
             ``blur`` or ``scaling`` out of (0, 1).
     """
+    # geomloss 0.3 keeps its point-cloud solvers under _legacy (setup.cfg pins geomloss < 0.4)
     from geomloss._legacy.sinkhorn_divergence import epsilon_schedule, log_weights, sinkhorn_cost, sinkhorn_loop
 
     if not (0 < blur < 1 and 0 < scaling < 1):
