@@ -14,8 +14,9 @@ class *distributions*, OTDD does not depend on how either dataset numbers its cl
 
 The outer problem is solved exactly (POT ``ot.emd2``, uniform weights) and the result is
 sqrt(optimal cost): the paper's OTDD, a distance in feature units. The reference code's convention
-(halved costs, debiased Sinkhorn divergence, no root) is :mod:`.otdd_compat`; the approximations
-for large sets are :mod:`.otdd_sliced` and :mod:`.otdd_entropic`.
+(halved costs, debiased Sinkhorn divergence, no root) is :mod:`.otdd_compat`; the variants for
+large sets are :mod:`.otdd_hierarchical`, :mod:`.otdd_entropic` and :mod:`.otdd_sliced`, and
+:mod:`.otdd_choice` picks between exact and those by set size.
 
 ``max_samples`` draws that many points from each dataset independently (seeded, without
 replacement) for the outer problem and for the exact inner problem: an approximation that is
@@ -25,7 +26,8 @@ microsoft/otdd.
 Cost: the outer problem needs an n×m dense float64 cost matrix (8·n·m bytes) and POT's network
 simplex, which holds several more n·m arrays; measured on one CPU thread (d = 128, 10 classes,
 ``bench/metrics_bench.py``): 1k×1k 1 s / +50 MB, 2k×2k 4 s / +210 MB, 5k×5k 37 s / +1 GB. Keep
-n ≲ 10k or use ``max_samples``. The Gaussian label term costs one root factor per class and,
+n ≲ 5k, use ``max_samples`` or :func:`.otdd_hierarchical.otdd_hierarchical`. The Gaussian label
+term costs one root factor per class and,
 per class pair, an (n_i × n_j) SVD when classes have fewer samples than dimensions, else a d×d
 eigenvalue problem (≈1–3 s per pair at d = 2048).
 """
