@@ -27,9 +27,8 @@ Cost: the outer problem needs an n×m dense float64 cost matrix (8·n·m bytes) 
 simplex, which holds several more n·m arrays; measured on one CPU thread (d = 128, 10 classes,
 ``bench/metrics_bench.py``): 1k×1k 1 s / +50 MB, 2k×2k 4 s / +210 MB, 5k×5k 37 s / +1 GB. Keep
 n ≲ 5k, use ``max_samples`` or :func:`.otdd_hierarchical.otdd_hierarchical`. The Gaussian label
-term costs one root factor per class and,
-per class pair, an (n_i × n_j) SVD when classes have fewer samples than dimensions, else a d×d
-eigenvalue problem (≈1–3 s per pair at d = 2048).
+term costs one root factor per class and, per class pair, an (n_i × n_j) SVD when classes have
+fewer samples than dimensions, else a d×d eigenvalue problem (≈1–3 s per pair at d = 2048).
 """
 from __future__ import annotations
 
