@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# GPU check, under 5 minutes on one GPU: one tiny DDGR run (2 experiences: the second replays, so
+# GPU check on one GPU (each check times out after 240 s): one tiny DDGR run (2 experiences: the second replays, so
 # guidance, the replay gather and DDP all run) and one bootstrapping stage of the DDPM, on cuda
 # under `torchrun --nproc_per_node=1`, which starts a real nccl process group (collectives on CUDA
 # tensors); then one `paper`-preset CIFAR-100 experience on fake CIFAR-100 files (bench/paper_step.py:
 # the paper's ADM UNet guided by a SlimResNet18 solver, drift metrics with a SlimResNet18 RealAcc
-# classifier; step counts cut), which checks the classes. Prints PASS/FAIL and seconds per check;
-# exit status 0 only if all pass.
+# classifier; step counts cut), which checks the classes; then FID and the large-set OTDD variants
+# on CUDA tensors at 50,000 points per side. Prints PASS/FAIL and seconds per check; exit status 0
+# only if all pass.
 #
 #   bench/gpu_check.sh                     # uses python3 with the package's dependencies installed
 #   PYTHON=.venv/bin/python bench/gpu_check.sh
@@ -36,5 +37,7 @@ check bootstrap_ddpm_1_stage_nccl $run bootstrap --generator ddpm --data digits 
     --device cuda --quiet --run-dir "$LOGS/bootstrap"
 # bench/paper_step.py: the paper preset on fake CIFAR-100 files (tests/experiments/test_paper_models.py runs it on the CPU)
 check paper_cifar100_slim_resnet18 "$PY" bench/paper_step.py --device cuda --out "$LOGS/paper"
+check metrics_scale_50k_cuda "$PY" bench/metrics_scale.py --device cuda --dims 128 --sizes 50000 \
+    --metrics fid hierarchical entropic sliced --json "$LOGS/metrics_scale_cuda.json"
 echo "gpu_check: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status

@@ -2,7 +2,10 @@
 
 * :func:`frechet_distance` (FID), :class:`GaussianStats` (streaming float64 moments),
   :func:`cfid` / :class:`CFIDResult` (per-class FID = intra-FID) — :mod:`.fid`
-* :func:`otdd` (Optimal Transport Dataset Distance) — :mod:`.otdd`
+* :func:`otdd` (Optimal Transport Dataset Distance, exact) — :mod:`.otdd`; :func:`otdd_compat`
+  (microsoft/otdd's convention and engine) — :mod:`.otdd_compat`; for large sets
+  :func:`otdd_hierarchical`, :func:`otdd_entropic` (streamed Sinkhorn divergence) and
+  :func:`otdd_sliced` (s-OTDD) — :mod:`.otdd_hierarchical`, :mod:`.otdd_entropic`, :mod:`.otdd_sliced`
 * :func:`real_data_accuracy` (train on synthetic, test on real) — :mod:`.accuracy`
 * feature extractors :class:`IdentityFeatures`, :class:`ClassifierFeatures`,
   :class:`InceptionFeatures`, :class:`ResNet50Features`, :class:`RandomFeatures`,
@@ -15,7 +18,7 @@
 
 Shared internals: input checks in :mod:`._checks`, Gaussian linear algebra in :mod:`._gaussian`.
 
-POT, umap-learn and torch-fidelity are imported inside the functions that use them, so importing
+POT, geomloss, umap-learn and torch-fidelity are imported inside the functions that use them, so importing
 this package stays cheap.
 """
 from ._gaussian import bures_squared, gaussian_w2_squared, psd_root_factor, sqrtm_psd, trace_sqrt_product
@@ -31,6 +34,10 @@ from .features import (
 )
 from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
 from .otdd import otdd
+from .otdd_compat import otdd_compat
+from .otdd_entropic import otdd_entropic
+from .otdd_hierarchical import otdd_hierarchical
+from .otdd_sliced import otdd_sliced
 from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
 from .umap import umap_figure
 
@@ -55,6 +62,10 @@ __all__ = [
     "log_values",
     "make_extractor",
     "otdd",
+    "otdd_compat",
+    "otdd_entropic",
+    "otdd_hierarchical",
+    "otdd_sliced",
     "psd_root_factor",
     "real_data_accuracy",
     "sample_picture",

@@ -18,7 +18,9 @@ Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception
   Miyato & Koyama 2018); ``CFID_<ext>/Class003`` the value of class 3. Biased upwards for small
   classes (Chong & Forsyth 2020): compare runs with the same samples per class.
 * ``OTDD_<ext>``: OTDD (Alvarez-Melis & Fusi 2020), p = 2, label cost ``otdd_inner``, exact outer
-  OT (on at most ``otdd_max_samples`` points per set), square root.
+  OT (on at most ``otdd_max_samples`` points per set), square root — while both sets have at most
+  ``otdd_exact_max`` points; larger sets get the variant ``otdd_large`` under its own name
+  (``OTDDhier_<ext>``, ``OTDDent_<ext>`` or ``sOTDD_<ext>``; see :mod:`.otdd_choice`).
 * ``RealAcc``: top-1 accuracy on (real_x, real_y) of a fresh classifier trained on (syn_x, syn_y)
   only; ``RealAccChance``: 1 / number of synthetic classes. No extractor suffix: no features used.
 * ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
@@ -57,7 +59,7 @@ from ._checks import as_labels
 from .accuracy import real_data_accuracy
 from .features import check_extractor, extract_features
 from .fid import cfid, frechet_distance
-from .otdd import otdd
+from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, EXACT, check_large, choose_otdd
 
 if TYPE_CHECKING:
     from .umap import UMAPProjection
@@ -75,8 +77,12 @@ class SuiteConfig:
 
     Attributes:
         fid, cfid, otdd, real_accuracy, samples, umap: compute that value (see the module docstring).
-        otdd_max_samples: points per set in OTDD's outer problem (``None``: all; the exact OT costs
-            O(n·m) memory).
+        otdd_max_samples: exact OTDD on this many points per set, drawn at random (``None``: all
+            points, with the size rule below).
+        otdd_exact_max: exact OTDD while both sets have at most this many points, the variant
+            ``otdd_large`` above (``None``: always exact; the exact OT costs O(n·m) memory).
+        otdd_large: the variant for larger sets, a name in ``otdd_choice.LARGE_OTDD``
+            (``"hierarchical"``, ``"entropic"``, ``"sliced"``); all use the Gaussian label cost.
         otdd_inner: OTDD's label-to-label cost, ``"gaussian"`` (Bures) or ``"exact"``.
         real_acc_epochs: training epochs of the RealAcc classifier.
         real_acc_classifier: its architecture, a name of :data:`~bootdrift_avalanche.nets.CLASSIFIERS`
@@ -92,7 +98,9 @@ class SuiteConfig:
     real_accuracy: bool = True
     samples: bool = True
     umap: bool = False
-    otdd_max_samples: Optional[int] = 2000
+    otdd_max_samples: Optional[int] = None
+    otdd_exact_max: Optional[int] = DEFAULT_EXACT_MAX
+    otdd_large: str = DEFAULT_LARGE
     otdd_inner: str = "gaussian"
     real_acc_epochs: int = 30
     real_acc_classifier: str = "small"
@@ -109,6 +117,12 @@ class SuiteConfig:
 
         if self.real_acc_classifier not in CLASSIFIERS:
             raise ValueError(f"real_acc_classifier must be one of {', '.join(CLASSIFIERS)}, got {self.real_acc_classifier!r}")
+        if self.otdd_exact_max is not None and self.otdd_exact_max < 1:
+            raise ValueError(f"otdd_exact_max must be positive or None, got {self.otdd_exact_max}")
+        check_large(self.otdd_large)
+        if self.otdd_inner == "exact" and self.otdd_max_samples is None and self.otdd_exact_max is not None:
+            raise ValueError("otdd_inner='exact' needs otdd_max_samples or otdd_exact_max=None: the large-set "
+                             "OTDD variants use the Gaussian label cost")
         if self.real_acc_epochs < 1:
             raise ValueError(f"real_acc_epochs must be >= 1, got {self.real_acc_epochs}")
         if self.grid_per_class < 1:
@@ -276,9 +290,14 @@ class DriftSuite:
                 for c, v in sorted(r.per_class.items()):
                     out.scalars[f"CFID_{name}/Class{int(c):03d}"] = float(v)
             if cfg.otdd:
-                out.scalars[f"OTDD_{name}"] = float(otdd(
-                    real_f, real_y, syn_f, syn_y, inner=cfg.otdd_inner, max_samples=cfg.otdd_max_samples,
-                    seed=seed_for("drift.otdd", seed=cfg.seed)))
+                variant = EXACT if cfg.otdd_max_samples is not None else choose_otdd(
+                    len(real_f), len(syn_f), exact_max=cfg.otdd_exact_max, large=cfg.otdd_large)
+                if variant is EXACT:
+                    value = variant.fn(real_f, real_y, syn_f, syn_y, inner=cfg.otdd_inner,
+                                       max_samples=cfg.otdd_max_samples, seed=seed_for("drift.otdd", seed=cfg.seed))
+                else:
+                    value = variant.fn(real_f, real_y, syn_f, syn_y)
+                out.scalars[f"{variant.prefix}_{name}"] = float(value)
             if cfg.umap:
                 from .umap import umap_figure
 

@@ -80,6 +80,7 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..metrics.features import extract_features, make_extractor
+from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, EXACT, LARGE_OTDD
 from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
@@ -302,7 +303,7 @@ class _DriftMetric(PluginMetric[float]):
     """Emits some of the drift values after each training experience, each as one curve over
     experiences. ``keys`` are the suite's names without the extractor suffix; ``per_extractor``
     says whether the suite adds ``_<extractor>`` to them; their ``_unguided`` variants are emitted
-    too. ``result()`` is the first key's value (of what is replayed)."""
+    too. ``result()`` is the value of the first key present (of what is replayed)."""
 
     keys: Tuple[str, ...] = ()
     per_extractor = True
@@ -325,7 +326,7 @@ class _DriftMetric(PluginMetric[float]):
     def after_training_exp(self, strategy):
         step, values = self.computation.result(strategy)
         names = self._names()
-        self._value = values.scalars.get(names[0])
+        self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
         heads = set(names) | {n + UNGUIDED for n in names}
         # a name is ours when its first path component is (CFID_clf/Class003 belongs to CFID_clf)
         return [MetricValue(self, tag_for(name), v, step) for name, v in loggable(values).items()
@@ -344,7 +345,7 @@ class CFIDMetric(_DriftMetric):
 
 
 class OTDDMetric(_DriftMetric):
-    keys = ("OTDD",)
+    keys = (EXACT.prefix,) + tuple(v.prefix for v in LARGE_OTDD.values())  # whichever the set size chose
 
 
 class RealAccMetric(_DriftMetric):
@@ -383,7 +384,9 @@ def drift_metrics(
     n_per_class: int = 50,
     features=None,
     generator=None,
-    otdd_max_samples: Optional[int] = 2000,
+    otdd_max_samples: Optional[int] = None,
+    otdd_exact_max: Optional[int] = DEFAULT_EXACT_MAX,
+    otdd_large: str = DEFAULT_LARGE,
     otdd_inner: str = "gaussian",
     real_acc_epochs: int = 30,
     real_acc_classifier: str = "small",
@@ -406,7 +409,9 @@ def drift_metrics(
             files), ``"random"`` (frozen random CNN), ``"identity"`` (default for points), or any
             extractor with ``__call__(x) -> (N, d)`` and a ``name``. The name goes into the tags.
         generator: the generator to score; ``None`` finds it on the strategy (see the module doc).
-        otdd_max_samples, otdd_inner: OTDD's subsample size and label cost.
+        otdd_max_samples, otdd_exact_max, otdd_large, otdd_inner: OTDD's subsample size, the set
+            size up to which it is exact, the variant above (logged under its own name, e.g.
+            ``OTDDhier_clf``), and the label cost (see ``SuiteConfig``).
         real_acc_epochs: epochs of the fresh classifier behind ``RealAcc``.
         real_acc_classifier: its architecture (a name of ``nets.CLASSIFIERS``: ``"small"``,
             ``"slim-resnet18"``, ``"resnet18"``).
@@ -422,7 +427,8 @@ def drift_metrics(
         device: where the feature extractor runs and the RealAcc classifier trains (``None``: CPU).
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
-                        otdd_max_samples=otdd_max_samples, otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
+                        otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
+                        otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
                         real_acc_classifier=real_acc_classifier, seed=seed, device=device)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,

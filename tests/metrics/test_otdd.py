@@ -1,5 +1,5 @@
-"""OTDD: invariants, brute-force agreement with POT on the full augmented cost, compatibility mode,
-errors."""
+"""OTDD: invariants, brute-force agreement with POT on the full augmented cost, errors (the
+reference-compatible mode: ``test_otdd_compat.py``)."""
 import warnings
 
 import numpy as np
@@ -88,39 +88,6 @@ def test_grows_when_labels_are_shuffled_between_points():
     assert otdd(xa, ya, xb, shuffled) > otdd(xa, ya, xb, yb) + 0.5
 
 
-def test_compat_mode_matches_pot_entropic_reference():
-    # small coordinates keep the costs near ε = 0.1, where plain Sinkhorn (the reference) converges fast
-    xa, ya = _data(4, 2, seed=11, spread=0.6)
-    xb, yb = _data(5, 2, seed=12, shift=0.1, spread=0.6)
-    xa, xb = 0.2 * xa, 0.2 * xb
-    ours = otdd(xa, ya, xb, yb, mode="otdd_compat")
-
-    def cost(x1, y1, x2, y2):  # Gaussian label term, halved costs (microsoft/otdd convention)
-        w = {}
-        for i in y1.unique().tolist():
-            for j in y2.unique().tolist():
-                p, q = x1[y1 == i].numpy(), x2[y2 == j].numpy()
-                w[i, j] = 0.0 if (x1 is x2 and i == j) else (
-                    np.sum((p.mean(0) - q.mean(0)) ** 2) + _bures_sq_reference(np.cov(p.T), np.cov(q.T)))
-        lab = np.array([[w[i, j] for j in y2.tolist()] for i in y1.tolist()])
-        return 0.5 * (ot.dist(x1.numpy(), x2.numpy()) + lab)
-
-    def ot_eps(m):  # <P, M> + ε KL(P | a⊗b), POT's own solver
-        return float(ot.solve(m, reg=0.1, reg_type="KL", method="sinkhorn_log", max_iter=20_000, tol=1e-12).value)
-
-    ref = ot_eps(cost(xa, ya, xb, yb)) - 0.5 * (ot_eps(cost(xa, ya, xa, ya)) + ot_eps(cost(xb, yb, xb, yb)))
-    assert ours == pytest.approx(ref, rel=2e-3)
-    assert abs(otdd(xa, ya, xa, ya, mode="otdd_compat")) < 1e-6
-
-
-def test_compat_mode_is_about_half_the_squared_otdd():
-    # at coordinates large against ε the entropic terms fade: S_ε ≈ OTDD² / 2 (halved costs, no root)
-    xa, ya = _data(6, 3, seed=16)
-    xb, yb = _data(6, 3, seed=17, shift=0.5)
-    exact, compat = otdd(xa, ya, xb, yb), otdd(xa, ya, xb, yb, mode="otdd_compat")
-    assert compat == pytest.approx(0.5 * exact**2, rel=0.15)
-
-
 def test_max_samples_is_seeded_and_exact_when_large():
     xa, ya = _data(20, 3, seed=13)
     xb, yb = _data(20, 3, seed=14, shift=0.3)
@@ -151,7 +118,5 @@ def test_otdd_errors():
     assert otdd(xa, lonely, xa, ya, inner="exact") > 0  # the exact inner term has no such limit
     with pytest.raises(ValueError, match="inner"):
         otdd(xa, ya, xa, ya, inner="sinkhorn")
-    with pytest.raises(ValueError, match="mode"):
-        otdd(xa, ya, xa, ya, mode="geomloss")
     with pytest.raises(ValueError, match="at least 1"):
         otdd(xa[:0], ya[:0], xa, ya)

@@ -1,0 +1,40 @@
+"""The drift suite computes exact OTDD up to ``otdd_exact_max`` points per set and the chosen
+large-set variant above, under the variant's own name; the drift plugin's OTDD metric emits it."""
+import pytest
+import torch
+
+from bootdrift_avalanche.metrics import DriftSuite, IdentityFeatures, SuiteConfig, otdd, otdd_hierarchical
+from bootdrift_avalanche.metrics.otdd_choice import LARGE_OTDD, choose_otdd
+from bootdrift_avalanche.plugins.drift import OTDDMetric
+
+
+def _sets():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(3).repeat_interleave(20)
+    centres = torch.tensor([[3.0 * c, 0.0] for c in range(3)])
+    return centres[y] + 0.5 * torch.randn(60, 2, generator=g), y, centres[y] + 0.5 * torch.randn(60, 2, generator=g) + 0.3
+
+
+def _otdd_scalars(**cfg):
+    rx, y, sx = _sets()
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, real_accuracy=False, samples=False, **cfg))
+    return {k: v for k, v in suite.evaluate(rx, y, sx, y).scalars.items() if k != "DriftTime"}
+
+
+def test_exact_below_the_threshold_and_the_named_variant_above():
+    rx, y, sx = _sets()
+    assert _otdd_scalars(otdd_exact_max=60) == {"OTDD_identity": pytest.approx(otdd(rx, y, sx, y), rel=1e-12)}
+    assert _otdd_scalars(otdd_exact_max=59) == {
+        "OTDDhier_identity": pytest.approx(otdd_hierarchical(rx, y, sx, y), rel=1e-12)}
+    assert set(_otdd_scalars(otdd_exact_max=59, otdd_large="sliced")) == {"sOTDD_identity"}
+    assert set(_otdd_scalars(otdd_exact_max=59, otdd_max_samples=30)) == {"OTDD_identity"}  # explicit subsample: exact
+    assert choose_otdd(10, 11, exact_max=None, large="entropic").prefix == "OTDD"
+
+
+def test_every_variant_is_emitted_by_the_plugin_metric_and_bad_names_are_refused():
+    assert {v.prefix for v in LARGE_OTDD.values()} | {"OTDD"} == set(OTDDMetric.keys)
+    with pytest.raises(ValueError, match="unknown large-set OTDD variant 'lowrank'.*hierarchical"):
+        SuiteConfig(otdd_large="lowrank")
+    with pytest.raises(ValueError, match="otdd_inner='exact' needs otdd_max_samples"):
+        SuiteConfig(otdd_inner="exact")
+    SuiteConfig(otdd_inner="exact", otdd_exact_max=None)
