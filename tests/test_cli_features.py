@@ -3,8 +3,6 @@ is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop
 tags carry its name."""
 import json
 
-import pytest
-
 from bootdrift_avalanche import cli
 from bootdrift_avalanche.metrics.features import INCEPTION_WEIGHTS
 
@@ -36,7 +34,6 @@ def test_bootstrap_cli_features_flag_reaches_the_loop(tmp_path):
     assert {"FID_random", "CFID_random", "OTDD_random", "RealAcc"} <= heads and "FID_clf" not in heads
 
 
-@pytest.mark.slow
 def test_the_feature_space_does_not_change_training_or_samples(tmp_path):
     """Two runs that differ only in --features train the same solver and generator and score the
     same samples: accuracies and RealAcc (which uses no features) agree exactly. (GAN Memory: its
