@@ -1,6 +1,6 @@
 """The --features flag: `bootdrift replay` checks the extractor before training (a missing weights file
-is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop, and the metric
-tags carry its name."""
+is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop, the metric tags
+carry its name, and the choice changes nothing but the feature-based values."""
 import json
 
 from bootdrift_avalanche import cli
