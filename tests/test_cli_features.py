@@ -1,9 +1,7 @@
 """The --features flag: `bootdrift replay` checks the extractor before training (a missing weights file
-is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop, and the metric
-tags carry its name."""
+is one clear error, nothing trained), `bootdrift bootstrap` hands it to the loop, the metric tags
+carry its name, and the choice changes nothing but the feature-based values."""
 import json
-
-import pytest
 
 from bootdrift_avalanche import cli
 from bootdrift_avalanche.metrics.features import INCEPTION_WEIGHTS
@@ -36,7 +34,6 @@ def test_bootstrap_cli_features_flag_reaches_the_loop(tmp_path):
     assert {"FID_random", "CFID_random", "OTDD_random", "RealAcc"} <= heads and "FID_clf" not in heads
 
 
-@pytest.mark.slow
 def test_the_feature_space_does_not_change_training_or_samples(tmp_path):
     """Two runs that differ only in --features train the same solver and generator and score the
     same samples: accuracies and RealAcc (which uses no features) agree exactly. (GAN Memory: its

@@ -255,9 +255,12 @@ class InceptionFeatures:
         path = _find_or_download(INCEPTION_WEIGHTS, weights_path, download)
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-        self.model = _load_or_explain(lambda: FeatureExtractorInceptionV3(
-            "inception-v3-compat", [feature], feature_extractor_weights_path=None if path is None else str(path)),
-            INCEPTION_WEIGHTS, path)
+        def load() -> nn.Module:
+            with torch.random.fork_rng(devices=[]):  # its random init is overwritten; keep the caller's RNG
+                return FeatureExtractorInceptionV3("inception-v3-compat", [feature],
+                                                   feature_extractor_weights_path=None if path is None else str(path))
+
+        self.model = _load_or_explain(load, INCEPTION_WEIGHTS, path)
 
     @torch.no_grad()
     def __call__(self, x: Tensor) -> Tensor:

@@ -222,7 +222,7 @@ class DriftComputation:
     def prepare(self) -> "DriftComputation":
         """Build the feature extractor now instead of at the first evaluation, so that a missing
         weights file or an unknown kind fails before any training; torch's RNG is left as it was
-        (building torch-fidelity's InceptionV3 draws its initial weights from it)."""
+        (a user's extractor may draw from it)."""
         with torch.random.fork_rng():
             _ = self.suite
         return self

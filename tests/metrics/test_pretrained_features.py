@@ -51,7 +51,9 @@ def test_resnet50_loads_torchvisions_cached_checkpoint(checkpoints):
     cached = ResNet50_Weights.IMAGENET1K_V2.get_state_dict(progress=False)
     assert torch.equal(cached["conv1.weight"], net.conv1.weight)
 
+    state = torch.random.get_rng_state()
     f = make_extractor("resnet50")
+    assert torch.equal(torch.random.get_rng_state(), state)
     assert isinstance(f, ResNet50Features) and f.name == "resnet50" and f.num_features == 2048
     x = _images()
     out = extract_features(f, x)
@@ -77,7 +79,9 @@ def test_inception_loads_torch_fidelitys_cached_checkpoint(checkpoints, monkeypa
     checkpoints.mkdir(parents=True)
     torch.save(random_net.state_dict(), checkpoints / INCEPTION_WEIGHTS.file)
 
+    state = torch.random.get_rng_state()
     f = make_extractor("inception")
+    assert torch.equal(torch.random.get_rng_state(), state)  # built without drawing from the caller's RNG
     assert isinstance(f, InceptionFeatures) and f.name == "inception" and f.num_features == 2048
     x = _images(side=8)
     out = extract_features(f, x)
