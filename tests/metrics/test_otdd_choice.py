@@ -40,23 +40,11 @@ def test_every_variant_is_emitted_by_the_plugin_metric_and_bad_names_are_refused
     SuiteConfig(otdd_inner="exact", otdd_exact_max=None)
 
 
-class _Data:
-    """A minimal experience dataset: ``targets`` and ``(x, y)`` items."""
-
-    def __init__(self, x, y):
-        self.x, self.targets = x, y.tolist()
-
-    def __len__(self):
-        return len(self.targets)
-
-    def __getitem__(self, i):
-        return self.x[i], self.targets[i]
-
-
 def test_the_drift_plugin_logs_the_variant_under_its_own_tag():
     from types import SimpleNamespace
 
     from bootdrift_avalanche.plugins import drift_metrics
+    from tests.plugins.test_drift_plugin import _Data  # the minimal experience dataset of the plugin tests
 
     rx, y, _ = _sets()
     stream = [SimpleNamespace(dataset=_Data(rx, y), classes_in_this_experience=[0, 1, 2])]
