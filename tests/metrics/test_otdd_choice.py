@@ -66,3 +66,10 @@ def test_the_drift_plugin_logs_the_variant_under_its_own_tag():
         tags[exact_max] = [v.name for v in metric.after_training_exp(strategy)]
         assert metric.result() is not None and metric.result() > 0
     assert tags == {60: ["OTDD_identity/train_phase/train_stream"], 59: ["OTDDhier_identity/train_phase/train_stream"]}
+
+
+def test_report_and_tables_show_each_variant_as_its_own_family():
+    from bootdrift_avalanche.experiments import report, tables
+
+    assert {"OTDD", "OTDDhier", "OTDDent", "sOTDD"} <= set(tables.DRIFT_KEYS) & set(report._FAMILIES)
+    assert report._family("OTDDhier_clf_unguided") == "OTDDhier" and report._family("OTDD_clf") == "OTDD"
