@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from ..logging import metric_table, read_metrics
+from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES  # exact OTDD and each large-set variant: own panels
 
 # Metric families plotted in one panel each (prefix of the metric name before the first "/").
-_FAMILIES = ("FID", "CFID", "OTDD", "RealAcc", "Top1_Acc_Seen", "Forgetting", "ModesCovered", "HighQuality", "DriftTime")
+_FAMILIES = ("FID", "CFID", *OTDD_PREFIXES, "RealAcc", "Top1_Acc_Seen", "Forgetting", "ModesCovered", "HighQuality", "DriftTime")
 # Head suffix of a drift value of the generator without guidance (plugins.drift): drawn in its family.
 _UNGUIDED = "_unguided"
 
@@ -47,7 +48,7 @@ def _without_unguided(head: str) -> str:
 
 def _family(name: str) -> str:
     head = _without_unguided(name.split("/")[0])  # FID_clf_unguided: FID, RealAcc_unguided: RealAcc
-    return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", "OTDD", "UMAP") else head
+    return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", *OTDD_PREFIXES, "UMAP") else head
 
 
 def _step_label(run_dir: Path) -> str:

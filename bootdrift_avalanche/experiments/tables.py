@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES
+
+# drift value families shown by default (exact OTDD or the large-set variant the size chose)
+DRIFT_KEYS = ("FID", "CFID", *OTDD_PREFIXES, "RealAcc", "DriftTime")
+
 
 def format_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Right-aligned columns, each as wide as its widest cell, two spaces apart."""
@@ -16,7 +21,7 @@ def number(value: float, spec: str = ".3f") -> str:
     return format(float("nan") if value is None else float(value), spec)
 
 
-def replay_table(outcome, keys: Sequence[str] = ("FID", "CFID", "OTDD", "RealAcc", "DriftTime")) -> str:
+def replay_table(outcome, keys: Sequence[str] = DRIFT_KEYS) -> str:
     """Per experience: accuracy on the seen classes and the drift metrics, then the final figures
     (``outcome`` is an ``experiments.replay.ReplayOutcome``)."""
     cols = [k for k in outcome.drift if k.split("_")[0] in keys and "/Class" not in k]
@@ -40,7 +45,7 @@ def bootstrap_table(result) -> str:
 
 
 def eval_results_table(results: Sequence[dict], seconds: float,
-                       keys: Sequence[str] = ("FID", "CFID", "OTDD", "RealAcc", "DriftTime")) -> str:
+                       keys: Sequence[str] = DRIFT_KEYS) -> str:
     """The table of a plain Avalanche script: ``results[k]`` is what ``strategy.eval(test_stream)``
     returned after training experience k (Avalanche's ``Top1_Acc_Exp``/``StreamForgetting`` values
     and the drift metrics). Per experience: accuracy on the classes seen so far (mean over test

@@ -37,6 +37,8 @@ LARGE_OTDD: Dict[str, OTDDVariant] = {
     "sliced": OTDDVariant("sOTDD", otdd_sliced),
 }
 
+PREFIXES = (EXACT.prefix,) + tuple(v.prefix for v in LARGE_OTDD.values())  # every OTDD name head
+
 DEFAULT_EXACT_MAX = 2000
 DEFAULT_LARGE = "hierarchical"
 

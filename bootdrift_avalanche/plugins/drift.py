@@ -80,7 +80,7 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..metrics.features import extract_features, make_extractor
-from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, EXACT, LARGE_OTDD
+from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
@@ -345,7 +345,7 @@ class CFIDMetric(_DriftMetric):
 
 
 class OTDDMetric(_DriftMetric):
-    keys = (EXACT.prefix,) + tuple(v.prefix for v in LARGE_OTDD.values())  # whichever the set size chose
+    keys = PREFIXES  # exact OTDD or the large-set variant, whichever the set size chose
 
 
 class RealAccMetric(_DriftMetric):
