@@ -165,7 +165,10 @@ class BootstrapConfig:
     generator: str = "wgan"  # a registered generator (experiments.registry.GENERATORS): wgan (points), ddpm (images)
     data: str = "gmm"  # a registered data set (experiments.registry.DATA): gmm, digits, flowers102
     stages: int = 10  # number of stages T (stage 0 trains on real data)
-    mix_real: float = 0.0  # fraction of real data kept in every later stage's training set
+    mix_real: float = 0.0  # fraction of real data kept in every later stage's training set (augment, fresh)
+    regime: str = "augment"  # training sets (bootstrap.regimes.REGIMES): replace, augment, fresh, accumulate
+    fresh_size: Optional[int] = None  # fresh: real points set aside as the fresh pool (gmm default: what the stages need)
+    sampling_bias: Optional[float] = None  # generate's bias knob at every stage: wgan truncation psi, ddpm DDIM steps
     continue_training: bool = False  # keep training one generator instead of a fresh one per stage
     preset: str = "cpu-small"  # sizes: tiny (tests), cpu-small, paper (GPU)
     seed: int = 0  # fixes data, initialisation, sampling and metrics
