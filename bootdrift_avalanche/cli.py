@@ -18,7 +18,7 @@ EPILOG = """examples:
   bootdrift replay --strategy avalanche-gr --benchmark digits      # Avalanche's GenerativeReplay baseline
   bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
-  bootdrift bootstrap --regime fresh --mix-real 0.25 --data digits --generator ddpm --fresh-size 400
+  bootdrift bootstrap --regime fresh --mix-real 0.2 --data digits --generator ddpm --fresh-size 500 --stages 3
   bootdrift bootstrap --regime accumulate --stages 5 --sampling-bias 0.7   # truncated WGAN samples
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures

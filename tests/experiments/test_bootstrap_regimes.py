@@ -40,6 +40,8 @@ def test_cli_fresh_regime_with_sampling_bias_runs_and_records_its_config(tmp_pat
     cfg = json.loads((d / "config.json").read_text())
     assert (cfg["regime"], cfg["mix_real"], cfg["sampling_bias"]) == ("fresh", 0.5, 0.8)
     assert main(["bootstrap", "--resume", str(d), "--quiet"]) == 0
-    rc = main(["bootstrap", "--data", "digits", "--generator", "ddpm", "--regime", "fresh", "--mix-real", "0.5",
-               "--preset", "tiny", "--quiet", "--run-dir", str(tmp_path / "digits")])
-    assert rc == 2 and "--fresh-size" in capsys.readouterr().err
+    for extra, message in ((), "--fresh-size"), (("--fresh-size", "400", "--stages", "3"), "fresh pool runs out"):
+        rc = main(["bootstrap", "--data", "digits", "--generator", "ddpm", "--regime", "fresh", "--mix-real", "0.5",
+                   "--preset", "tiny", "--quiet", "--run-dir", str(tmp_path / "digits"), *extra])
+        assert rc == 2 and message in capsys.readouterr().err
+        assert not (tmp_path / "digits").exists()  # refused before the run directory is made
