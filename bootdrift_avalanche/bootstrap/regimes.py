@@ -154,6 +154,8 @@ class Fresh(Regime):
                 f"the fresh pool runs out: {stages - 1} stages x round({self.mix_real:g} n_c) fresh points per class "
                 f"need {', '.join(f'class {c}: {v} more' for c, v in sorted(short.items()))} "
                 f"(pool: {len(y_pool)} points); enlarge the pool (--fresh-size), or lower --mix-real or --stages")
+        # Equal rows betray a pool cut from D by mistake (the toy's points and the digits images are
+        # all distinct, so a correct pool never trips this).
         flat_tr = {bytes(r.numpy().tobytes()) for r in x_tr.reshape(len(x_tr), -1).float()}
         if any(bytes(r.numpy().tobytes()) in flat_tr for r in x_pool.reshape(len(x_pool), -1).float()):
             raise ValueError("fresh_pool shares points with real_train: the fresh draws must be disjoint from D")
@@ -170,7 +172,6 @@ class Fresh(Regime):
             idx.append(self.order[c][self.cursor[c]:self.cursor[c] + k])
             self.cursor[c] += k
         idx = torch.cat(idx)
-        self.last_fresh_indices = idx  # positions in fresh_pool of the points just taken
         return _replace_per_class(x_syn, y_syn, self.pool[0][idx], self.pool[1][idx], self.rng)
 
     def state_dict(self) -> dict:
