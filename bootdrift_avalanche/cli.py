@@ -19,6 +19,8 @@ EPILOG = """examples:
   bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
   bootdrift replay --benchmark cifar100 --data-root ~/data --preset paper --features inception  # FID as published
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
+  bootdrift bootstrap --regime fresh --mix-real 0.2 --data digits --generator ddpm --fresh-size 500 --stages 3
+  bootdrift bootstrap --regime accumulate --stages 5 --sampling-bias 0.7   # truncated WGAN samples
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
   bootdrift compare runs/A runs/B --out runs/compare.html
@@ -95,8 +97,8 @@ def cmd_bootstrap(a) -> int:
 
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"bootstrap-{a.generator or 'wgan'}-{a.data or 'gmm'}"))
     a.continue_training = True if a.continue_training else None
-    cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "mix_real", "continue_training",
-                                       "generator_steps") + _COMMON, run_dir)
+    cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "regime", "mix_real", "fresh_size",
+                                       "sampling_bias", "continue_training", "generator_steps") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
     if D.is_main_process():
@@ -123,6 +125,7 @@ def cmd_compare(a) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .experiments.config import PRESETS
+    from .bootstrap.regimes import REGIMES
     from .experiments.registry import BENCHMARKS, DATA, GENERATORS, strategy_names
     from .metrics.features import EXTRACTOR_KINDS
 
@@ -163,7 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--generator", choices=list(GENERATORS), help="default: wgan")
     b.add_argument("--data", choices=list(DATA), help="default: gmm")
     b.add_argument("--stages", type=int, help="default: 10")
-    b.add_argument("--mix-real", type=float, help="fraction of real data per stage (default: 0)")
+    b.add_argument("--regime", choices=list(REGIMES),
+                   help="what later stages train on: replace (samples only), augment (a fraction --mix-real of "
+                        "real points of D), fresh (that fraction of never-seen real points), accumulate (D and "
+                        "every synthetic set so far); default: augment")
+    b.add_argument("--mix-real", type=float, help="fraction of real data per stage, augment and fresh (default: 0)")
+    b.add_argument("--fresh-size", type=int, help="fresh: real points set aside as the fresh pool (gmm default: "
+                                                  "what the stages need; digits: required, taken out of D)")
+    b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan truncation psi in "
+                                                     "[0, 1], ddpm number of sampling steps (default: none)")
     b.add_argument("--continue-training", action="store_true", help="keep training one generator across stages")
     b.add_argument("--generator-steps", type=int, help="generator training steps per stage")
     common(b)

@@ -34,7 +34,7 @@ def main():
     from matplotlib.figure import Figure
 
     from bootdrift_avalanche.benchmarks.gmm import GMMSpec
-    from bootdrift_avalanche.bootstrap.theory import mle_bootstrap_closed_form
+    from bootdrift_avalanche.bootstrap.theory import gaussian_closed_form
     from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
     from bootdrift_avalanche.experiments.config import PRESETS, BootstrapConfig
     from bootdrift_avalanche.runtime.threads import configure_threads
@@ -57,7 +57,8 @@ def main():
     # Each mode is fitted by its own class-conditional model, so the theory's n is the points per
     # class (the whole set divided by the number of modes), not the whole training set.
     n = PRESETS[a.preset].gmm_samples // GMMSpec().n_modes
-    theory = {lam: mle_bootstrap_closed_form(a.stages, n, mix_real=lam) for lam in a.lambdas}
+    # The loop re-uses its fixed real set D: the "augment" closed form (not fresh draws).
+    theory = {lam: gaussian_closed_form("augment", a.stages, n, mix_real=lam) for lam in a.lambdas}
     fig = Figure(figsize=(13, 3.4))
     ax = fig.add_subplot(1, 3, 1)
     for data, per in results.items():

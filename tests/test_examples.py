@@ -139,6 +139,17 @@ def test_mixing_ratio_sweep_example(tmp_path):
     assert (tmp_path / "sweep.png").stat().st_size > 0 and (tmp_path / "sweep.json").stat().st_size > 0
 
 
+@pytest.mark.slow
+def test_loop_regimes_example(tmp_path):
+    out = _run("loop_regimes.py", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1", "--lambdas", "0.5", "1",
+               "--fresh-lambdas", "0.5", "--psis", "0.5", "--out", tmp_path).stdout
+    for label in ("replace", "augment 0.5", "augment 1", "fresh 0.5", "accumulate", "replace psi=0.5"):
+        assert f"{label} seed 1:" in out, label
+    assert "smallest lambda with final drift in the band" in out
+    for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
 def test_every_example_is_tested():
     tested = set(re.findall(r'_run\("(\w+\.py)"', Path(__file__).read_text()))
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}

@@ -59,9 +59,12 @@ def test_replay_resume_after_sigkill(tmp_path):
 
 
 @pytest.mark.slow
-def test_bootstrap_resume_after_sigkill(tmp_path):
+@pytest.mark.parametrize("regime", [["--mix-real", "0.25"], ["--regime", "fresh", "--mix-real", "0.25"],
+                                    ["--regime", "accumulate"]], ids=["augment", "fresh", "accumulate"])
+def test_bootstrap_resume_after_sigkill(tmp_path, regime):
+    # fresh and accumulate carry state across stages (the pool cursor, the synthetic sets)
     args = ["bootstrap", "--generator", "wgan", "--data", "gmm", "--stages", "3", "--preset", "tiny",
-            "--quiet", "--seed", "2", "--mix-real", "0.25"]
+            "--quiet", "--seed", "2", *regime]
     killed = tmp_path / "killed"
     _kill_after_first_checkpoint(args, killed)
     assert main(["bootstrap", "--resume", str(killed), "--quiet"]) == 0

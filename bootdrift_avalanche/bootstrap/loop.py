@@ -3,9 +3,14 @@ Beyond" (Zverev, Koepke, Henriques; arXiv 2512.11867): iterative retraining on s
 
 Stage 0 trains a generator on the real training data D. Every stage then samples a synthetic set of
 the same size and class balance as D (the same label vector), and stage s+1 trains a **fresh**
-generator (``continue_training=True``: keeps training the previous one) on that set, in which a
-fraction ``mix_real`` of each class is replaced by real samples of that class (0 = the paper's
-setting, 1 = always real data). After every stage, against the real **held-out** data:
+generator (``continue_training=True``: keeps training the previous one) on a set that the
+``regime`` builds from it (``regimes.py``, which defines each stage's composition exactly):
+``replace`` (the samples only: the paper's setting), ``augment`` (a fraction ``mix_real`` of each
+class replaced by real points of D), ``fresh`` (the same fraction replaced by never-seen real points
+from ``fresh_pool``), ``accumulate`` (D and every synthetic set so far). ``sample_kwargs(stage)``
+passes extra keywords to ``generate`` at that stage: the sampling-bias knob (``truncation=psi`` for
+the WGAN and GAN Memory, ``guidance_scale``/``num_inference_steps`` for the DDPM). After every stage,
+against the real **held-out** data:
 
 - FID and CFID (per-class FID) on a feature space (identity for 2-D points, a classifier trained on
   the real training data for images), OTDD (p = 2, Gaussian label cost, exact outer OT);
@@ -23,7 +28,7 @@ atomically); a resumed loop gives the same results as an uninterrupted one (same
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -32,6 +37,7 @@ from ..generators.base import check_finite_samples
 from ..runtime import distributed as D
 from ..runtime.checkpoint import rng_state, set_rng_state
 from ..runtime.seeds import seed_for
+from .regimes import make_regime
 
 Dataset = Tuple[Tensor, Tensor]
 
@@ -47,40 +53,23 @@ class BootstrapResult:
         return [s.get(name, float("nan")) for s in self.stages]
 
 
-def mix_with_real(x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, mix_real: float,
-                  generator: torch.Generator) -> Dataset:
-    """Replace a fraction ``mix_real`` of each class's synthetic samples by real ones of that class
-    (class balance and total size are kept)."""
-    if not 0.0 <= mix_real <= 1.0:
-        raise ValueError(f"mix_real must be in [0, 1], got {mix_real}")
-    if mix_real == 0.0:
-        return x_syn, y_syn
-    x = x_syn.clone()
-    for c in torch.unique(y_syn).tolist():
-        syn_idx = torch.nonzero(y_syn == c).flatten()
-        real_idx = torch.nonzero(y_real == c).flatten()
-        k = min(int(round(mix_real * len(syn_idx))), len(real_idx))
-        if k == 0:
-            continue
-        dst = syn_idx[torch.randperm(len(syn_idx), generator=generator)[:k]]
-        src = real_idx[torch.randperm(len(real_idx), generator=generator)[:k]]
-        x[dst] = x_real[src]
-    return x, y_syn
-
-
 def run_bootstrap(
     make_generator: Callable[[int], object],
     real_train: Dataset,
     real_test: Dataset,
     *,
     stages: int = 5,
+    regime: str = "augment",
     mix_real: float = 0.0,
+    fresh_pool: Optional[Dataset] = None,
+    sample_kwargs: Optional[Callable[[int], Dict[str, Any]]] = None,
     continue_training: bool = False,
     features=None,
     loggers=(),
     seed: int = 0,
     otdd_max_samples: Optional[int] = 2000,
     real_acc_epochs: int = 30,
+    real_acc_classifier: str = "small",
     extra_metrics: Optional[Callable[[Tensor, Tensor], Dict[str, float]]] = None,
     on_stage: Optional[Callable[[int, Tensor, Tensor, Dict[str, float]], None]] = None,
     checkpoint: Optional[Callable[[int, dict], None]] = None,
@@ -95,13 +84,21 @@ def run_bootstrap(
             ``generate(labels, *, seed=None)``, ``state_dict``/``load_state_dict``).
         real_train, real_test: ``(x, y)`` tensors; the synthetic sets copy ``real_train``'s labels.
         stages: number of stages T (stage 0 = trained on real data).
-        mix_real: fraction of each class's training set that is real from stage 1 on.
+        regime: ``replace``, ``augment`` (default; with ``mix_real=0`` it is ``replace``), ``fresh``
+            or ``accumulate`` (``regimes.REGIMES``; compositions in ``regimes.py``).
+        mix_real: fraction of each class's training set that is real from stage 1 on (augment, fresh).
+        fresh_pool: ``(x, y)`` real points disjoint from ``real_train`` (fresh only); it must hold
+            (stages - 1) round(mix_real n_c) points of every class c, checked before any training.
+        sample_kwargs: ``sample_kwargs(stage)`` -> extra keywords for ``generate`` at that stage
+            (the sampling-bias knob, e.g. ``lambda s: {"truncation": 0.7}``).
         continue_training: keep training the previous generator instead of a fresh one.
         features: a kind of ``metrics.features.EXTRACTOR_KINDS`` — ``"clf"`` (trained on
             ``real_train``, scored against ``real_test``), ``"resnet50"``, ``"inception"`` (need
             their weights files), ``"random"``, ``"identity"`` — or an extractor; default by data
             kind (``metrics.make_extractor``). Its name is in every feature-based tag (``FID_clf``).
         loggers: Avalanche loggers (``TensorboardLogger``, ``JSONLinesLogger``...).
+        real_acc_classifier: architecture of the RealAcc classifier (a name of ``nets.CLASSIFIERS``;
+            the experiment layer takes the preset's for the image size, e.g. ``resnet18`` at 64 px).
         extra_metrics: ``(x_syn, y_syn) -> {name: float}`` logged beside the drift values.
         on_stage: called as ``on_stage(stage, x_syn, y_syn, values)`` after each stage.
         checkpoint: called as ``checkpoint(stage, state)`` after each stage (state to resume from).
@@ -118,22 +115,21 @@ def run_bootstrap(
     x_te, y_te = real_test
     if x_tr.shape[1:] != x_te.shape[1:]:
         raise ValueError(f"train and test data differ in shape: {tuple(x_tr.shape[1:])} vs {tuple(x_te.shape[1:])}")
+    sets = make_regime(regime, real_train, mix_real=mix_real, stages=stages, fresh_pool=fresh_pool, seed=seed)
     torch.manual_seed(seed)
     extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
     suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
-                                              seed=seed))
+                                              real_acc_classifier=real_acc_classifier, seed=seed))
     real_test_feats = extract_features(extractor, x_te)
     result = BootstrapResult(feature_name=getattr(extractor, "name", "features"))
-    mix_gen = torch.Generator().manual_seed(seed_for("bootstrap.mix", seed=seed))
-
-    start, gen, train_set = 0, None, (x_tr, y_tr)
+    start, gen, train_set = 0, None, sets.initial()
     if resume_from is not None:
         last, state = resume_from
         result.stages = state["stages"]
         gen = make_generator(last)
         gen.load_state_dict(state["generator"])
         train_set = state["next_train"]
-        mix_gen.set_state(state["mix_rng"])
+        sets.load_state_dict(state["regime"] if "regime" in state else {"rng": state["mix_rng"]})
         set_rng_state(state["rng"])
         start = last + 1
 
@@ -143,7 +139,9 @@ def run_bootstrap(
             gen = make_generator(s)
         gen.fit(*train_set)
         # Under torchrun each rank samples its share of the labels; the shares are gathered.
-        part = gen.generate(D.shard(y_tr), seed=seed_for("bootstrap.samples", seed=seed, stage=s, rank=D.rank()))
+        extra_kw = sample_kwargs(s) if sample_kwargs is not None else {}
+        part = gen.generate(D.shard(y_tr), seed=seed_for("bootstrap.samples", seed=seed, stage=s, rank=D.rank()),
+                            **extra_kw)
         x_syn = D.gather_in_order(part.detach().float(), len(y_tr)).cpu()
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
@@ -153,9 +151,9 @@ def run_bootstrap(
         log_values(loggers, values, s)
         if on_stage is not None:
             on_stage(s, x_syn, y_syn, dict(values.scalars))
-        train_set = mix_with_real(x_syn, y_syn, x_tr, y_tr, mix_real, mix_gen)
+        train_set = sets.next_train(s, x_syn, y_syn)
         if checkpoint is not None:
             checkpoint(s, {"stages": result.stages, "generator": gen.state_dict(), "next_train": train_set,
-                           "mix_rng": mix_gen.get_state(), "rng": rng_state()})
+                           "regime": sets.state_dict(), "rng": rng_state()})
         bar.set_postfix({k: f"{v:.3g}" for k, v in values.scalars.items() if k.startswith(("FID", "RealAcc"))})
     return result

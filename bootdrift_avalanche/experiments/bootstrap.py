@@ -6,6 +6,12 @@ Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as m
 ``gmm_samples``), ``digits`` (all classes at once; 1,437 train / 360 test images), ``flowers102``
 (64x64; needs the files, see ``benchmarks.flowers102``). Generators: ``wgan`` (points) and ``ddpm``
 (images). Metrics go to ``RUN_DIR/metrics.jsonl`` and ``RUN_DIR/tb`` with the stage as the step.
+
+Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
+points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly
+as many as the stages need; digits, flowers102: ``cfg.fresh_size`` training points set aside,
+stratified, so D shrinks by as many). ``cfg.sampling_bias`` is turned into ``generate`` keywords by
+``registry.SAMPLING_BIAS`` and applied at every stage.
 """
 from __future__ import annotations
 
@@ -16,20 +22,31 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the loop's result.
     ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples)."""
     from ..bootstrap.loop import run_bootstrap
+    from ..bootstrap.regimes import make_regime, regime_class
     from ..runtime.seeds import seed_for
     from . import registry
     from .rundir import open_run
 
     cfg = resolve(cfg)
     p = preset(cfg.preset)
-    load_data = registry.bootstrap_data_loader(cfg.data)  # checked before the run dir exists
+    # Data, pool, generator and regime are checked before the run directory exists, so bad input
+    # leaves no directory behind (a fresh pool too small for the stages is refused here).
+    load_data = registry.bootstrap_data_loader(cfg.data)
+    regime = regime_class(cfg.regime)
+    train, test, extra = load_data(cfg)
+    n_classes = int(max(train[1].max(), test[1].max())) + 1
+    fresh_pool = None
+    if regime.uses_fresh_pool:
+        train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
+    make_regime(cfg.regime, train, mix_real=cfg.mix_real, stages=cfg.stages, fresh_pool=fresh_pool, seed=cfg.seed)
+    make = registry.generator_factory(cfg, p, train[0], n_classes)
+    bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
-        train, test, extra = load_data(cfg)
-        n_classes = int(max(train[1].max(), test[1].max())) + 1
-        make = registry.generator_factory(cfg, p, train[0], n_classes)
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
-            stages=cfg.stages, mix_real=cfg.mix_real, continue_training=cfg.continue_training,
+            stages=cfg.stages, regime=cfg.regime, mix_real=cfg.mix_real, fresh_pool=fresh_pool,
+            sample_kwargs=None if bias is None else (lambda stage: bias), continue_training=cfg.continue_training,
             features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
-            extra_metrics=extra, progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint,
-            resume_from=run.latest(), feature_cache_dir=str(run.cache_dir))
+            real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
+            progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
+            feature_cache_dir=str(run.cache_dir))

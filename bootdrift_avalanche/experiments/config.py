@@ -41,8 +41,10 @@ class Preset:
     classifier: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({0: "small"}))
 
     def classifier_name(self, image_shape: Sequence[int]) -> str:
-        """The classifier architecture of this preset for ``image_shape`` (solver and RealAcc)."""
-        return _for_side(self.classifier, min(int(s) for s in image_shape[1:]))
+        """The classifier architecture of this preset for ``image_shape`` (solver and RealAcc);
+        points (a 1-D shape, the GMM toy) take the entry of side 0."""
+        side = min(int(s) for s in image_shape[1:]) if len(image_shape) > 1 else 0
+        return _for_side(self.classifier, side)
 
     def solver(self, image_shape: Sequence[int], num_classes: int):
         """The continual learner for ``image_shape``: :meth:`classifier_name`'s architecture with
@@ -191,7 +193,10 @@ class BootstrapConfig:
     generator: str = "wgan"  # a registered generator (experiments.registry.GENERATORS): wgan (points), ddpm (images)
     data: str = "gmm"  # a registered data set (experiments.registry.DATA): gmm, digits, flowers102
     stages: int = 10  # number of stages T (stage 0 trains on real data)
-    mix_real: float = 0.0  # fraction of real data kept in every later stage's training set
+    mix_real: float = 0.0  # fraction of real data kept in every later stage's training set (augment, fresh)
+    regime: str = "augment"  # training sets (bootstrap.regimes.REGIMES): replace, augment, fresh, accumulate
+    fresh_size: Optional[int] = None  # fresh: real points set aside as the fresh pool (gmm default: what the stages need)
+    sampling_bias: Optional[float] = None  # generate's bias knob at every stage: wgan truncation psi, ddpm DDIM steps
     continue_training: bool = False  # keep training one generator instead of a fresh one per stage
     preset: str = "cpu-small"  # sizes: tiny (tests), cpu-small, paper (GPU)
     seed: int = 0  # fixes data, initialisation, sampling and metrics

@@ -174,6 +174,47 @@ def _flowers102_data(cfg: BootstrapConfig):
 DATA: Mapping[str, Callable] = {"gmm": _gmm_data, "digits": _digits_data, "flowers102": _flowers102_data}
 
 
+def _gmm_fresh_pool(cfg: BootstrapConfig, train):
+    """New toy points from their own seed stream (disjoint from train and test with probability 1):
+    ``cfg.fresh_size`` of them, by default exactly what the stages need."""
+    from ..benchmarks.gmm import GMMSpec, gmm_samples
+    from ..bootstrap.regimes import real_counts
+    from ..runtime.seeds import seed_for
+
+    spec = GMMSpec()
+    need = max(real_counts(train[1], cfg.mix_real).values()) * max(cfg.stages - 1, 0)
+    size = cfg.fresh_size if cfg.fresh_size is not None else max(spec.n_modes, spec.n_modes * need)
+    pool = gmm_samples(size, spec=spec, seed=seed_for("gmm.fresh", seed=cfg.seed))
+    return train, pool
+
+
+def _split_fresh_pool(cfg: BootstrapConfig, train):
+    """``cfg.fresh_size`` training points set aside (stratified by class, seeded) as the fresh pool;
+    the rest is the stage-0 set D."""
+    from ..runtime.seeds import seed_for
+
+    x, y = train
+    if cfg.fresh_size is None or not 0 < cfg.fresh_size < len(y):
+        raise ValueError(f"the fresh regime on {cfg.data!r} takes its pool out of the {len(y)} training points: "
+                         f"give --fresh-size between 1 and {len(y) - 1} (got {cfg.fresh_size})")
+    g = torch.Generator().manual_seed(seed_for("bootstrap.fresh_split", seed=cfg.seed))
+    perm = torch.randperm(len(y), generator=g)
+    # Rank of every point within its class in the random order, over the class size: taking the
+    # smallest keys takes about the same fraction of every class.
+    key = torch.empty(len(y))
+    for c in torch.unique(y).tolist():
+        idx = perm[y[perm] == c]
+        key[idx] = (torch.arange(len(idx)) + 0.5) / len(idx)
+    order = torch.argsort(key, stable=True)
+    pool, keep = order[:cfg.fresh_size], order[cfg.fresh_size:].sort().values
+    return (x[keep], y[keep]), (x[pool], y[pool])
+
+
+#: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime.
+FRESH_POOLS: Mapping[str, Callable] = {"gmm": _gmm_fresh_pool, "digits": _split_fresh_pool,
+                                       "flowers102": _split_fresh_pool}
+
+
 def bootstrap_data_loader(name: str) -> Callable:
     """``load(cfg) -> (train, test, extra_metrics)`` for the registered data set ``name``; train and
     test are ``(x, y)`` tensors."""
@@ -205,6 +246,13 @@ def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int)
 
 #: Bootstrapping generator name -> ``(cfg, preset, x_train, n_classes) -> (seed -> generator)``.
 GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_factory}
+
+#: Bootstrapping generator name -> ``value -> generate keywords``: what ``--sampling-bias`` sets
+#: (wgan: latent truncation psi in [0, 1]; ddpm: the number of sampling steps).
+SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
+    "wgan": lambda v: {"truncation": float(v)},
+    "ddpm": lambda v: {"num_inference_steps": int(v)},
+}
 
 
 def generator_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):

@@ -260,19 +260,25 @@ class WGANGenerator(nn.Module):
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
-    def generate(self, labels: Tensor, *, seed: Optional[int] = None) -> Tensor:
+    def generate(self, labels: Tensor, *, seed: Optional[int] = None, truncation: float = 1.0) -> Tensor:
         """One point per label: a float32 tensor (len(labels), dim), on the CPU.
 
         ``seed`` makes the draw reproducible (independent of the global RNG; the noise is drawn on
         the CPU, so on any device); without it the noise comes from torch's global generator.
+        ``truncation`` (psi in [0, 1]) is the sampling-bias knob: the noise is pulled towards its
+        mean, z -> psi z (StyleGAN's truncation of the latent towards its average, which for a
+        centred Gaussian input is 0); 1 samples the model as trained, smaller values trade
+        diversity for typicality, 0 gives one point per class.
         """
+        if not 0.0 <= float(truncation) <= 1.0:
+            raise ValueError(f"truncation (psi) must lie in [0, 1], got {truncation!r}")
         if not isinstance(labels, Tensor):
             raise TypeError(f"labels must be a torch.Tensor of class ids, got {type(labels).__name__}")
         labels = validate_labels(labels, self.config.num_classes).to(self.device)
         if not self.config.conditional:
             labels = torch.zeros_like(labels)
         g = torch.Generator().manual_seed(int(seed)) if seed is not None else None
-        noise = torch.randn(labels.shape[0], self.config.noise_dim, generator=g).to(self.device)
+        noise = float(truncation) * torch.randn(labels.shape[0], self.config.noise_dim, generator=g).to(self.device)
         was_training = self.training
         self.eval()
         try:

@@ -81,3 +81,23 @@ def test_replay_cli_with_the_paper_preset_builds_slim_resnet18_solver_and_real_a
     assert config.PRESETS["paper"].ddpm["num_inference_steps"] == 250  # the cut preset did not leak out
     assert accuracy_mod.train_classifier is train_classifier
 
+
+
+def test_the_bootstrapping_experiment_takes_the_presets_real_acc_classifier(monkeypatch, tmp_path):
+    """`bootdrift bootstrap --preset paper` on 64x64 images scores RealAcc with the preset's ResNet-18
+    (the loop builds its own SuiteConfig); points take the small classifier."""
+    from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
+
+    seen = {}
+
+    def fake_loop(*args, real_acc_classifier, **kw):
+        seen["classifier"] = real_acc_classifier
+
+    monkeypatch.setattr("bootdrift_avalanche.bootstrap.loop.run_bootstrap", fake_loop)
+    x, y = torch.rand(8, 3, 64, 64), torch.arange(8) % 2
+    monkeypatch.setattr("bootdrift_avalanche.experiments.registry.bootstrap_data_loader",
+                        lambda name: (lambda cfg: ((x, y), (x, y), None)))
+    run_bootstrap_experiment(config.BootstrapConfig(generator="ddpm", data="digits", preset="paper", stages=1,
+                                                    progress=False), tmp_path / "run")
+    assert seen["classifier"] == "resnet18"
+    assert config.PRESETS["paper"].classifier_name((2,)) == "small"

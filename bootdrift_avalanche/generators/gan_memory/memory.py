@@ -329,7 +329,8 @@ class GANMemoryGenerator(nn.Module):
         return out
 
     @torch.no_grad()
-    def generate(self, labels: Tensor, *, seed: Optional[int] = None, z: Optional[Tensor] = None) -> Tensor:
+    def generate(self, labels: Tensor, *, seed: Optional[int] = None, z: Optional[Tensor] = None,
+                 truncation: float = 1.0) -> Tensor:
         """One image per global label, in ``config.value_range``: float32, on the CPU.
 
         Args:
@@ -339,7 +340,12 @@ class GANMemoryGenerator(nn.Module):
                 whole label vector at once, so a label's sample does not depend on which other
                 tasks exist.
             z: explicit latent codes (len(labels), z_dim) instead of drawn ones (``seed`` unused).
+            truncation: psi in [0, 1], the sampling-bias knob: the codes are pulled towards their
+                mean, z -> psi z (StyleGAN's truncation; the latent is a centred Gaussian, so its
+                mean is 0). 1 samples as trained; smaller values trade diversity for typicality.
         """
+        if not 0.0 <= float(truncation) <= 1.0:
+            raise ValueError(f"truncation (psi) must lie in [0, 1], got {truncation!r}")
         cfg = self.config
         labels = validate_labels(labels, cfg.num_classes).to(self.device)
         if not self.task_ids:
@@ -350,7 +356,7 @@ class GANMemoryGenerator(nn.Module):
             z = torch.randn(n, cfg.z_dim, generator=rng)
         elif tuple(z.shape) != (n, cfg.z_dim):
             raise ValueError(f"z must have shape ({n}, {cfg.z_dim}), got {tuple(z.shape)}")
-        z = z.to(self.device, torch.float32)
+        z = float(truncation) * z.to(self.device, torch.float32)
         was_training = self.training
         self.eval()
         try:

@@ -16,8 +16,18 @@ Indexing. ``t`` counts fits: ``t = 0`` is the true distribution N(mu, sigma2) (m
 s2_0 = sigma2); fit ``t >= 1`` is trained on n samples, of which ``m = n_real_samples(n, mix_real)``
 are fresh draws from the truth and ``k = n - m`` are drawn from fit ``t-1``. Fit 1 therefore sees only
 real data whatever ``mix_real`` is, exactly like stage 0 of the bootstrapping loop: loop stage ``s``
-corresponds to ``t = s + 1``. The real samples are fresh at every fit (the loop instead reuses its
-fixed real training set, which adds a correlation this model ignores).
+corresponds to ``t = s + 1``. The loop's regimes (``bootstrap.regimes``) map onto four models:
+
+- **replace**: m = 0 (below, lambda = 0);
+- **fresh**: the m real samples are fresh draws from the truth at every fit (below: "A fraction
+  lambda of real data"; ``mle_bootstrap_closed_form`` and ``simulate_mle_bootstrap`` are this model);
+- **augment**: the m real samples are drawn without replacement, anew at every fit, from the fixed
+  set D of n real points that fit 1 was trained on ("Augment" below);
+- **accumulate**: fit t is trained on D and on the n samples of every earlier fit, t n points in all
+  ("Accumulate" below).
+
+``gaussian_closed_form(regime, ...)`` and ``simulate_gaussian(regime, ...)`` take the regime by name
+(``GAUSSIAN_REGIMES``).
 
 Derivation (write lambda = m/n, q = (n-1)/n, V_t = E[s2_t], M_t = Var[mu_t] = E[(mu_t - mu)^2];
 E[mu_t] = mu at every t, because every sampling step is unbiased for the mean).
@@ -57,6 +67,46 @@ lambda = 0 this is the collapse above (rho = q, N = 0: E[s2_t] -> 0); at lambda 
 fresh fit to real data (rho = 0: no drift); in between the relative variance deficit settles at
 1/(1 + N), about 1/(n lambda (2 - lambda)) for large n.
 
+*Augment (a fixed real set).* Condition on D (mean Dbar, ML variance S2; E[S2] = q sigma2) and write
+M_t = E[(mu_t - Dbar)^2 | D], V_t = E[s2_t | D]. The m real points R are a uniform subset of D, so
+E[Rbar | D] = Dbar, Var[Rbar | D] = S2 (n - m) / ((n - 1) m) (finite-population correction), and the
+ML fit preserves the mean squared deviation from Dbar of its training set: each real point has
+E[(x - Dbar)^2 | D] = S2, each synthetic one s2_{t-1} + (mu_{t-1} - Dbar)^2. Hence
+V_t + M_t = lambda S2 + (1 - lambda)(V_{t-1} + M_{t-1}), and from V_1 = S2, M_1 = 0 (fit 1 is fitted
+to D itself), V_t + M_t = S2 for every t >= 1. The fitted mean is
+mu_t - Dbar = lambda (Rbar - Dbar) + (1 - lambda)(Sbar - Dbar) with independent parts, so::
+
+    M_t = lambda^2 S2 (n - m)/((n - 1) m) + (1 - lambda)^2 (M_{t-1} + V_{t-1}/k)
+        = rho M_{t-1} + c S2,    rho = (1 - lambda)(1 - lambda - 1/n),  c = (1 - lambda)(lambda/(n - 1) + 1/n)
+
+(substituting V_{t-1} = S2 - M_{t-1}), so M_t = c S2 (1 - rho^(t-1)) / (1 - rho). Every step is
+unbiased for Dbar given D, so the cross term with Dbar - mu (variance sigma2/n) vanishes::
+
+    Var[mu_t] = sigma2/n + q sigma2 c (1 - rho^(t-1)) / (1 - rho),    E[s2_t] = q sigma2 (1 - c (1 - rho^(t-1)) / (1 - rho))
+
+for t >= 1. lambda = 0 gives c/(1 - rho) = 1 and the collapse above; lambda = 1 gives c = 0 (every fit
+is the fit to D). For lambda > 0 the excess Var[mu_inf] - sigma2/n = q sigma2 c/(1 - rho) is about
+sigma2 (1 - lambda^2) / (n lambda (2 - lambda)): the same order 1/(n lambda) as with fresh data, but the
+fixed set's own error sigma2/n is never averaged away.
+
+*Accumulate.* Fit t is the ML fit to D and S_1, ..., S_{t-1} (S_j: n samples of fit j), so
+t mu_t = Dbar + sum_{j<t} Sbar_j and hence mu_{t+1} = mu_t + a_t / (t + 1) with a_t = Sbar_t - mu_t,
+E[a_t | past] = 0, E[a_t^2 | past] = s2_t / n. The mean is a martingale with shrinking steps::
+
+    Var[mu_t] = sigma2/n + sum_{j=1}^{t-1} E[s2_j] / (n (j + 1)^2).
+
+The variance follows from the same conservation: the t n training points have
+sum (x - mu_t)^2 = sum (x - mu)^2 - t n (mu_t - mu)^2, with E = n sigma2 from D and
+n (E[s2_j] + Var[mu_j]) from S_j, so with U_j = E[s2_j] + Var[mu_j]: t U_t = sigma2 + sum_{j<t} U_j,
+and U_1 = q sigma2 + sigma2/n = sigma2 gives U_t = sigma2 for all t. Then V_t = sigma2 - Var[mu_t]
+and the mean's recursion give V_{t+1} = V_t (1 - 1/(n (t + 1)^2)), V_1 = sigma2 (1 - 1/n)::
+
+    E[s2_t] = sigma2 prod_{j=1}^{t} (1 - 1/(n j^2)),    Var[mu_t] = sigma2 - E[s2_t].
+
+The product converges (sum 1/j^2 < inf), to Euler's sin(pi x)/(pi x) at x = 1/sqrt(n): the error stays
+bounded, E[s2_inf] = sigma2 sin(pi/sqrt(n)) / (pi/sqrt(n)) ~ sigma2 (1 - pi^2/(6 n)), where replace's
+E[s2_t] = sigma2 q^t goes to 0 (Gerstgrasser et al. 2024 show the same bound for linear regression).
+
 The Monte-Carlo simulator draws either the raw samples (``method="samples"``; exact and independent
 of the algebra above, O(n) per run and stage) or the sufficient statistics (``method="statistics"``;
 the same distribution, using only that a Gaussian sample's mean and within-group sum of squares are
@@ -70,8 +120,11 @@ from typing import Dict
 import numpy as np
 
 __all__ = [
+    "GAUSSIAN_REGIMES",
+    "gaussian_closed_form",
     "n_real_samples",
     "mle_bootstrap_closed_form",
+    "simulate_gaussian",
     "simulate_mle_bootstrap",
 ]
 
@@ -95,7 +148,8 @@ def _check_common(t_max: int, sigma2: float) -> None:
 def mle_bootstrap_closed_form(
     t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0
 ) -> Dict[str, np.ndarray]:
-    """Exact expectations of Gaussian ML bootstrapping for fits ``t = 0 .. t_max``.
+    """Exact expectations of Gaussian ML bootstrapping for fits ``t = 0 .. t_max``, in the fresh
+    regime (fresh real samples at every fit; ``mix_real=0`` is replace).
 
     See the module docstring for the derivation. ``mix_real`` is the fraction of fresh real samples
     in each fit, rounded to ``m = n_real_samples(n, mix_real)`` points; the formulas use the
@@ -149,7 +203,8 @@ def simulate_mle_bootstrap(
     *,
     method: str = "auto",
 ) -> Dict[str, np.ndarray]:
-    """Monte-Carlo simulation of Gaussian ML bootstrapping, ``n_runs`` independent chains at once.
+    """Monte-Carlo simulation of Gaussian ML bootstrapping (fresh regime; ``mix_real=0``: replace),
+    ``n_runs`` independent chains at once.
 
     Each chain starts from the truth N(``mu``, ``sigma2``) at ``t = 0`` and refits ``t_max`` times on
     ``n`` samples, ``m = n_real_samples(n, mix_real)`` of them fresh real draws and ``n - m`` drawn
@@ -211,3 +266,131 @@ def simulate_mle_bootstrap(
         "fitted_mean": means,
         "fitted_var": vars_,
     }
+
+
+def _augment_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
+    """Augment (fixed real set D, a fresh subset of it at every fit); see the module docstring."""
+    _check_common(t_max, sigma2)
+    m = n_real_samples(n, mix_real)
+    lam, q, t = m / n, (n - 1.0) / n, np.arange(t_max + 1)
+    rho = (1.0 - lam) * (1.0 - lam - 1.0 / n) + 0.0
+    c = (1.0 - lam) * (lam / (n - 1.0) + 1.0 / n)
+    excess = q * sigma2 * c * (1.0 - rho ** np.maximum(t - 1, 0)) / (1.0 - rho)  # E[M_t] for t >= 1
+    var_of_mean = np.where(t == 0, 0.0, sigma2 / n + excess)
+    expected_var = np.where(t == 0, sigma2, q * sigma2 - excess)
+    return {"t": t, "expected_var": expected_var, "var_of_mean": var_of_mean,
+            "mix_real_effective": np.float64(lam), "rho": np.float64(rho),
+            "stationary_var_of_mean": np.float64(sigma2 / n + q * sigma2 * c / (1.0 - rho))}
+
+
+def _accumulate_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
+    """Accumulate (fit t on D and every earlier fit's n samples); see the module docstring."""
+    _check_common(t_max, sigma2)
+    n_real_samples(n, mix_real)  # validates n
+    _no_real_fraction("accumulate", mix_real)
+    t = np.arange(t_max + 1)
+    expected_var = sigma2 * np.cumprod(np.r_[1.0, 1.0 - 1.0 / (n * t[1:] ** 2.0)])
+    x = math.pi / math.sqrt(n)
+    return {"t": t, "expected_var": expected_var, "var_of_mean": sigma2 - expected_var,
+            "mix_real_effective": np.float64(0.0),
+            "stationary_expected_var": np.float64(sigma2 * math.sin(x) / x),
+            "stationary_var_of_mean": np.float64(sigma2 * (1.0 - math.sin(x) / x))}
+
+
+def _replace_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
+    if mix_real != 0.0:
+        raise ValueError(f"the replace regime takes no real fraction, got mix_real={mix_real}")
+    return mle_bootstrap_closed_form(t_max, n, sigma2)
+
+
+def _no_real_fraction(regime: str, mix_real: float) -> None:
+    if mix_real != 0.0:
+        raise ValueError(f"the {regime} regime takes no real fraction, got mix_real={mix_real}")
+
+
+def _simulate_augment(rng, d, t_max, n, mix_real):
+    """Chains of (fitted mean, fitted variance): fit 1 on D, then m points of D drawn without
+    replacement (random keys) and n - m from the previous fit."""
+    m = n_real_samples(n, mix_real)
+    means, vars_ = np.empty((len(d), t_max + 1)), np.empty((len(d), t_max + 1))
+    x = d
+    for t in range(1, t_max + 1):
+        if t > 1:
+            pick = np.argsort(rng.random(d.shape), axis=1)[:, :m]
+            synth = means[:, t - 1, None] + np.sqrt(vars_[:, t - 1, None]) * rng.standard_normal((len(d), n - m))
+            x = np.concatenate([np.take_along_axis(d, pick, axis=1), synth], axis=1)
+        means[:, t], vars_[:, t] = x.mean(axis=1), x.var(axis=1)
+    return means, vars_
+
+
+def _simulate_accumulate(rng, d, t_max, n, mix_real):
+    """Chains of (fitted mean, fitted variance) of the ML fit to D and every earlier fit's n samples
+    (running sums: the fit needs only the sum and the sum of squares)."""
+    _no_real_fraction("accumulate", mix_real)
+    means, vars_ = np.empty((len(d), t_max + 1)), np.empty((len(d), t_max + 1))
+    total, total_sq = d.sum(axis=1), (d ** 2).sum(axis=1)
+    for t in range(1, t_max + 1):
+        if t > 1:
+            s = means[:, t - 1, None] + np.sqrt(vars_[:, t - 1, None]) * rng.standard_normal((len(d), n))
+            total, total_sq = total + s.sum(axis=1), total_sq + (s ** 2).sum(axis=1)
+        means[:, t] = total / (t * n)
+        vars_[:, t] = np.maximum(total_sq / (t * n) - means[:, t] ** 2, 0.0)
+    return means, vars_
+
+
+def _replace_closed_form(t_max, n, sigma2=1.0, mix_real=0.0):
+    _no_real_fraction("replace", mix_real)
+    return mle_bootstrap_closed_form(t_max, n, sigma2)
+
+
+def _simulate_replace(t_max, n, sigma2, mu, mix_real, n_runs, seed):
+    _no_real_fraction("replace", mix_real)
+    return simulate_mle_bootstrap(t_max, n, sigma2, mu, 0.0, n_runs, seed)
+
+
+def _chain_simulator(step):
+    """A ``simulate`` function from a chain stepper ``step(rng, D, t_max, n, mix_real)``."""
+    def simulate(t_max, n, sigma2, mu, mix_real, n_runs, seed):
+        _check_common(t_max, sigma2)
+        rng = np.random.default_rng(seed)
+        d = mu + math.sqrt(float(sigma2)) * rng.standard_normal((n_runs, n))  # D, fit 1's training set
+        means, vars_ = step(rng, d, t_max, n, mix_real)
+        means[:, 0], vars_[:, 0] = mu, sigma2
+        sq_dev, root = (means - mu) ** 2, math.sqrt(n_runs)
+        return {"t": np.arange(t_max + 1), "expected_var": vars_.mean(axis=0),
+                "expected_var_se": vars_.std(axis=0, ddof=1) / root, "var_of_mean": sq_dev.mean(axis=0),
+                "var_of_mean_se": sq_dev.std(axis=0, ddof=1) / root}
+    return simulate
+
+
+#: Regime name -> (closed form ``(t_max, n, sigma2, mix_real) -> dict``, Monte-Carlo simulator
+#: ``(t_max, n, sigma2, mu, mix_real, n_runs, seed) -> dict``); keys as ``mle_bootstrap_closed_form``.
+GAUSSIAN_REGIMES = {
+    "replace": (_replace_closed_form, _simulate_replace),
+    "augment": (_augment_closed_form, _chain_simulator(_simulate_augment)),
+    "fresh": (mle_bootstrap_closed_form, simulate_mle_bootstrap),
+    "accumulate": (_accumulate_closed_form, _chain_simulator(_simulate_accumulate)),
+}
+
+
+def _regime(name: str):
+    if name not in GAUSSIAN_REGIMES:
+        raise ValueError(f"unknown regime {name!r}; choose one of {', '.join(GAUSSIAN_REGIMES)}")
+    return GAUSSIAN_REGIMES[name]
+
+
+def gaussian_closed_form(regime: str, t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0
+                         ) -> Dict[str, np.ndarray]:
+    """E[fitted variance] (``"expected_var"``) and Var[fitted mean] (``"var_of_mean"``) for fits
+    ``t = 0 .. t_max`` of Gaussian ML bootstrapping in ``regime`` (module docstring; loop stage s is
+    fit t = s + 1), as float64 arrays, with ``"t"`` and regime-specific scalars."""
+    return _regime(regime)[0](t_max, n, sigma2, mix_real)
+
+
+def simulate_gaussian(regime: str, t_max: int, n: int, sigma2: float = 1.0, mu: float = 0.0,
+                      mix_real: float = 0.0, n_runs: int = 10_000, seed: int = 0) -> Dict[str, np.ndarray]:
+    """Monte-Carlo counterpart of :func:`gaussian_closed_form`: ``n_runs`` independent chains, drawn
+    sample by sample (fresh: ``simulate_mle_bootstrap``'s automatic method). Returns ``"t"``,
+    ``"expected_var"``, ``"expected_var_se"``, ``"var_of_mean"``, ``"var_of_mean_se"`` (as
+    ``simulate_mle_bootstrap``)."""
+    return _regime(regime)[1](t_max, n, sigma2, mu, mix_real, n_runs, seed)
