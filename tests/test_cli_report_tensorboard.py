@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bootdrift_avalanche.cli import main
-from bootdrift_avalanche.logging import read_metrics
+from bootdrift_avalanche.logging import read_metrics, record_x
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,12 @@ def test_replay_command_writes_run_dir(replay_run, capsys):
     recs = read_metrics(replay_run / "metrics.jsonl")
     for name in ("FID_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream",
                  "Top1_Acc_Seen/eval_phase/test_stream"):
-        assert sorted(r["step"] for r in recs if r["name"] == name) == [0, 1], name
+        assert sorted(record_x(r) for r in recs if r["name"] == name) == [0, 1], name
+    # one x for drift and accuracy: Avalanche's training-iteration count after each experience
+    steps = {name: sorted(r["step"] for r in recs if r["name"] == name)
+             for name in ("FID_clf/train_phase/train_stream", "Top1_Acc_Seen/eval_phase/test_stream")}
+    assert steps["FID_clf/train_phase/train_stream"] == steps["Top1_Acc_Seen/eval_phase/test_stream"]
+    assert 0 < steps["FID_clf/train_phase/train_stream"][0] < steps["FID_clf/train_phase/train_stream"][1]
     assert len(list((replay_run / "checkpoints").glob("step_*.pt"))) == 2
 
 
@@ -142,11 +147,13 @@ def test_tensorboard_server_serves_drift_scalars(replay_run):
                 pass
             time.sleep(1)
         run = next(r for r, t in tags.items() if "FID_clf/train_phase/train_stream" in t)
+        iterations = sorted(r["step"] for r in read_metrics(replay_run / "metrics.jsonl")
+                            if r["name"] == "Top1_Acc_Seen/eval_phase/test_stream")
         for tag in ("FID_clf/train_phase/train_stream", "CFID_clf/train_phase/train_stream",
                     "OTDD_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream"):
             q = urllib.parse.urlencode({"run": run, "tag": tag})
             rows = _get(f"{base}/data/plugin/scalars/scalars?{q}")
-            assert [r[1] for r in rows] == [0, 1], (tag, rows)  # [wall_time, step, value]
+            assert [r[1] for r in rows] == iterations, (tag, rows)  # [wall_time, step, value]
     finally:
         proc.terminate()
         proc.wait(timeout=30)

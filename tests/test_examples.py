@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bootdrift_avalanche.logging import read_metrics
+from bootdrift_avalanche.logging import read_metrics, record_x
 
 from .benchmarks.fake_data import write_fake_cifar100, write_fake_flowers102
 
@@ -36,7 +36,8 @@ def _run(script, *args, patch_cifar=False, check=True, timeout=600):
 
 
 def _steps(log_dir, name):
-    return sorted(r["step"] for r in read_metrics(Path(log_dir) / "metrics.jsonl") if r["name"] == name)
+    """The experiences (replay runs; steps are training iterations) or stages of a curve."""
+    return sorted(record_x(r) for r in read_metrics(Path(log_dir) / "metrics.jsonl") if r["name"] == name)
 
 
 def _check_replay_output(out, log_dir):
@@ -103,7 +104,7 @@ def _fid_steps(run_dir):
     recs = read_metrics(Path(run_dir) / "metrics.jsonl")
     names = {r["name"] for r in recs if r["name"].startswith("FID") and r["name"].endswith("/train_stream")}
     assert len(names) == 1, names
-    return sorted(r["step"] for r in recs if r["name"] in names)
+    return sorted(record_x(r) for r in recs if r["name"] in names)
 
 
 @pytest.mark.slow
