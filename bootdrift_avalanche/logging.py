@@ -125,10 +125,13 @@ def record_x(record: Dict) -> int:
 def metric_table(records: List[Dict], prefix: str = "") -> Dict[str, Dict[int, float]]:
     """``{name: {experience: value}}`` for the names starting with ``prefix`` (``{stage: value}``
     for a bootstrapping run; see :func:`record_x`). Several values of one experience (e.g. an
-    evaluation during training and one after it): the last one logged wins."""
+    evaluation during training and one after it): the last one logged wins. In a file that records
+    experiences, values logged before the first training experience (an evaluation of the untrained
+    model) have none and are left out: their step is an iteration count, not an experience."""
+    by_experience = any("experience" in r for r in records)
     table: Dict[str, Dict[int, float]] = {}
     for r in records:
-        if r["name"].startswith(prefix):
+        if r["name"].startswith(prefix) and ("experience" in r or not by_experience):
             table.setdefault(r["name"], {})[record_x(r)] = r["value"]
     return table
 
