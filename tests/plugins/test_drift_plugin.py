@@ -488,28 +488,27 @@ def test_samples_on_another_scale_than_the_reference_warn():
         comp.result(_strategy(stream[0], 0))
 
 
-def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(tmp_path):
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
     """A user's script: ``Naive`` + ``DDGRPlugin`` (tiny DDPM) with Avalanche's ``accuracy_metrics``
-    and the drift metrics to TensorBoard. Both kinds of curve are at Avalanche's x (training
-    iterations so far), so they overlay; the per-class CFID layout (custom scalars) is written once."""
-    from avalanche.evaluation.metrics import accuracy_metrics
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+    and ``forgetting_metrics`` and the drift metrics, to TensorBoard and ``metrics.jsonl`` (no
+    CLI); returns the log dir and the training iterations after each experience."""
+    from avalanche.evaluation.metrics import accuracy_metrics, forgetting_metrics
 
     from bootdrift_avalanche.plugins import DDGRPlugin
 
     from .test_ddgr import TinyCNN, tiny_ddpm
 
+    log_dir = tmp_path_factory.mktemp("api_run")
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2)
     ddpm = tiny_ddpm(train_steps=2, num_inference_steps=2)
     model = TinyCNN()
-    tb = TensorboardLogger(tmp_path / "tb")
-    evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True),
+    tb = TensorboardLogger(log_dir / "tb")
+    evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True), forgetting_metrics(stream=True),
                                  *drift_metrics(reference_stream=bm.test_stream, features="identity",  # samples the DDGR replay
-                                                n_per_class=10, real_acc_epochs=1, otdd=False, umap=False,
-                                                samples=False),
-                                 loggers=[tb, JSONLinesLogger(tmp_path / "metrics.jsonl")])
+                                                n_per_class=10, real_acc_epochs=1, otdd=False, umap=False),
+                                 loggers=[tb, JSONLinesLogger(log_dir / "metrics.jsonl")])
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=128, train_epochs=1,
                      plugins=[DDGRPlugin(ddpm, replay_per_class=2, guidance_scale=0.0, generator_steps=2)],
@@ -520,17 +519,29 @@ def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(t
         iterations.append(strategy.clock.train_iterations)
         strategy.eval(bm.test_stream)
     tb.writer.flush()
-    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"scalars": 0, "tensors": 0})
+    return SimpleNamespace(dir=log_dir, iterations=iterations, first_class=bm.classes_per_experience[0][0],
+                           split=[sorted(c) for c in bm.classes_per_experience])
+
+
+def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(api_run):
+    """Avalanche's accuracy and the drift curves are at Avalanche's x (training iterations so far),
+    so they overlay; metrics.jsonl maps both back to experiences; the per-class CFID layout (custom
+    scalars) is written once."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    iterations = api_run.iterations
+    acc = EventAccumulator(str(api_run.dir / "tb"), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
     assert 0 < iterations[0] < iterations[1]
     stream_acc = "Top1_Acc_Stream/eval_phase/test_stream"
     assert _scalars(acc, stream_acc)[1] == iterations  # Avalanche's own x ...
-    first = bm.classes_per_experience[0][0]  # a class of experience 0: a point after both experiences
-    for tag in ("FID_identity/train_phase/train_stream", f"CFID_identity/train_phase/train_stream/Class{first:03d}",
+    for tag in ("FID_identity/train_phase/train_stream",
+                f"CFID_identity/train_phase/train_stream/Class{api_run.first_class:03d}",  # seen from experience 0
                 "RealAcc/train_phase/train_stream"):
         assert _scalars(acc, tag)[1] == iterations, tag  # ... is the drift curves' x
     # metrics.jsonl maps both back to experiences
-    table = metric_table(read_metrics(tmp_path / "metrics.jsonl"))
+    table = metric_table(read_metrics(api_run.dir / "metrics.jsonl"))
     assert sorted(table[stream_acc]) == sorted(table["FID_identity/train_phase/train_stream"]) == [0, 1]
     # the per-class CFID chart: one custom-scalars layout event, one multi-line chart of every class
     layouts = [layout_pb2.Layout.FromString(e.tensor_proto.string_val[0])
@@ -541,3 +552,20 @@ def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(t
     (regex,) = chart.multiline.tag
     tags = [t for t in acc.Tags()["scalars"] if re.search(regex, t)]
     assert sorted(tags) == [f"CFID_identity/train_phase/train_stream/Class{c:03d}" for c in range(10)]
+
+
+def test_report_of_an_api_run_shows_accuracy_forgetting_drift_and_grids_per_experience(api_run):
+    """The report reads a plain script's log dir (no config.json): Avalanche's accuracy and
+    forgetting beside the drift panels, the per-class CFID heatmap, the classes of each experience,
+    and one labelled sample grid per experience (not per training iteration)."""
+    from bootdrift_avalanche.experiments.report import write_report
+
+    page = write_report(api_run.dir).read_text()
+    figures = {p.name for p in (api_run.dir / "figures").glob("*.png")}
+    assert {"Top1_Acc_Stream.png", "StreamForgetting.png", "FID.png", "CFID.png", "RealAcc.png",
+            "CFID_identity_per_class.png", "Samples_000.png", "Samples_001.png"} <= figures
+    assert "no config.json" in page
+    split = "; ".join(f"{k}: {', '.join(map(str, cs))}" for k, cs in enumerate(api_run.split))
+    assert f"<td>{split}</td>" in page
+    grids = page[page.index("<h2>Samples</h2>"):]
+    assert grids.count("<br/>experience ") == 2 and "experience 0" in grids and "experience 1" in grids
