@@ -172,3 +172,37 @@ def test_report_renders_in_headless_chromium(replay_run, tmp_path):
     assert img.size == (1280, 2600)
     hist = img.histogram()
     assert max(hist) < 0.97 * sum(hist)  # not a blank page: the figures are drawn
+
+
+def _hand_run(d, split, experiences=None):
+    """A metrics.jsonl as JSONLinesLogger writes it for a script (steps = training iterations, the
+    experience beside them): FID and per-class CFID of the classes of ``split``."""
+    recs, seen = [], []
+    for k, classes in enumerate(split[:experiences]):
+        seen += classes
+        recs.append({"name": "FID_clf/train_phase/train_stream", "value": 1.0 + k, "step": 10 * (k + 1), "experience": k})
+        recs += [{"name": f"CFID_clf/train_phase/train_stream/Class{c:03d}", "value": 2.0, "step": 10 * (k + 1),
+                  "experience": k} for c in seen]
+    d.mkdir(parents=True)
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return d
+
+
+def test_compare_warns_when_runs_differ_in_class_split_or_experiences(tmp_path):
+    from bootdrift_avalanche.experiments.report import class_split, write_comparison
+    from bootdrift_avalanche.logging import metric_table
+
+    a = _hand_run(tmp_path / "a", [[0, 1], [2, 3]])
+    assert class_split(metric_table(read_metrics(a / "metrics.jsonl"))) == [[0, 1], [2, 3]]
+    with pytest.warns(RuntimeWarning, match="class splits"):
+        page = write_comparison([a, _hand_run(tmp_path / "b", [[0, 2], [1, 3]])], tmp_path / "ab.html").read_text()
+    assert "Not comparable point by point" in page and "0: 0, 2; 1: 1, 3" in page
+    with pytest.warns(RuntimeWarning, match="different numbers of experiences") as caught:
+        write_comparison([a, _hand_run(tmp_path / "c", [[0, 1], [2, 3]], experiences=1)], tmp_path / "ac.html")
+    assert len(caught) == 1  # the shorter run's one experience has the same classes: not a split warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same split and length: no warning
+        page = write_comparison([a, _hand_run(tmp_path / "d", [[0, 1], [2, 3]])], tmp_path / "ad.html").read_text()
+    assert "Not comparable" not in page

@@ -296,7 +296,8 @@ def write_report(run_dir: Union[str, Path]) -> Path:
 def comparability_problems(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]], str]]) -> List[str]:
     """Why the curves of ``(label, metric table, x label)`` runs do not compare point by point:
     different x (stage vs experience), numbers of experiences or class splits (as the per-class
-    CFID curves show them; runs without them are not checked for it)."""
+    CFID curves show them, over the experiences all runs have; runs without them are not checked
+    for it)."""
     problems = []
     if len({xl for _, _, xl in runs}) > 1:
         problems.append("the runs are of different kinds: " + ", ".join(f"{l}: per {xl}" for l, _, xl in runs))
@@ -305,7 +306,8 @@ def comparability_problems(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]
         problems.append("different numbers of experiences/stages: " + ", ".join(f"{l}: {n}" for l, n in counts.items()))
     splits = {l: class_split(t) for l, t, _ in runs}
     known = {l: sp for l, sp in splits.items() if sp is not None}
-    if len({json.dumps(sp) for sp in known.values()}) > 1:
+    common = min((len(sp) for sp in known.values()), default=0)  # a shorter run: its experiences only
+    if len({json.dumps(sp[:common]) for sp in known.values()}) > 1:
         problems.append("different class splits (classes per experience): "
                         + " | ".join(f"{l}: {_split_text(sp)}" for l, sp in known.items()))
     return problems
