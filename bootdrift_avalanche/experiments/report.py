@@ -2,7 +2,8 @@
 
 ``write_report(run_dir)`` works on any directory with a ``metrics.jsonl`` written by
 ``JSONLinesLogger`` (a ``bootdrift`` run, or a plain Avalanche script's ``log_dir``) and, when
-there, its TensorBoard events (``tb/``: sample grids, UMAP figures) and ``config.json``. It writes
+there, its TensorBoard events (in ``tb/``, or beside ``metrics.jsonl`` as the examples write them:
+sample grids, UMAP figures) and ``config.json``. It writes
 ``RUN_DIR/report.html`` plus ``RUN_DIR/figures/*.png``: a summary (the config as a table, the
 experiences and the classes each one brought, read off the per-class CFID curves), one panel per
 metric family against experience or stage (integer ticks, "lower/higher is better" in the title):
@@ -190,8 +191,9 @@ def _event_images(run_dir: Path, x_of_step: Dict[int, int]) -> Dict[str, List[Tu
     """PNG-encoded images of the run's TensorBoard events, by tag: [(x, png), ...] in the order
     of x, one per x, where x is the experience ``metrics.jsonl`` records at the image's step (the
     step itself where it records none)."""
-    tb = run_dir / "tb"
-    if not tb.exists():
+    tb = run_dir / "tb"  # a bootdrift run; a script's TensorboardLogger(log_dir) writes into log_dir
+    tb = tb if tb.is_dir() else run_dir
+    if not any(tb.glob("events.out.tfevents.*")):
         return {}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

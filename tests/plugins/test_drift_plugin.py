@@ -504,7 +504,7 @@ def api_run(tmp_path_factory):
     bm = split_digits(n_experiences=2)
     ddpm = tiny_ddpm(train_steps=2, num_inference_steps=2)
     model = TinyCNN()
-    tb = TensorboardLogger(log_dir / "tb")
+    tb = TensorboardLogger(log_dir)  # events beside metrics.jsonl, as the examples write them
     evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True), forgetting_metrics(stream=True),
                                  *drift_metrics(reference_stream=bm.test_stream, features="identity",  # samples the DDGR replay
                                                 n_per_class=10, real_acc_epochs=1, otdd=False, umap=False),
@@ -531,7 +531,7 @@ def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(a
     from tensorboard.plugins.custom_scalar import layout_pb2, metadata
 
     iterations = api_run.iterations
-    acc = EventAccumulator(str(api_run.dir / "tb"), size_guidance={"scalars": 0, "tensors": 0})
+    acc = EventAccumulator(str(api_run.dir), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
     assert 0 < iterations[0] < iterations[1]
     stream_acc = "Top1_Acc_Stream/eval_phase/test_stream"
