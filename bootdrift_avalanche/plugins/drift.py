@@ -77,6 +77,7 @@ umap-learn, numba and BLAS); everything else is rebuilt from the streams and the
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -350,8 +351,9 @@ class FIDMetric(_DriftMetric):
 
 
 class CFIDMetric(_DriftMetric):
-    """Per-class CFID; also writes, once per TensorBoard writer of the evaluator, the custom-scalars
-    layout that draws the classes of each CFID head as one multi-line chart."""
+    """Per-class CFID; also writes, once per TensorBoard writer of the evaluator (at the first
+    experience: TensorBoard shows one layout per run), the custom-scalars layout that draws the
+    classes of each CFID head as one multi-line chart."""
 
     keys = ("CFID",)
 
@@ -373,7 +375,7 @@ class CFIDMetric(_DriftMetric):
 def per_class_layout(heads: Sequence[str]) -> dict:
     """TensorBoard custom-scalars layout (``SummaryWriter.add_custom_scalars``): one multi-line
     chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class."""
-    return {"Drift per class": {head: ["Multiline", [rf"^{head}{TAG_SUFFIX}/Class\d+$"]] for head in heads}}
+    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/Class\d+$"]] for head in heads}}
 
 
 class OTDDMetric(_DriftMetric):
