@@ -59,6 +59,13 @@ REPLAY_TINY = ("--preset", "tiny", "--experiences", "2", "--no-umap")
 def test_split_digits_ddgr_example(tmp_path):
     out = _run("split_digits_ddgr.py", *REPLAY_TINY, "--log-dir", tmp_path / "log").stdout
     _check_replay_output(out, tmp_path / "log")
+    # the report of a plain script's log dir: Avalanche's accuracy and forgetting, grids per experience
+    from bootdrift_avalanche.cli import main
+
+    assert main(["report", str(tmp_path / "log")]) == 0
+    figures = {p.name for p in (tmp_path / "log" / "figures").glob("*.png")}
+    assert {"Top1_Acc_Stream.png", "StreamForgetting.png", "FID.png", "CFID_clf_per_class.png",
+            "Samples_000.png", "Samples_001.png"} <= figures, figures
 
 
 @pytest.mark.slow
