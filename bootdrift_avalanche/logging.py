@@ -3,9 +3,19 @@
 Avalanche's ``CSVLogger`` only writes accuracy/loss/forgetting columns and ignores custom metrics,
 so a run's drift table could otherwise only be read through TensorBoard. Every run directory of
 ours has its metrics in ``metrics.jsonl``: one line per value,
-``{"name": <full metric name>, "value": <float>, "step": <experience or stage index>, "time": <unix s>}``.
+``{"name": <full metric name>, "value": <float>, "step": <x_plot>, "experience": <index>, "time": <unix s>}``.
 Images and figures are not written here (they go to TensorBoard and the report); tensors with
 one element are written as floats, other values are skipped.
+
+**Steps and experiences**: ``step`` is the metric's ``x_plot`` as Avalanche gives it to every
+logger. Avalanche's own metrics (``accuracy_metrics``, ``forgetting_metrics``...) use the number of
+training iterations so far (``strategy.clock.train_iterations``), and so do our drift metrics and
+the experiment layer, so every curve of a run shares one x-axis in TensorBoard. Iterations are not
+what a continual-learning table is read in, so the logger also writes ``experience``: the index of
+the training experience last started (``strategy.clock.train_exp_counter`` at
+``before_training_exp``; absent before the first one, e.g. an evaluation before any training).
+:func:`metric_table` keys values by it when present; the bootstrapping loop logs without a
+strategy, and its ``step`` is the stage.
 """
 from __future__ import annotations
 
@@ -42,12 +52,19 @@ class JSONLinesLogger(BaseLogger):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a", encoding="utf-8")
+        self._experience: Optional[int] = None
+
+    def before_training_exp(self, strategy, metric_values, **kwargs) -> None:
+        """EvaluationPlugin's callback: later values belong to this training experience."""
+        self._experience = int(strategy.clock.train_exp_counter)
 
     def _line(self, name: str, value, x_plot) -> Optional[str]:
         v = _as_float(value)
         if v is None:
             return None
         rec = {"name": name, "value": v if math.isfinite(v) else None, "step": int(x_plot), "time": time.time()}
+        if self._experience is not None:
+            rec["experience"] = self._experience
         if not math.isfinite(v):
             rec["raw"] = repr(v)
         return json.dumps(rec)
@@ -99,11 +116,28 @@ def read_metrics(path: Union[str, Path]) -> List[Dict]:
     return out
 
 
+def record_x(record: Dict) -> int:
+    """The experience of a record when the logger knew it, else its step (a bootstrapping stage,
+    or an older file written before experiences were recorded)."""
+    return record.get("experience", record["step"])
+
+
 def metric_table(records: List[Dict], prefix: str = "") -> Dict[str, Dict[int, float]]:
-    """``{name: {step: value}}`` for the names starting with ``prefix`` (last value per step wins)."""
+    """``{name: {experience: value}}`` for the names starting with ``prefix`` (``{stage: value}``
+    for a bootstrapping run; see :func:`record_x`). Several values of one experience (e.g. an
+    evaluation during training and one after it): the last one logged wins. In a file that records
+    experiences, values logged before the first training experience (an evaluation of the untrained
+    model) have none and are left out: their step is an iteration count, not an experience."""
+    by_experience = any("experience" in r for r in records)
     table: Dict[str, Dict[int, float]] = {}
     for r in records:
-        if r["name"].startswith(prefix):
-            table.setdefault(r["name"], {})[r["step"]] = r["value"]
+        if r["name"].startswith(prefix) and ("experience" in r or not by_experience):
+            table.setdefault(r["name"], {})[record_x(r)] = r["value"]
     return table
+
+
+def experience_of_step(records: List[Dict]) -> Dict[int, int]:
+    """``{step: experience}`` of the records that carry both (to label TensorBoard images, whose
+    steps are training iterations); empty for a bootstrapping run."""
+    return {r["step"]: r["experience"] for r in records if "experience" in r}
 

@@ -12,7 +12,8 @@ the console, TensorBoard and a JSON-lines file.
     python examples/split_digits_ddgr.py --preset tiny    # seconds: a smoke test
     tensorboard --logdir runs/split_digits_ddgr
 
-Run directories with checkpoints, resume and reports are the CLI's job: `bootdrift replay --help`.
+Run directories with checkpoints and resume are the CLI's job: `bootdrift replay --help`; `bootdrift
+report LOG_DIR` writes an HTML report of this script's log directory.
 """
 import argparse
 import time

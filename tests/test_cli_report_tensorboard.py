@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bootdrift_avalanche.cli import main
-from bootdrift_avalanche.logging import read_metrics
+from bootdrift_avalanche.logging import read_metrics, record_x
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,12 @@ def test_replay_command_writes_run_dir(replay_run, capsys):
     recs = read_metrics(replay_run / "metrics.jsonl")
     for name in ("FID_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream",
                  "Top1_Acc_Seen/eval_phase/test_stream"):
-        assert sorted(r["step"] for r in recs if r["name"] == name) == [0, 1], name
+        assert sorted(record_x(r) for r in recs if r["name"] == name) == [0, 1], name
+    # one x for drift and accuracy: Avalanche's training-iteration count after each experience
+    steps = {name: sorted(r["step"] for r in recs if r["name"] == name)
+             for name in ("FID_clf/train_phase/train_stream", "Top1_Acc_Seen/eval_phase/test_stream")}
+    assert steps["FID_clf/train_phase/train_stream"] == steps["Top1_Acc_Seen/eval_phase/test_stream"]
+    assert 0 < steps["FID_clf/train_phase/train_stream"][0] < steps["FID_clf/train_phase/train_stream"][1]
     assert len(list((replay_run / "checkpoints").glob("step_*.pt"))) == 2
 
 
@@ -142,11 +147,13 @@ def test_tensorboard_server_serves_drift_scalars(replay_run):
                 pass
             time.sleep(1)
         run = next(r for r, t in tags.items() if "FID_clf/train_phase/train_stream" in t)
+        iterations = sorted(r["step"] for r in read_metrics(replay_run / "metrics.jsonl")
+                            if r["name"] == "Top1_Acc_Seen/eval_phase/test_stream")
         for tag in ("FID_clf/train_phase/train_stream", "CFID_clf/train_phase/train_stream",
                     "OTDD_clf/train_phase/train_stream", "RealAcc/train_phase/train_stream"):
             q = urllib.parse.urlencode({"run": run, "tag": tag})
             rows = _get(f"{base}/data/plugin/scalars/scalars?{q}")
-            assert [r[1] for r in rows] == [0, 1], (tag, rows)  # [wall_time, step, value]
+            assert [r[1] for r in rows] == iterations, (tag, rows)  # [wall_time, step, value]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -165,3 +172,37 @@ def test_report_renders_in_headless_chromium(replay_run, tmp_path):
     assert img.size == (1280, 2600)
     hist = img.histogram()
     assert max(hist) < 0.97 * sum(hist)  # not a blank page: the figures are drawn
+
+
+def _hand_run(d, split, experiences=None):
+    """A metrics.jsonl as JSONLinesLogger writes it for a script (steps = training iterations, the
+    experience beside them): FID and per-class CFID of the classes of ``split``."""
+    recs, seen = [], []
+    for k, classes in enumerate(split[:experiences]):
+        seen += classes
+        recs.append({"name": "FID_clf/train_phase/train_stream", "value": 1.0 + k, "step": 10 * (k + 1), "experience": k})
+        recs += [{"name": f"CFID_clf/train_phase/train_stream/Class{c:03d}", "value": 2.0, "step": 10 * (k + 1),
+                  "experience": k} for c in seen]
+    d.mkdir(parents=True)
+    (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return d
+
+
+def test_compare_warns_when_runs_differ_in_class_split_or_experiences(tmp_path):
+    from bootdrift_avalanche.experiments.report import class_split, write_comparison
+    from bootdrift_avalanche.logging import metric_table
+
+    a = _hand_run(tmp_path / "a", [[0, 1], [2, 3]])
+    assert class_split(metric_table(read_metrics(a / "metrics.jsonl"))) == [[0, 1], [2, 3]]
+    with pytest.warns(RuntimeWarning, match="class splits"):
+        page = write_comparison([a, _hand_run(tmp_path / "b", [[0, 2], [1, 3]])], tmp_path / "ab.html").read_text()
+    assert "Not comparable point by point" in page and "0: 0, 2; 1: 1, 3" in page
+    with pytest.warns(RuntimeWarning, match="different numbers of experiences") as caught:
+        write_comparison([a, _hand_run(tmp_path / "c", [[0, 1], [2, 3]], experiences=1)], tmp_path / "ac.html")
+    assert len(caught) == 1  # the shorter run's one experience has the same classes: not a split warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same split and length: no warning
+        page = write_comparison([a, _hand_run(tmp_path / "d", [[0, 1], [2, 3]])], tmp_path / "ad.html").read_text()
+    assert "Not comparable" not in page

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bootdrift_avalanche.logging import read_metrics
+from bootdrift_avalanche.logging import read_metrics, record_x
 
 from .benchmarks.fake_data import write_fake_cifar100, write_fake_flowers102
 
@@ -36,7 +36,8 @@ def _run(script, *args, patch_cifar=False, check=True, timeout=600):
 
 
 def _steps(log_dir, name):
-    return sorted(r["step"] for r in read_metrics(Path(log_dir) / "metrics.jsonl") if r["name"] == name)
+    """The experiences (replay runs; steps are training iterations) or stages of a curve."""
+    return sorted(record_x(r) for r in read_metrics(Path(log_dir) / "metrics.jsonl") if r["name"] == name)
 
 
 def _check_replay_output(out, log_dir):
@@ -58,6 +59,13 @@ REPLAY_TINY = ("--preset", "tiny", "--experiences", "2", "--no-umap")
 def test_split_digits_ddgr_example(tmp_path):
     out = _run("split_digits_ddgr.py", *REPLAY_TINY, "--log-dir", tmp_path / "log").stdout
     _check_replay_output(out, tmp_path / "log")
+    # the report of a plain script's log dir: Avalanche's accuracy and forgetting, grids per experience
+    from bootdrift_avalanche.cli import main
+
+    assert main(["report", str(tmp_path / "log")]) == 0
+    figures = {p.name for p in (tmp_path / "log" / "figures").glob("*.png")}
+    assert {"Top1_Acc_Stream.png", "StreamForgetting.png", "FID.png", "CFID_clf_per_class.png",
+            "Samples_000.png", "Samples_001.png"} <= figures, figures
 
 
 @pytest.mark.slow
@@ -103,7 +111,7 @@ def _fid_steps(run_dir):
     recs = read_metrics(Path(run_dir) / "metrics.jsonl")
     names = {r["name"] for r in recs if r["name"].startswith("FID") and r["name"].endswith("/train_stream")}
     assert len(names) == 1, names
-    return sorted(r["step"] for r in recs if r["name"] in names)
+    return sorted(record_x(r) for r in recs if r["name"] in names)
 
 
 @pytest.mark.slow

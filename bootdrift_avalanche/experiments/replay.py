@@ -9,7 +9,10 @@ Accuracy is measured here after each experience on every test experience (an acc
 R[k][j] = accuracy on test experience j after training experience k), so resuming needs no Avalanche
 metric state: final average accuracy = mean_j R[T-1][j]; average forgetting = mean over j < T-1 of
 max_{k<T-1} R[k][j] - R[T-1][j] (Chaudhry et al. 2018). Both are logged as
-``Top1_Acc_Seen/eval_phase/test_stream`` and ``Forgetting/eval_phase/test_stream`` (step = experience).
+``Top1_Acc_Seen/eval_phase/test_stream`` and ``Forgetting/eval_phase/test_stream`` at Avalanche's
+x (``strategy.clock.train_iterations``, as ``accuracy_metrics`` and the drift metrics), so the
+curves of a run overlay in TensorBoard; ``metrics.jsonl`` records the experience beside it
+(``logging.JSONLinesLogger``).
 
 The drift metrics score the generator of the strategy against the real **test** stream, in the
 feature space ``cfg.features`` (default ``clf``: a classifier trained on the **train** stream, never
@@ -143,10 +146,11 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
             accs = evaluate_accuracy(strategy.model, bm.test_stream, cfg.device)
             outcome.accuracy_matrix.append(accs)
             acc, forg = accuracy_summary(outcome.accuracy_matrix)
-            run.log("Top1_Acc_Seen/eval_phase/test_stream", acc, k)
-            run.log("Forgetting/eval_phase/test_stream", forg, k)
+            x = strategy.clock.train_iterations  # Avalanche's x_plot: see the module docstring
+            run.log("Top1_Acc_Seen/eval_phase/test_stream", acc, x)
+            run.log("Forgetting/eval_phase/test_stream", forg, x)
             for j, a in enumerate(accs[: k + 1]):
-                run.log(f"Top1_Acc_Exp/eval_phase/test_stream/Exp{j:03d}", a, k)
+                run.log(f"Top1_Acc_Exp/eval_phase/test_stream/Exp{j:03d}", a, x)
             outcome.seconds += time.perf_counter() - t0
             run.checkpoint(k, {"strategy": recipe.state_dict(strategy), "R": outcome.accuracy_matrix,
                                "drift": drift.state_dict() if drift is not None else None,

@@ -1,14 +1,26 @@
 """Drift reports: a self-contained HTML page (images embedded as base64) and PNG figures.
 
-``write_report(run_dir)`` reads the run's ``metrics.jsonl`` (scalars) and its TensorBoard events
-(sample grids, UMAP figures) and writes ``RUN_DIR/report.html`` plus ``RUN_DIR/figures/*.png``:
-drift metrics against experience or stage, real-data accuracy against chance, the solver's accuracy
-and forgetting (replay runs), sample grids per step and the UMAP projections (one panel per step, in
-a row in the order of the steps: the drift plugin draws them all in one fixed map, so they compare).
+``write_report(run_dir)`` works on any directory with a ``metrics.jsonl`` written by
+``JSONLinesLogger`` (a ``bootdrift`` run, or a plain Avalanche script's ``log_dir``) and, when
+there, its TensorBoard events (in ``tb/``, or beside ``metrics.jsonl`` as the examples write them:
+sample grids, UMAP figures) and ``config.json``. It writes
+``RUN_DIR/report.html`` plus ``RUN_DIR/figures/*.png``: a summary (the config as a table, the
+experiences and the classes each one brought, read off the per-class CFID curves), one panel per
+metric family against experience or stage (integer ticks, "lower/higher is better" in the title):
+drift (FID, CFID, OTDD), real-data accuracy against chance, the solver's accuracy and forgetting
+(ours, ``Top1_Acc_Seen``/``Forgetting``, or Avalanche's ``Top1_Acc_Stream``/``StreamForgetting``
+of an API run), a class x experience heatmap of per-class CFID (which class drifts), sample grids
+per step and the UMAP projections (one panel per step, in a row in the order of the steps: the
+drift plugin draws them all in one fixed map, so they compare).
+Steps: the values are read per experience (``logging.metric_table``); TensorBoard images, whose
+steps are Avalanche's training iterations, are labelled with the experience ``metrics.jsonl``
+records at the same step.
 A metric logged with ``_unguided`` after its head (DDGR's generator without guidance, beside what
 it replays) shares the panel of its family, dashed in the colour of its guided curve.
 ``write_comparison(run_dirs, out)`` overlays the same metrics of several runs (DDGR vs GAN Memory vs
-Avalanche's GenerativeReplay, or several mixing ratios).
+Avalanche's GenerativeReplay, or several mixing ratios), and warns (``RuntimeWarning``, and on the
+page) when the runs differ in their number of experiences or their class split: their curves then
+do not compare point by point.
 """
 from __future__ import annotations
 
@@ -16,14 +28,24 @@ import base64
 import html
 import io
 import json
+import math
+import re
+import warnings
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from ..logging import metric_table, read_metrics
+from ..logging import experience_of_step, metric_table, read_metrics
 from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES  # exact OTDD and each large-set variant: own panels
 
-# Metric families plotted in one panel each (prefix of the metric name before the first "/").
-_FAMILIES = ("FID", "CFID", *OTDD_PREFIXES, "RealAcc", "Top1_Acc_Seen", "Forgetting", "ModesCovered", "HighQuality", "DriftTime")
+# Metric families plotted in one panel each (prefix of the metric name before the first "/"), in
+# order, with which direction is better. Top1_Acc_Seen/Forgetting: the CLI's own accuracy matrix;
+# Top1_Acc_Stream/StreamForgetting: Avalanche's accuracy_metrics/forgetting_metrics of an API run.
+_BETTER = {"FID": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "RealAcc": "higher",
+           "Top1_Acc_Seen": "higher", "Top1_Acc_Stream": "higher", "Forgetting": "lower", "StreamForgetting": "lower",
+           "ModesCovered": "higher", "HighQuality": "higher", "DriftTime": "lower"}
+_FAMILIES = tuple(_BETTER)
+# a per-class CFID curve of what is replayed: CFID_clf/train_phase/train_stream/Class003
+_PER_CLASS = re.compile(r"^(CFID_[^/]*)/train_phase/train_stream/Class(\d+)$")
 # Head suffix of a drift value of the generator without guidance (plugins.drift): drawn in its family.
 _UNGUIDED = "_unguided"
 
@@ -34,12 +56,40 @@ def _figure_png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _curves(run_dir: Path) -> Dict[str, Dict[int, float]]:
+def _records(run_dir: Path) -> List[dict]:
     p = run_dir / "metrics.jsonl"
     if not p.exists():
-        raise FileNotFoundError(f"{p} not found: is {run_dir} a bootdrift run directory?")
-    table = metric_table(read_metrics(p))
+        raise FileNotFoundError(f"{p} not found: is {run_dir} a bootdrift run directory, or the log_dir of a "
+                                "script with bootdrift_avalanche.logging.JSONLinesLogger among its loggers?")
+    return read_metrics(p)
+
+
+def _curves(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[int, float]]:
+    """The curves of the panels and the table: no per-class or per-experience ones."""
     return {k: v for k, v in table.items() if "/Class" not in k and "/Exp" not in k}
+
+
+def per_class(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[int, Dict[int, float]]]:
+    """``{CFID head: {class: {experience: value}}}`` of the per-class CFID curves (the replay's,
+    not the ``_unguided`` ones)."""
+    out: Dict[str, Dict[int, Dict[int, float]]] = {}
+    for name, pts in table.items():
+        m = _PER_CLASS.match(name)
+        if m and not m.group(1).endswith(_UNGUIDED):
+            out.setdefault(m.group(1), {})[int(m.group(2))] = pts
+    return out
+
+
+def class_split(table: Dict[str, Dict[int, float]]) -> Optional[List[List[int]]]:
+    """The classes each experience brought (the first experience of each class's CFID curve), or
+    ``None`` without per-class CFID."""
+    classes = next(iter(per_class(table).values()), None)
+    if not classes:
+        return None
+    first: Dict[int, List[int]] = {}
+    for c, pts in classes.items():
+        first.setdefault(min(pts), []).append(c)
+    return [sorted(first[x]) for x in sorted(first)]
 
 
 def _without_unguided(head: str) -> str:
@@ -51,9 +101,10 @@ def _family(name: str) -> str:
     return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", *OTDD_PREFIXES, "UMAP") else head
 
 
-def _step_label(run_dir: Path) -> str:
-    cfg = _config(run_dir)
-    return "stage" if cfg.get("kind") == "bootstrap" else "experience"
+def _step_label(cfg: dict, records: List[dict]) -> str:
+    if cfg.get("kind") == "bootstrap":
+        return "stage"
+    return "experience" if cfg.get("kind") == "replay" or any("experience" in r for r in records) else "step"
 
 
 def _config(run_dir: Path) -> dict:
@@ -92,19 +143,57 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
                         break
         if not drawn:
             continue
+        _integer_ticks(ax.xaxis)
         ax.set_xlabel(xlabel)
-        ax.set_title(fam)
+        ax.set_title(f"{fam} ({_BETTER[fam]} is better)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         out.append((fam, _figure_png(fig)))
     return out
 
 
-def _event_images(run_dir: Path) -> Dict[str, List[Tuple[int, bytes]]]:
-    """PNG-encoded images of the run's TensorBoard events, by tag: [(step, png), ...] in the order
-    of the steps, one per step."""
-    tb = run_dir / "tb"
-    if not tb.exists():
+def _integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def per_class_figures(table: Dict[str, Dict[int, float]], xlabel: str) -> List[Tuple[str, bytes]]:
+    """One class x experience heatmap per CFID head (empty where a class was not seen yet), each
+    cell annotated with its value: which class drifts, and when."""
+    from matplotlib.figure import Figure
+
+    out = []
+    for head, classes in sorted(per_class(table).items()):
+        ids = sorted(classes)
+        xs = sorted({x for pts in classes.values() for x in pts})
+        grid = [[classes[c].get(x, math.nan) for x in xs] for c in ids]
+        fig = Figure(figsize=(1.6 + 0.7 * len(xs), 1.0 + 0.32 * len(ids)))
+        ax = fig.add_subplot(111)
+        im = ax.imshow(grid, aspect="auto", cmap="magma_r", interpolation="nearest")
+        fig.colorbar(im, ax=ax, fraction=0.06)
+        finite = [v for row in grid for v in row if math.isfinite(v)]
+        mid = (min(finite) + max(finite)) / 2 if finite else 0.0
+        for i, row in enumerate(grid):
+            for j, v in enumerate(row):
+                if math.isfinite(v):
+                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6,
+                            color="white" if v > mid else "black")
+        ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+        ax.set_yticks(range(len(ids)), [f"class {c}" for c in ids], fontsize=7)
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{head} per class (lower is better)", fontsize=9)
+        out.append((f"{head}_per_class", _figure_png(fig)))
+    return out
+
+
+def _event_images(run_dir: Path, x_of_step: Dict[int, int]) -> Dict[str, List[Tuple[int, bytes]]]:
+    """PNG-encoded images of the run's TensorBoard events, by tag: [(x, png), ...] in the order
+    of x, one per x, where x is the experience ``metrics.jsonl`` records at the image's step (the
+    step itself where it records none)."""
+    tb = run_dir / "tb"  # a bootdrift run; a script's TensorboardLogger(log_dir) writes into log_dir
+    tb = tb if tb.is_dir() else run_dir
+    if not any(tb.glob("events.out.tfevents.*")):
         return {}
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -112,8 +201,9 @@ def _event_images(run_dir: Path) -> Dict[str, List[Tuple[int, bytes]]]:
     acc.Reload()
     out = {}
     for tag in acc.Tags().get("images", []):
-        by_step = {e.step: e.encoded_image_string for e in acc.Images(tag)}  # a resumed step: the last one
-        out[tag] = sorted(by_step.items())
+        # a resumed step: the last one
+        by_x = {x_of_step.get(e.step, e.step): e.encoded_image_string for e in acc.Images(tag)}
+        out[tag] = sorted(by_x.items())
     return out
 
 
@@ -125,6 +215,8 @@ def _img(png: bytes, alt: str, width: int = 0, pixelated: bool = False) -> str:
 
 _CSS = """body{font-family:sans-serif;margin:24px;max-width:1200px}h1{font-size:22px}h2{font-size:18px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+table.summary td{text-align:left}.warn{background:#fff3cd;border:1px solid #e0b000;padding:6px 10px}
+.versions{font-size:11px;color:#666}
 .figs img{margin:6px;border:1px solid #eee}.grid{display:inline-block;margin:6px;text-align:center;font-size:12px}
 .row{display:flex;flex-wrap:nowrap;overflow-x:auto}.row .grid{flex:0 0 auto}"""
 
@@ -139,23 +231,49 @@ def _table_html(curves: Dict[str, Dict[int, float]], xlabel: str) -> str:
     return f"<table><tr><th>{xlabel}</th>{head}</tr>{rows}</table>"
 
 
+def _split_text(split: Optional[List[List[int]]]) -> str:
+    return "; ".join(f"{k}: {', '.join(map(str, cs))}" for k, cs in enumerate(split)) if split else "(no per-class CFID)"
+
+
+def _summary_html(cfg: dict, curves: Dict[str, Dict[int, float]], split, xlabel: str) -> str:
+    """The config as a two-column table (versions in one small line below), and what the log says:
+    how many experiences (or stages) and the classes each experience brought."""
+    rows = [(k, v) for k, v in cfg.items() if k != "versions"]
+    if not cfg:
+        rows.append(("config", "none (no config.json: a run logged by JSONLinesLogger outside the bootdrift CLI)"))
+    steps = sorted({x for pts in curves.values() for x in pts})
+    rows.append((f"{xlabel}s logged", f"{len(steps)} ({', '.join(map(str, steps))})"))
+    if xlabel == "experience":
+        rows.append(("classes per experience", _split_text(split)))
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+                   for k, v in rows)
+    versions = cfg.get("versions") or {}
+    ver = ", ".join(f"{k} {v}" for k, v in versions.items())
+    return f'<table class="summary">{body}</table>' + (f'<p class="versions">{html.escape(ver)}</p>' if ver else "")
+
+
 def write_report(run_dir: Union[str, Path]) -> Path:
     """Write ``report.html`` and ``figures/*.png`` for one run; returns the HTML path."""
     from ..runtime.checkpoint import atomic_write_bytes
 
     run_dir = Path(run_dir)
-    curves = _curves(run_dir)
-    xlabel = _step_label(run_dir)
-    figs = metric_figures([(run_dir.name, curves)], xlabel)
-    (run_dir / "figures").mkdir(exist_ok=True)
-    for fam, png in figs:
-        atomic_write_bytes(run_dir / "figures" / f"{fam}.png", png)
-    images = _event_images(run_dir)
+    records = _records(run_dir)
+    table = metric_table(records)
+    curves = _curves(table)
     cfg = _config(run_dir)
+    xlabel = _step_label(cfg, records)
+    figs = metric_figures([(run_dir.name, curves)], xlabel)
+    heatmaps = per_class_figures(table, xlabel)
+    (run_dir / "figures").mkdir(exist_ok=True)
+    for fam, png in figs + heatmaps:
+        atomic_write_bytes(run_dir / "figures" / f"{fam}.png", png)
+    images = _event_images(run_dir, experience_of_step(records))
     parts = [f"<h1>bootdrift report: {html.escape(run_dir.name)}</h1>",
-             f"<p>{html.escape(json.dumps({k: v for k, v in cfg.items() if k != 'versions'}))}</p>",
+             "<h2>Run</h2>", _summary_html(cfg, curves, class_split(table), xlabel),
              "<h2>Metrics per " + xlabel + "</h2>", _table_html(curves, xlabel),
              '<h2>Curves</h2><div class="figs">' + "".join(_img(p, f) for f, p in figs) + "</div>"]
+    if heatmaps:
+        parts.append('<h2>Per-class CFID</h2><div class="figs">' + "".join(_img(p, f) for f, p in heatmaps) + "</div>")
     for tag, entries in sorted(images.items()):
         umap = tag.startswith("UMAP")
         # UMAP panels side by side (one map: they compare across steps); sample grids wrap
@@ -164,11 +282,11 @@ def write_report(run_dir: Union[str, Path]) -> Path:
             atomic_write_bytes(run_dir / "figures" / f"{tag.split('/')[0]}_{step:03d}.png", png)
             if umap:
                 img = _img(png, f"{tag} {step}", 360)
-            else:  # sample grids of 8x8 images: enlarge without blurring
+            else:  # sample grids of small images: enlarge without blurring
                 from PIL import Image
 
                 w = Image.open(io.BytesIO(png)).size[0]
-                img = _img(png, f"{tag} {step}", min(4 * w, 560), pixelated=True)
+                img = _img(png, f"{tag} {step}", min(4 * w, 560) if w < 200 else w, pixelated=True)
             parts.append(f'<div class="grid">{img}<br/>{xlabel} {step}</div>')
         parts.append("</div>")
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
@@ -177,24 +295,54 @@ def write_report(run_dir: Union[str, Path]) -> Path:
     return out
 
 
+def comparability_problems(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]], str]]) -> List[str]:
+    """Why the curves of ``(label, metric table, x label)`` runs do not compare point by point:
+    different x (stage vs experience), numbers of experiences or class splits (as the per-class
+    CFID curves show them, over the experiences all runs have; runs without them are not checked
+    for it)."""
+    problems = []
+    if len({xl for _, _, xl in runs}) > 1:
+        problems.append("the runs are of different kinds: " + ", ".join(f"{l}: per {xl}" for l, _, xl in runs))
+    counts = {l: len({x for pts in _curves(t).values() for x in pts}) for l, t, _ in runs}
+    if len(set(counts.values())) > 1:
+        problems.append("different numbers of experiences/stages: " + ", ".join(f"{l}: {n}" for l, n in counts.items()))
+    splits = {l: class_split(t) for l, t, _ in runs}
+    known = {l: sp for l, sp in splits.items() if sp is not None}
+    common = min((len(sp) for sp in known.values()), default=0)  # a shorter run: its experiences only
+    if len({json.dumps(sp[:common]) for sp in known.values()}) > 1:
+        problems.append("different class splits (classes per experience): "
+                        + " | ".join(f"{l}: {_split_text(sp)}" for l, sp in known.items()))
+    return problems
+
+
 def write_comparison(run_dirs: Sequence[Union[str, Path]], out: Union[str, Path]) -> Path:
     """Overlay the metric curves of several runs in one HTML page (and PNGs beside it)."""
     from ..runtime.checkpoint import atomic_write_bytes
 
-    runs = []
+    loaded = []
     for d in run_dirs:
         d = Path(d)
         cfg = _config(d)
-        label = cfg.get("strategy") or f"{cfg.get('generator', '')} mix={cfg.get('mix_real', '')}"
-        runs.append((f"{d.name} ({label})", _curves(d)))
-    xlabel = _step_label(Path(run_dirs[0]))
+        records = _records(d)
+        if cfg:
+            label = cfg.get("strategy") or f"{cfg.get('generator', '')} mix={cfg.get('mix_real', '')}"
+            label = f"{d.name} ({label})"
+        else:
+            label = d.name
+        loaded.append((label, metric_table(records), _step_label(cfg, records)))
+    problems = comparability_problems(loaded)
+    for p in problems:
+        warnings.warn(f"compare: {p}; their curves do not line up point by point", RuntimeWarning, stacklevel=2)
+    runs = [(label, _curves(t)) for label, t, _ in loaded]
+    xlabel = loaded[0][2]
     figs = metric_figures(runs, xlabel)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for fam, png in figs:
         atomic_write_bytes(out.with_name(f"{out.stem}_{fam}.png"), png)
     tables = "".join(f"<h2>{html.escape(l)}</h2>{_table_html(c, xlabel)}" for l, c in runs)
+    warn = "".join(f'<p class="warn">Not comparable point by point: {html.escape(p)}</p>' for p in problems)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift comparison</title><style>{_CSS}</style></head>"
-            f"<body><h1>bootdrift comparison</h1><div class='figs'>{''.join(_img(p, f) for f, p in figs)}</div>{tables}</body></html>")
+            f"<body><h1>bootdrift comparison</h1>{warn}<div class='figs'>{''.join(_img(p, f) for f, p in figs)}</div>{tables}</body></html>")
     atomic_write_bytes(out, page.encode("utf-8"))
     return out

@@ -27,8 +27,9 @@ Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception
 * ``DriftSamplesPerClass``: the smallest number of samples of a class actually scored (the n of
   CFID's per-class Fréchet distances); below :data:`MIN_SAMPLES_PER_CLASS` a warning says that
   covariance-based values are dominated by their small-sample bias.
-* ``Samples``: :func:`sample_picture` of the synthetic set — an image grid (in ``images``) for
-  images, a scatter ``Figure`` (in ``figures``) for 2-D points.
+* ``Samples``: :func:`sample_picture` of the synthetic set — for images a labelled grid of real and
+  synthetic images side by side per class (in ``images``, see :mod:`.sample_grid`), a scatter
+  ``Figure`` (in ``figures``) for 2-D points.
 * ``UMAP_<ext>``: real and synthetic features in a UMAP map fitted on real features (``figures``;
   pass the same ``umap_projection`` at every step so that positions can be compared over steps).
 * any extra names returned by the ``extra`` callable (e.g. the GMM toy's mode metrics).
@@ -181,23 +182,20 @@ def log_values(loggers: Sequence, values: DriftValues, step: int) -> None:
             lg.log_single_metric(tag_for(name), v, step)
 
 
-def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = ""):
+def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = "",
+                   real_x: Optional[Tensor] = None, real_y: Optional[Tensor] = None):
     """The picture of a labelled sample set, or ``None`` when there is no natural one.
 
-    Images (N, C, H, W): a grid with one row of ``per_class`` samples per class (sorted class ids;
-    short rows padded with black), clamped to [0, 1] — a (3, H', W') tensor. 2-D points (N, 2): a
-    scatter ``matplotlib.figure.Figure`` coloured by class (built without pyplot's global state).
+    Images (N, C, H, W): :func:`~bootdrift_avalanche.metrics.sample_grid.labelled_grid`, one row
+    of ``per_class`` samples per class (sorted class ids), beside ``per_class`` real images of the
+    class when ``real_x``/``real_y`` are given, labelled and enlarged (nearest neighbour) — a
+    (3, H', W') tensor in [0, 1]. 2-D points (N, 2): a scatter ``matplotlib.figure.Figure``
+    coloured by class (built without pyplot's global state).
     """
     if x.dim() == 4:
-        from torchvision.utils import make_grid
+        from .sample_grid import labelled_grid
 
-        rows = []
-        for c in torch.unique(y).tolist():
-            xc = x[y == c][:per_class].float()
-            if len(xc) < per_class:
-                xc = torch.cat([xc, torch.zeros((per_class - len(xc),) + tuple(x.shape[1:]))])
-            rows.append(xc)
-        return make_grid(torch.cat(rows), nrow=per_class, padding=1, pad_value=1.0).clamp(0, 1)
+        return labelled_grid(x, y, real_x=real_x, real_y=real_y, per_class=per_class, title=title)
     if x.dim() == 2 and x.shape[1] == 2:
         from matplotlib.figure import Figure
 
@@ -311,7 +309,7 @@ class DriftSuite:
             out.scalars["RealAcc"] = float(r.accuracy)
             out.scalars["RealAccChance"] = float(r.chance)
         if cfg.samples:
-            pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title)
+            pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title, real_x=real_x, real_y=real_y)
             if isinstance(pic, Tensor):
                 out.images["Samples"] = pic
             elif pic is not None:

@@ -56,12 +56,20 @@ name is in every feature-based tag (``FID_resnet50/...``), so values of differen
 never share a curve. See :func:`~bootdrift_avalanche.metrics.features.make_extractor` and
 ``docs/FEATURE_EXTRACTORS.md``.
 
-**Names and steps**: each scalar is one TensorBoard curve over experiences: the tag is the suite's
+**Names and steps**: each scalar is one TensorBoard curve over the run: the tag is the suite's
 name with ``/train_phase/train_stream`` (``FID_clf/train_phase/train_stream``,
 ``CFID_clf/train_phase/train_stream/Class003``, ``RealAcc/...``, ``DriftTime/...``, ``Samples/...``,
-``UMAP_clf/...``; for a guided replay also ``FID_clf_unguided/train_phase/train_stream`` and so on)
-and the step (``x_plot``) is the experience index, instead of Avalanche's per-experience
-``.../Exp003`` tags that would give one-point curves. Values are plain floats.
+``UMAP_clf/...``; for a guided replay also ``FID_clf_unguided/train_phase/train_stream`` and so on),
+instead of Avalanche's per-experience ``.../Exp003`` tags that would give one-point curves. Values
+are plain floats. The step (``x_plot``) follows Avalanche's own metrics (``GenericPluginMetric``,
+hence ``accuracy_metrics`` and ``forgetting_metrics``): the number of training iterations so far,
+``strategy.clock.train_iterations``, so drift and accuracy curves overlay in TensorBoard (an
+accuracy evaluated right after experience k has the very x of the drift values of k).
+``JSONLinesLogger`` writes the experience index beside the step, and the report and
+``logging.metric_table`` read the values per experience. With a TensorBoard logger among the
+evaluator's loggers, the per-class CFID curves are also grouped into one multi-line chart per
+feature space (TensorBoard's custom-scalars layout, "Drift per class" in its Custom Scalars tab), so
+which class drifts shows in one picture.
 
 **Resuming**: ``metric.computation.state_dict()`` / ``load_state_dict()`` carry the seen classes and
 the fitted UMAP map (pickled with the checkpoint: a refit would give the same map only with the same
@@ -69,6 +77,7 @@ umap-learn, numba and BLAS); everything else is rebuilt from the streams and the
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -81,7 +90,7 @@ from torch import Tensor
 from ..benchmarks.views import eval_view
 from ..metrics.features import extract_features, make_extractor
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
-from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
+from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .generator_lookup import DriftSampler, as_generator, find_sampler
@@ -324,12 +333,13 @@ class _DriftMetric(PluginMetric[float]):
         return tuple(f"{k}_{ext}" if self.per_extractor else k for k in self.keys)
 
     def after_training_exp(self, strategy):
-        step, values = self.computation.result(strategy)
+        _, values = self.computation.result(strategy)
         names = self._names()
         self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
         heads = set(names) | {n + UNGUIDED for n in names}
+        x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric): see the module doc
         # a name is ours when its first path component is (CFID_clf/Class003 belongs to CFID_clf)
-        return [MetricValue(self, tag_for(name), v, step) for name, v in loggable(values).items()
+        return [MetricValue(self, tag_for(name), v, x) for name, v in loggable(values).items()
                 if name.partition("/")[0] in heads]
 
     def __str__(self):
@@ -341,7 +351,31 @@ class FIDMetric(_DriftMetric):
 
 
 class CFIDMetric(_DriftMetric):
+    """Per-class CFID; also writes, once per TensorBoard writer of the evaluator (at the first
+    experience: TensorBoard shows one layout per run), the custom-scalars layout that draws the
+    classes of each CFID head as one multi-line chart."""
+
     keys = ("CFID",)
+
+    def __init__(self, computation: DriftComputation):
+        super().__init__(computation)
+        self._layout_written: set = set()  # ids of the writers that have the layout
+
+    def after_training_exp(self, strategy):
+        out = super().after_training_exp(strategy)
+        heads = sorted({mv.name.partition("/")[0] for mv in out if "/Class" in mv.name})
+        for logger in getattr(getattr(strategy, "evaluator", None), "loggers", ()):
+            writer = getattr(logger, "writer", None)  # avalanche.logging.TensorboardLogger's SummaryWriter
+            if heads and writer is not None and id(writer) not in self._layout_written:
+                writer.add_custom_scalars(per_class_layout(heads))
+                self._layout_written.add(id(writer))
+        return out
+
+
+def per_class_layout(heads: Sequence[str]) -> dict:
+    """TensorBoard custom-scalars layout (``SummaryWriter.add_custom_scalars``): one multi-line
+    chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class."""
+    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/Class\d+$"]] for head in heads}}
 
 
 class OTDDMetric(_DriftMetric):

@@ -57,10 +57,10 @@ class GANMemoryPlugin(ReplaySetPlugin):
         first = not getattr(self.generator, "has_base", True)
         self.generator.fit(x, y, progress=self.progress)
         self._remember_classes(strategy.experience)
-        step = strategy.clock.train_exp_counter
         task = max(self.generator.task_ids)
         ev = getattr(strategy, "evaluator", None)
         if ev is not None:
+            step = strategy.clock.train_iterations  # Avalanche's x_plot, as the drift metrics (plugins.drift)
             ev.publish_metric_value(MetricValue(self, "GANMemoryTaskParams/train_phase/train_stream",
                                                 float(self.generator.task_parameter_count(task)), step))
             if first:

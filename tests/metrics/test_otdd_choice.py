@@ -55,7 +55,7 @@ def test_the_drift_plugin_logs_the_variant_under_its_own_tag():
             return torch.stack([torch.tensor([3.0 * c, 0.3]) for c in labels.tolist()]) + 0.5 * torch.randn(
                 len(labels), 2, generator=g)
 
-    strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=0), experience=stream[0], plugins=[],
+    strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=0, train_iterations=0), experience=stream[0], plugins=[],
                                model=None)
     tags = {}
     for exact_max in (60, 59):  # 20 per class x 3 classes = 60 points per set

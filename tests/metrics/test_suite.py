@@ -17,6 +17,7 @@ from bootdrift_avalanche.metrics import (
     sample_picture,
     tag_for,
 )
+from bootdrift_avalanche.metrics import sample_grid as G
 from bootdrift_avalanche.metrics.suite import with_head_suffix
 from bootdrift_avalanche.metrics.umap import UMAPProjection
 
@@ -73,17 +74,36 @@ def test_images_give_a_grid_and_precomputed_real_features_are_used():
     vals = suite.evaluate(rx, ry, sx, sy, real_features=suite.real_features(rx))
     grid = vals.images["Samples"]
     assert grid.dim() == 3 and grid.shape[0] == 3 and 0 <= grid.min() and grid.max() <= 1
-    # 2 class rows of 4 images of 8x8 with 1-pixel padding
-    assert tuple(grid.shape[1:]) == (2 * 9 + 1, 4 * 9 + 1)
+    # a header line, 2 class rows; a label margin, 4 real and 4 synthetic 8x8 images enlarged to 32x32
+    assert tuple(grid.shape[1:]) == (G.LINE_H + 2 * (32 + G.PAD), G.LABEL_W + 2 * 4 * (32 + G.PAD) + G.GAP)
     assert "Samples" not in vals.figures and "OTDD_identity" not in vals.scalars
     with pytest.raises(ValueError, match="real_features must have one row per real sample"):
         suite.evaluate(rx, ry, sx, sy, real_features=torch.zeros(3, 64))
 
 
-def test_sample_picture_pads_short_classes_and_skips_other_shapes():
-    x, y = _images(n_per_class=2, classes=3)
-    grid = sample_picture(x, y, per_class=5)
-    assert tuple(grid.shape) == (3, 3 * 9 + 1, 5 * 9 + 1)
+def test_sample_grid_puts_real_beside_synthetic_enlarged_and_labelled():
+    rx, ry = _images(n_per_class=3, classes=3, seed=1)
+    sx, sy = _images(n_per_class=2, classes=3, seed=2)  # fewer synthetic than per_class: grey cells
+    grid = (sample_picture(sx, sy, per_class=3, real_x=rx, real_y=ry, title="after experience 1") * 255).round()
+    top, block_w = 2 * G.LINE_H, 3 * (32 + G.PAD)
+    assert tuple(grid.shape) == (3, top + 3 * (32 + G.PAD), G.LABEL_W + 2 * block_w + G.GAP)
+
+    def cell(block, row, col):
+        x0, y0 = G.LABEL_W + block * (block_w + G.GAP) + col * (32 + G.PAD), top + row * (32 + G.PAD)
+        return grid[0, y0:y0 + 32, x0:x0 + 32]
+
+    def enlarged(img):  # nearest neighbour: every pixel a 4x4 block, no interpolated value
+        return (img[0] * 255).round().repeat_interleave(4, 0).repeat_interleave(4, 1)
+
+    for c in range(3):
+        assert torch.equal(cell(0, c, 2), enlarged(rx[ry == c][2]))  # real of class c, left block
+        assert torch.equal(cell(1, c, 1), enlarged(sx[sy == c][1]))  # synthetic of class c, right block
+        assert (cell(1, c, 2) == G.EMPTY).all()
+        label = grid[0, top + c * (32 + G.PAD):top + (c + 1) * (32 + G.PAD), :G.LABEL_W]
+        assert (label < 128).any()  # "class c" is written in the margin of its row
+    assert (grid[0, :top, :] < 128).any()  # title and header lines
+    only = sample_picture(sx, sy, per_class=3)  # no real images: the synthetic block alone
+    assert tuple(only.shape[1:]) == (G.LINE_H + 3 * (32 + G.PAD), G.LABEL_W + block_w)
     assert sample_picture(torch.rand(6, 5), torch.zeros(6, dtype=torch.long)) is None
 
 

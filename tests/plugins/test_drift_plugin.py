@@ -4,6 +4,7 @@ sampling through a replay plugin, the ``_unguided`` values of a guided replay (t
 Memory), the one UMAP map of a run, resuming, and clear errors."""
 import math
 import pickle
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,7 +15,7 @@ from avalanche.training import Naive
 from avalanche.training.plugins import EvaluationPlugin
 
 from bootdrift_avalanche.benchmarks import split_digits
-from bootdrift_avalanche.logging import JSONLinesLogger, read_metrics
+from bootdrift_avalanche.logging import JSONLinesLogger, metric_table, read_metrics
 from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.metrics import SuiteConfig
@@ -47,17 +48,19 @@ def test_avalanche_gr_with_drift_to_tensorboard(tmp_path):
     strategy = avalanche_generative_replay(model=model, optimizer=torch.optim.Adam(model.parameters(), 1e-2),
                                            criterion=torch.nn.CrossEntropyLoss(), image_shape=(1, 8, 8),
                                            train_mb_size=64, train_epochs=1, evaluator=evaluator)
+    iterations = []
     for exp in bm.train_stream:
         strategy.train(exp)
+        iterations.append(strategy.clock.train_iterations)
     evaluator.loggers[0].writer.flush()
     acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0, "scalars": 0})
     acc.Reload()
     tags = acc.Tags()
     for key in SCALARS:
         vals, steps = _scalars(acc, f"{key}_identity/train_phase/train_stream")
-        assert steps == [0, 1] and all(math.isfinite(v) and v >= 0 for v in vals), (key, vals)
+        assert steps == iterations and all(math.isfinite(v) and v >= 0 for v in vals), (key, vals)
     vals, steps = _scalars(acc, "RealAcc/train_phase/train_stream")
-    assert steps == [0, 1] and all(0.0 <= v <= 1.0 for v in vals)
+    assert steps == iterations and all(0.0 <= v <= 1.0 for v in vals)
     assert "Samples/train_phase/train_stream" in tags["images"]
     assert "UMAP_identity/train_phase/train_stream" in tags["images"]
     assert any(t.startswith("CFID_identity/train_phase/train_stream/Class") for t in tags["scalars"])
@@ -102,13 +105,16 @@ def test_jsonl_logger_both_batch_formats(tmp_path, task_labels):
                             n_per_class=10, real_acc_epochs=3, otdd_max_samples=200, umap=False)
     assert all(m.computation is metrics[0].computation for m in metrics)
     strategy = _naive_with(bm, metrics, [JSONLinesLogger(tmp_path / "metrics.jsonl")])
+    iterations = []
     for exp in bm.train_stream:
         strategy.train(exp)
+        iterations.append(strategy.clock.train_iterations)
     recs = read_metrics(tmp_path / "metrics.jsonl")
     names = {r["name"] for r in recs}
     for key in ("FID_identity", "CFID_identity", "OTDD_identity", "RealAcc", "RealAccChance", "DriftTime"):
-        steps = sorted(r["step"] for r in recs if r["name"] == f"{key}/train_phase/train_stream")
-        assert steps == [0, 1], (key, names)
+        mine = [r for r in recs if r["name"] == f"{key}/train_phase/train_stream"]
+        # Avalanche's x (training iterations so far), and the experience beside it
+        assert [r["step"] for r in mine] == iterations and [r["experience"] for r in mine] == [0, 1], (key, names)
     per_class = [n for n in names if "/Class" in n]
     assert len(per_class) == 10  # 5 classes seen after exp 0, all 10 after exp 1
     assert all(n.startswith("CFID_identity/train_phase/train_stream/Class") for n in per_class)
@@ -174,7 +180,7 @@ class _FrozenGaussians:
 
 
 def _strategy(experience, step, plugins=()):
-    return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step), experience=experience,
+    return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step, train_iterations=10 * step), experience=experience,
                            plugins=list(plugins), model=None)
 
 
@@ -480,3 +486,86 @@ def test_samples_on_another_scale_than_the_reference_warn():
                             generator=Bytes(), features="identity", n_per_class=10)
     with pytest.warns(RuntimeWarning, match=r"lie in \[.*, 25\d\] but the real reference in \[.*, 0.89"):
         comp.result(_strategy(stream[0], 0))
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """A user's script: ``Naive`` + ``DDGRPlugin`` (tiny DDPM) with Avalanche's ``accuracy_metrics``
+    and ``forgetting_metrics`` and the drift metrics, to TensorBoard and ``metrics.jsonl`` (no
+    CLI); returns the log dir and the training iterations after each experience."""
+    from avalanche.evaluation.metrics import accuracy_metrics, forgetting_metrics
+
+    from bootdrift_avalanche.plugins import DDGRPlugin
+
+    from .test_ddgr import TinyCNN, tiny_ddpm
+
+    log_dir = tmp_path_factory.mktemp("api_run")
+    torch.manual_seed(0)
+    bm = split_digits(n_experiences=2)
+    ddpm = tiny_ddpm(train_steps=2, num_inference_steps=2)
+    model = TinyCNN()
+    tb = TensorboardLogger(log_dir)  # events beside metrics.jsonl, as the examples write them
+    evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True), forgetting_metrics(stream=True),
+                                 *drift_metrics(reference_stream=bm.test_stream, features="identity",  # samples the DDGR replay
+                                                n_per_class=10, real_acc_epochs=1, otdd=False, umap=False),
+                                 loggers=[tb, JSONLinesLogger(log_dir / "metrics.jsonl")])
+    strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                     criterion=torch.nn.CrossEntropyLoss(), train_mb_size=128, train_epochs=1,
+                     plugins=[DDGRPlugin(ddpm, replay_per_class=2, guidance_scale=0.0, generator_steps=2)],
+                     evaluator=evaluator)
+    iterations = []
+    for exp in bm.train_stream:
+        strategy.train(exp)
+        iterations.append(strategy.clock.train_iterations)
+        strategy.eval(bm.test_stream)
+    tb.writer.flush()
+    return SimpleNamespace(dir=log_dir, iterations=iterations, first_class=bm.classes_per_experience[0][0],
+                           split=[sorted(c) for c in bm.classes_per_experience])
+
+
+def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(api_run):
+    """Avalanche's accuracy and the drift curves are at Avalanche's x (training iterations so far),
+    so they overlay; metrics.jsonl maps both back to experiences; the per-class CFID layout (custom
+    scalars) is written once."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    iterations = api_run.iterations
+    acc = EventAccumulator(str(api_run.dir), size_guidance={"scalars": 0, "tensors": 0})
+    acc.Reload()
+    assert 0 < iterations[0] < iterations[1]
+    stream_acc = "Top1_Acc_Stream/eval_phase/test_stream"
+    assert _scalars(acc, stream_acc)[1] == iterations  # Avalanche's own x ...
+    for tag in ("FID_identity/train_phase/train_stream",
+                f"CFID_identity/train_phase/train_stream/Class{api_run.first_class:03d}",  # seen from experience 0
+                "RealAcc/train_phase/train_stream"):
+        assert _scalars(acc, tag)[1] == iterations, tag  # ... is the drift curves' x
+    # metrics.jsonl maps both back to experiences
+    table = metric_table(read_metrics(api_run.dir / "metrics.jsonl"))
+    assert sorted(table[stream_acc]) == sorted(table["FID_identity/train_phase/train_stream"]) == [0, 1]
+    # the per-class CFID chart: one custom-scalars layout event, one multi-line chart of every class
+    layouts = [layout_pb2.Layout.FromString(e.tensor_proto.string_val[0])
+               for e in acc.Tensors(metadata.CONFIG_SUMMARY_TAG)]
+    assert len(layouts) == 1
+    (chart,) = layouts[0].category[0].chart
+    assert chart.title == "CFID_identity"
+    (regex,) = chart.multiline.tag
+    tags = [t for t in acc.Tags()["scalars"] if re.search(regex, t)]
+    assert sorted(tags) == [f"CFID_identity/train_phase/train_stream/Class{c:03d}" for c in range(10)]
+
+
+def test_report_of_an_api_run_shows_accuracy_forgetting_drift_and_grids_per_experience(api_run):
+    """The report reads a plain script's log dir (no config.json): Avalanche's accuracy and
+    forgetting beside the drift panels, the per-class CFID heatmap, the classes of each experience,
+    and one labelled sample grid per experience (not per training iteration)."""
+    from bootdrift_avalanche.experiments.report import write_report
+
+    page = write_report(api_run.dir).read_text()
+    figures = {p.name for p in (api_run.dir / "figures").glob("*.png")}
+    assert {"Top1_Acc_Stream.png", "StreamForgetting.png", "FID.png", "CFID.png", "RealAcc.png",
+            "CFID_identity_per_class.png", "Samples_000.png", "Samples_001.png"} <= figures
+    assert "no config.json" in page
+    split = "; ".join(f"{k}: {', '.join(map(str, cs))}" for k, cs in enumerate(api_run.split))
+    assert f"<td>{split}</td>" in page
+    grids = page[page.index("<h2>Samples</h2>"):]
+    assert grids.count("<br/>experience ") == 2 and "experience 0" in grids and "experience 1" in grids

@@ -41,7 +41,9 @@ def test_gan_memory_strategy_replays_old_tasks_without_forgetting(tmp_path, task
     assert set(labels_seen.tolist()) == set(range(10))  # current classes + replay of all old ones
     recs = read_metrics(tmp_path / "m.jsonl")
     params = [r for r in recs if r["name"] == "GANMemoryTaskParams/train_phase/train_stream"]
-    assert [r["step"] for r in params] == [0, 1, 2]
+    assert [r["experience"] for r in params] == [0, 1, 2]
+    steps = [r["step"] for r in params]  # Avalanche's x: training iterations so far
+    assert 0 < steps[0] < steps[1] < steps[2]
     assert params[0]["value"] == gen.task_parameter_count(0) > 0
     assert strategy.generator is gen
     # what the drift metrics sample is what the plugin replays: the seeded memory itself
