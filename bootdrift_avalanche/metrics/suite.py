@@ -42,6 +42,10 @@ Logged tags put :data:`TAG_SUFFIX` after the first path component of a name
 so each value is one curve over steps in TensorBoard. Seeds of the OTDD subsample and of the RealAcc
 classifier come from named streams of ``SuiteConfig.seed`` and do not depend on the step: the same
 sets give the same values at any step.
+
+Under ``torchrun`` with several ranks every rank calls :meth:`DriftSuite.evaluate` with the same
+sets and gets the same values (up to float rounding those of one process), each rank extracting the
+features of its shard only (:mod:`.sharded`).
 """
 from __future__ import annotations
 
