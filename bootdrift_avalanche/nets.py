@@ -146,6 +146,12 @@ def build_classifier(name: str, input_shape: Sequence[int], num_classes: int, *,
     return CLASSIFIERS[name](input_shape, num_classes, width=width)
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` has a batch-normalisation layer (so splitting its mini-batches across ranks
+    would change its batch statistics: it then trains replicated)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def train_classifier(
     model: nn.Module,
     x: Tensor,
@@ -180,7 +186,7 @@ def train_classifier(
                 m.reset_parameters()
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        ddp = D.sharded() and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+        ddp = D.sharded() and not has_batch_norm(model)
         net = D.maybe_ddp(model, str(device)) if ddp else model
         model.train()
         for _ in range(epochs):

@@ -1,13 +1,19 @@
-"""Run under torchrun: the drift suite's values (FID, CFID, OTDD, RealAcc) of a tiny labelled set and
-a tiny RealAcc-style classifier fit, sharded over the ranks (gloo); rank 0 saves them.
+"""Run under torchrun: the drift suite's values (FID, CFID, OTDD, RealAcc) of a tiny labelled set, a
+tiny RealAcc-style classifier fit, and an Avalanche strategy's classifier trained with
+DataParallelPlugin, all sharded over the ranks (gloo); rank 0 saves them.
 Usage: torchrun --nproc_per_node=N sharded_metrics_worker.py OUT"""
 import sys
 
 import torch
 import torch.distributed as dist
+# Avalanche before the process group: importing it builds loggers, which it refuses on rank > 0 later
+from avalanche.training import Naive
+from avalanche.training.plugins import EvaluationPlugin
 
+from bootdrift_avalanche.benchmarks.digits import split_digits
 from bootdrift_avalanche.metrics import DriftSuite, IdentityFeatures, SuiteConfig
 from bootdrift_avalanche.nets import build_classifier, train_classifier
+from bootdrift_avalanche.plugins.data_parallel import DataParallelPlugin
 from bootdrift_avalanche.runtime import distributed as D
 
 D_FEAT = 12  # class 2 has fewer rows than dimensions (rows gathered, nuclear route), the rest more
@@ -38,13 +44,28 @@ def tiny_fit():
     return train_classifier(model, rx[:37] - 100.0, ry[:37], epochs=2, batch_size=12, seed=3)
 
 
+def strategy_fit():
+    """One epoch of Naive (SmallCNN) on the first Split Digits experience, mini-batches of 25 (odd:
+    the ranks' shares differ), with DataParallelPlugin (inert in one process)."""
+    torch.manual_seed(0)
+    bm = split_digits(n_experiences=2)
+    model = build_classifier("small", (1, 8, 8), 10)
+    strategy = Naive(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+                     criterion=torch.nn.CrossEntropyLoss(), train_mb_size=25, train_epochs=1,
+                     plugins=[DataParallelPlugin()],
+                     evaluator=EvaluationPlugin(loggers=[]))  # Avalanche's default logger refuses rank 1
+    strategy.train(bm.train_stream[0])
+    return model
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     assert D.init_from_env("cpu") and D.sharded(), "start me with torchrun --nproc_per_node=N (N > 1)"
     values = suite_values()
     model = tiny_fit()
-    agree = D.ranks_agree(model)
+    solver = strategy_fit()
+    agree = D.ranks_agree(model) and D.ranks_agree(solver)
     if D.is_main_process():
-        torch.save({"values": values, "state": model.state_dict(), "ranks_agree": agree,
-                    "world": D.world_size()}, sys.argv[1])
+        torch.save({"values": values, "state": model.state_dict(), "solver": solver.state_dict(),
+                    "ranks_agree": agree, "world": D.world_size()}, sys.argv[1])
     dist.destroy_process_group()

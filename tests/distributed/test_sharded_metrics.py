@@ -1,5 +1,6 @@
-"""Drift metrics sharded across processes (``metrics.sharded``): the statistics path in one process,
-and a 2-process gloo run under torchrun against the one-process values."""
+"""Drift metrics sharded across processes (``metrics.sharded``) and data-parallel classifiers
+(``nets.train_classifier``, ``plugins.data_parallel``): the statistics path in one process, and a
+2-process gloo run under torchrun against the one-process values."""
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import torch
 from bootdrift_avalanche.metrics import GaussianStats, frechet_distance
 from bootdrift_avalanche.metrics import sharded
 
-from .sharded_metrics_worker import suite_values, tiny_fit
+from .sharded_metrics_worker import strategy_fit, suite_values, tiny_fit
 
 WORKER = Path(__file__).with_name("sharded_metrics_worker.py")
 
@@ -59,6 +60,9 @@ def test_two_process_gloo_sharded_metrics_match_single_process(tmp_path):
         assert got["values"][name] == pytest.approx(single[name], rel=1e-9, abs=1e-9), name
     assert {"FID_identity", "CFID_identity", "CFID_identity/Class002", "OTDD_identity", "RealAcc"} <= set(single)
     assert "CFID_identity/Class003" not in single  # synthetic-only class: skipped in both
-    ref = tiny_fit().state_dict()
-    worst = max(float((got["state"][k] - v).abs().max()) for k, v in ref.items())
-    assert worst < 1e-6, worst
+    # float32 rounding of the summed gradients, carried through Adam's steps (6 and 29 of them)
+    for key, fit in (("state", tiny_fit), ("solver", strategy_fit)):  # RealAcc's fit; a strategy's classifier
+        ref = fit().state_dict()
+        worst = max(float((got[key][k] - v).abs().max()) for k, v in ref.items())
+        print(key, "max |w_2proc - w_1proc|", worst)
+        assert worst < 1e-5, (key, worst)
