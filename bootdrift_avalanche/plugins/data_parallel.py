@@ -7,7 +7,9 @@ the ranks' gradients weighted by their share of the batch (n_rank / n) before th
 For a loss that is a mean over the mini-batch (cross-entropy) that is exactly the gradient of the
 whole batch, so the ranks stay identical and equal the one-process model up to float rounding; a
 loss term computed identically on every rank (e.g. a replay loss of its own) keeps its weight,
-since the shares add up to 1.
+since the shares add up to 1. A plugin that reads the mini-batch after ``before_forward`` sees this
+rank's rows only (Avalanche's weighted-loss ``GenerativeReplayPlugin`` would size its replay by them;
+the recipes use its default, unweighted mode, which extends the batch before the split).
 
 This is DistributedDataParallel's gradient averaging done in a plugin rather than by wrapping the
 model: the strategy's ``model`` is used unwrapped by Avalanche's evaluation, by the replay plugins

@@ -19,9 +19,11 @@ What is distributed, and how:
 - **Collectives run on the backend's device**: nccl only moves CUDA tensors, gloo CPU ones.
   ``collective_device()`` says which; the gather helpers move their input there, communicate,
   and hand the result back on the caller's device, so callers never move tensors by hand.
-- The continual learner (the replay strategies' classifier) is small and trained replicated on
-  every rank (same seed, same data, same replay set -> the same model on every rank); it is not
-  wrapped in DDP.
+- The continual learner (the replay strategies' classifier): every rank runs the strategy on the
+  same data and replay set (same seeds), forwards its rows of each mini-batch and the gradients are
+  all-reduced weighted by each rank's share (``plugins.data_parallel``, DDP's averaging without
+  wrapping the model that Avalanche and the replay plugins use); a batch-normalised classifier
+  trains replicated instead.
 
 Avalanche's own ``DistributedHelper`` is not used: its DDP support is unfinished (no model wrapping
 in strategies, no metric reduction; see avalanche#1315), and we only need the primitives above.
