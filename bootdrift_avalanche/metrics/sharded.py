@@ -26,6 +26,7 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from ..runtime import distributed as D
@@ -82,7 +83,7 @@ def fid(real_p: Tensor, syn_p: Tensor) -> float:
 
 def class_counts(y_p: Tensor) -> Tensor:
     """Global count of every class id 0..max over the ranks' label rows ``y_p`` (all ranks call)."""
-    top = D.all_reduce(torch.tensor([int(y_p.max()) + 1 if len(y_p) else 0]), op=torch.distributed.ReduceOp.MAX)
+    top = D.all_reduce(torch.tensor([int(y_p.max()) + 1 if len(y_p) else 0]), op=dist.ReduceOp.MAX)
     return D.all_reduce(torch.bincount(y_p.long().cpu(), minlength=int(top)))
 
 
