@@ -53,7 +53,8 @@ class DataParallelPlugin(SupervisedPlugin, supports_distributed=True):
         if not self._active(strategy):
             return
         # The same parameters have gradients on every rank: the graph is that of the same model on
-        # rows of the same batch (an empty share still runs the forward, with zero gradients).
+        # rows of the same batch (an empty share, from a last mini-batch smaller than the world, still
+        # runs the forward: its mean loss is NaN but its gradients are zeros, and its weight is 0).
         params = [p for p in strategy.model.parameters() if p.grad is not None]
         flat = D.all_reduce(torch.cat([p.grad.flatten() for p in params]) * self._share)
         for p, g in zip(params, flat.split([p.numel() for p in params])):

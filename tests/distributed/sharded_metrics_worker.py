@@ -45,15 +45,17 @@ def tiny_fit():
 
 
 def strategy_fit():
-    """One epoch of Naive (SmallCNN) on the first Split Digits experience, mini-batches of 25 (odd:
-    the ranks' shares differ), with DataParallelPlugin (inert in one process)."""
+    """Two epochs of Naive (SmallCNN) on the first Split Digits experience (725 images) in mini-batches
+    of 181 (odd: the ranks' shares differ; the last batch of each epoch has 1 image, so rank 1's share
+    is empty), with DataParallelPlugin (inert in one process)."""
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2)
     model = build_classifier("small", (1, 8, 8), 10)
     strategy = Naive(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
-                     criterion=torch.nn.CrossEntropyLoss(), train_mb_size=25, train_epochs=1,
+                     criterion=torch.nn.CrossEntropyLoss(), train_mb_size=181, train_epochs=2,
                      plugins=[DataParallelPlugin()],
                      evaluator=EvaluationPlugin(loggers=[]))  # Avalanche's default logger refuses rank 1
+    assert len(bm.train_stream[0].dataset) % 181 == 1
     strategy.train(bm.train_stream[0])
     return model
 

@@ -60,7 +60,7 @@ def test_two_process_gloo_sharded_metrics_match_single_process(tmp_path):
         assert got["values"][name] == pytest.approx(single[name], rel=1e-9, abs=1e-9), name
     assert {"FID_identity", "CFID_identity", "CFID_identity/Class002", "OTDD_identity", "RealAcc"} <= set(single)
     assert "CFID_identity/Class003" not in single  # synthetic-only class: skipped in both
-    # float32 rounding of the summed gradients, carried through Adam's steps (6 and 29 of them)
+    # float32 rounding of the summed gradients, carried through Adam's steps (6 and 10 of them)
     for key, fit in (("state", tiny_fit), ("solver", strategy_fit)):  # RealAcc's fit; a strategy's classifier
         ref = fit().state_dict()
         worst = max(float((got[key][k] - v).abs().max()) for k, v in ref.items())
