@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from .resnets import resnet18_64, slim_resnet18
+from .runtime import distributed as D
 
 
 class SmallCNN(nn.Module):
@@ -145,6 +146,12 @@ def build_classifier(name: str, input_shape: Sequence[int], num_classes: int, *,
     return CLASSIFIERS[name](input_shape, num_classes, width=width)
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """Whether ``model`` has a batch-normalisation layer (so splitting its mini-batches across ranks
+    would change its batch statistics: it then trains replicated)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def train_classifier(
     model: nn.Module,
     x: Tensor,
@@ -157,7 +164,15 @@ def train_classifier(
 ) -> nn.Module:
     """Train ``model`` in place with Adam and cross-entropy on (x, y), reproducibly: the weights are
     re-initialised and the batches shuffled from ``seed`` without touching the global RNG state.
-    Returns the model in eval mode."""
+    Returns the model in eval mode.
+
+    Under ``torchrun`` with several ranks (every rank calls with the same data and seed) a model
+    without batch normalisation trains with ``DistributedDataParallel``: every rank draws the same
+    global mini-batch and computes the loss of its rows ``batch[rank::world]`` as its share of the
+    batch mean (sum / global batch size · world, since DDP averages gradients over the ranks), so the
+    gradient is that of the whole batch and the model equals the one-process model up to float
+    rounding. A model with batch normalisation trains replicated on every rank (per-shard batch
+    statistics would make it another model)."""
     if x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ValueError(f"x and y must be non-empty with one label per sample, got {x.shape[0]} and {y.shape[0]}")
     if epochs < 1 or batch_size < 1 or lr <= 0:
@@ -171,12 +186,19 @@ def train_classifier(
                 m.reset_parameters()
         gen = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
+        ddp = D.sharded() and not has_batch_norm(model)
+        net = D.maybe_ddp(model, str(device)) if ddp else model
         model.train()
         for _ in range(epochs):
             order = torch.randperm(x.shape[0], generator=gen).to(device)
             for s in range(0, x.shape[0], batch_size):
                 idx = order[s : s + batch_size]
-                loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                if ddp:  # this rank's share of the global batch mean (see the docstring)
+                    mine = idx[D.rank()::D.world_size()]
+                    loss = nn.functional.cross_entropy(net(x[mine]), y[mine], reduction="sum") * (
+                        D.world_size() / len(idx))
+                else:
+                    loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -106,7 +106,7 @@ def run_bootstrap(
     """
     from tqdm.auto import tqdm
 
-    from ..metrics import extract_features, make_extractor
+    from ..metrics import make_extractor
     from ..metrics.suite import DriftSuite, SuiteConfig, log_values
 
     if stages < 1:
@@ -120,7 +120,7 @@ def run_bootstrap(
     extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
     suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
                                               real_acc_classifier=real_acc_classifier, seed=seed))
-    real_test_feats = extract_features(extractor, x_te)
+    real_test_feats = suite.real_features(x_te)  # sharded under torchrun
     result = BootstrapResult(feature_name=getattr(extractor, "name", "features"))
     start, gen, train_set = 0, None, sets.initial()
     if resume_from is not None:

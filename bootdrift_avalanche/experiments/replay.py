@@ -122,6 +122,10 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
         evaluator = EvaluationPlugin(*metrics, loggers=run.loggers)
         ctx = registry.BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=evaluator)
         strategy = recipe.build(ctx)
+        if D.sharded():  # last, after the replay plugins have extended each mini-batch
+            from ..plugins.data_parallel import DataParallelPlugin
+
+            strategy.plugins.append(DataParallelPlugin())
         drift = metrics[0].computation if metrics else None
 
         outcome = ReplayOutcome()

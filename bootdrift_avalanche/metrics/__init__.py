@@ -12,6 +12,8 @@
   :func:`make_extractor` (the one way to get one) and :func:`extract_features` — :mod:`.features`;
   where pretrained weights files are found offline — :mod:`.weights`
 * :func:`umap_figure` (real vs synthetic projection) — :mod:`.umap`
+* the same metrics across ``torchrun`` processes (sharded features, all-reduced statistics) —
+  :mod:`.sharded`
 * :class:`DriftSuite` (all drift values of a synthetic set, shared by the drift plugin and the
   bootstrapping loop), :class:`SuiteConfig`, :class:`DriftValues`, :func:`log_values`,
   :func:`sample_picture`, :func:`tag_for` — :mod:`.suite`

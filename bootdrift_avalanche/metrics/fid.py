@@ -139,6 +139,22 @@ class GaussianStats:
         """One-shot statistics of a (N, d) feature matrix."""
         return cls(keep_features=keep_features).update(features)
 
+    @classmethod
+    def from_sums(cls, count: int, shift: Tensor, sum: Tensor, outer: Tensor, *,
+                  rows: Optional[Tensor] = None) -> "GaussianStats":
+        """Statistics from sums already taken: ``count`` rows x, ``sum`` = Σ (x − shift) (d,) and
+        ``outer`` = Σ (x − shift)(x − shift)ᵀ (d, d), float64 — e.g. partial sums of several
+        processes about one common ``shift``, added up (``metrics.sharded``). ``rows``: the rows
+        themselves, kept (for the nuclear-norm route) when ``count`` < d as :meth:`update` would."""
+        d = int(shift.shape[0])
+        if count < 1 or tuple(sum.shape) != (d,) or tuple(outer.shape) != (d, d):
+            raise ValueError(f"from_sums needs count >= 1, sum ({d},) and outer ({d}, {d}); got count {count}, "
+                             f"sum {tuple(sum.shape)}, outer {tuple(outer.shape)}")
+        st = cls(d)
+        st.count, st.shift, st.sum, st.outer = int(count), shift.double(), sum.double(), outer.double()
+        st._kept = [rows.double()] if rows is not None and count < d else None
+        return st
+
     # -- derived quantities ------------------------------------------------------------------
     def _need(self, k: int = 2) -> None:
         if self.count < k:
@@ -274,6 +290,12 @@ class CFIDResult:
     confidence: float = 0.95
 
 
+def check_class_size(c: int, n: int, name: str) -> None:
+    """A class scored by CFID needs at least 2 samples in each set (one clear error otherwise)."""
+    if n < 2:
+        raise ValueError(f"class {c} has {n} sample(s) in {name}; FID needs at least 2 per class")
+
+
 def cfid(
     feats_a: ArrayLike,
     labels_a: ArrayLike,
@@ -320,8 +342,7 @@ def cfid(
         parts = []
         for name, x, y in (("feats_a", xa, ya), ("feats_b", xb, yb)):
             xc = x[y == c]
-            if xc.shape[0] < 2:
-                raise ValueError(f"class {c} has {xc.shape[0]} sample(s) in {name}; FID needs at least 2 per class")
+            check_class_size(c, xc.shape[0], name)
             if samples_per_class is not None:
                 if xc.shape[0] < samples_per_class:
                     raise ValueError(

@@ -43,6 +43,10 @@ Logged tags put :data:`TAG_SUFFIX` after the first path component of a name
 so each value is one curve over steps in TensorBoard. Seeds of the OTDD subsample and of the RealAcc
 classifier come from named streams of ``SuiteConfig.seed`` and do not depend on the step: the same
 sets give the same values at any step.
+
+Under ``torchrun`` with several ranks every rank calls :meth:`DriftSuite.evaluate` with the same
+sets and gets the same values (up to float rounding those of one process), each rank extracting the
+features of its shard only (:mod:`.sharded`).
 """
 from __future__ import annotations
 
@@ -58,8 +62,8 @@ from ..generators.base import check_finite_samples
 from ..runtime.seeds import seed_for
 from ._checks import as_labels
 from .accuracy import real_data_accuracy
-from .features import check_extractor, extract_features
-from .fid import cfid, frechet_distance
+from . import sharded
+from .features import check_extractor
 from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, EXACT, check_large, choose_otdd
 
 if TYPE_CHECKING:
@@ -235,8 +239,9 @@ class DriftSuite:
         return c.fid or c.cfid or c.otdd or c.umap
 
     def real_features(self, real_x: Tensor) -> Tensor:
-        """Features of real data, to compute once and pass to :meth:`evaluate` as ``real_features``."""
-        return extract_features(self.extractor, real_x)
+        """Features of real data, to compute once and pass to :meth:`evaluate` as ``real_features``
+        (under ``torchrun`` each rank extracts its shard and every rank receives all rows)."""
+        return sharded.gather(sharded.extract_part(self.extractor, real_x), len(real_x))
 
     def evaluate(
         self,
@@ -275,18 +280,25 @@ class DriftSuite:
         cfg, name = self.cfg, self.feature_name
         out = DriftValues()
         if self.needs_features:
-            real_f = self.real_features(real_x) if real_features is None else real_features
-            if real_f.dim() != 2 or real_f.shape[0] != real_x.shape[0]:
+            # Under torchrun each rank holds the features of its shard of both sets (metrics.sharded);
+            # in one process the "parts" are the whole sets and every call below is the plain one.
+            if real_features is None:
+                real_f = sharded.extract_part(self.extractor, real_x)
+            elif real_features.dim() != 2 or real_features.shape[0] != real_x.shape[0]:
                 raise ValueError(f"real_features must have one row per real sample ({real_x.shape[0]}), "
-                                 f"got shape {tuple(real_f.shape)}{where}")
-            syn_f = extract_features(self.extractor, syn_x)
+                                 f"got shape {tuple(real_features.shape)}{where}")
+            else:
+                real_f = sharded.part(real_features)
+            syn_f = sharded.extract_part(self.extractor, syn_x)
             if cfg.fid:
-                out.scalars[f"FID_{name}"] = float(frechet_distance(real_f, syn_f))
+                out.scalars[f"FID_{name}"] = float(sharded.fid(real_f, syn_f))
             if cfg.cfid:
-                r = cfid(real_f, real_y, syn_f, syn_y)
+                r = sharded.class_fid(real_f, sharded.part(real_y), syn_f, sharded.part(syn_y))
                 out.scalars[f"CFID_{name}"] = float(r.mean)
                 for c, v in sorted(r.per_class.items()):
                     out.scalars[f"CFID_{name}/Class{int(c):03d}"] = float(v)
+            if cfg.otdd or cfg.umap:  # point sets, not statistics: every row, in the original order
+                real_f, syn_f = sharded.gather(real_f, len(real_x)), sharded.gather(syn_f, len(syn_x))
             if cfg.otdd:
                 variant = EXACT if cfg.otdd_max_samples is not None else choose_otdd(
                     len(real_f), len(syn_f), exact_max=cfg.otdd_exact_max, large=cfg.otdd_large)

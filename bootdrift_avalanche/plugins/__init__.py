@@ -1,9 +1,11 @@
 """Avalanche plugins: generative replay (``DDGRPlugin``, ``GANMemoryPlugin``, both
 ``ReplaySetPlugin`` s) and the drift metrics (``drift_metrics``, a factory of ``PluginMetric`` s for
-``EvaluationPlugin``)."""
+``EvaluationPlugin``), and data-parallel training of a strategy's classifier under ``torchrun``
+(``DataParallelPlugin``)."""
+from .data_parallel import DataParallelPlugin
 from .ddgr import DDGRPlugin
 from .drift import DriftComputation, drift_metrics
 from .gan_memory import GANMemoryPlugin
 from .replay import ReplaySetPlugin
 
-__all__ = ["DDGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics", "DriftComputation"]
+__all__ = ["DataParallelPlugin", "DDGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics", "DriftComputation"]

@@ -88,7 +88,7 @@ from avalanche.evaluation.metric_results import MetricValue
 from torch import Tensor
 
 from ..benchmarks.views import eval_view
-from ..metrics.features import extract_features, make_extractor
+from ..metrics.features import make_extractor
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
@@ -244,7 +244,7 @@ class DriftComputation:
 
     def _real_features(self, c: int) -> Tensor:
         if c not in self._real_f:
-            self._real_f[c] = extract_features(self.suite.extractor, self._reference.samples(c))
+            self._real_f[c] = self.suite.real_features(self._reference.samples(c))  # sharded under torchrun
         return self._real_f[c]
 
     def _projection(self) -> UMAPProjection:

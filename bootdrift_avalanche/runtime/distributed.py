@@ -10,14 +10,20 @@ What is distributed, and how:
 - **Replay / synthetic-set generation** (DDGR, bootstrapping): labels are split across ranks
   (``shard``), each rank samples its part and the parts are gathered in the original order
   (``gather_in_order``): every rank ends with the same set.
-- **Drift metrics**: computed on every rank from identical models and data (so identical), logged
-  by rank 0; they are not split across ranks yet.
+- **Drift metrics** (``metrics.sharded``, with more than one rank): each rank extracts the features
+  of its shard ``x[rank::world]``; FID/CFID combine all-reduced float64 sufficient statistics
+  (``all_reduce_sum``; rows gathered by ``gather_rows`` while a set has fewer rows than dimensions),
+  OTDD and UMAP use the features gathered in order; RealAcc's fresh classifier trains with DDP on
+  shards of one global mini-batch (``nets.train_classifier``). Values are logged by rank 0.
 - **Logging and checkpoints**: on rank 0 only (``is_main_process``).
 - **Collectives run on the backend's device**: nccl only moves CUDA tensors, gloo CPU ones.
   ``collective_device()`` says which; the gather helpers move their input there, communicate,
   and hand the result back on the caller's device, so callers never move tensors by hand.
-- The continual learner (the classifier) is small and trained replicated on every rank (same seed,
-  same data, same replay set -> the same model on every rank); it is not wrapped in DDP.
+- The continual learner (the replay strategies' classifier): every rank runs the strategy on the
+  same data and replay set (same seeds), forwards its rows of each mini-batch and the gradients are
+  all-reduced weighted by each rank's share (``plugins.data_parallel``, DDP's averaging without
+  wrapping the model that Avalanche and the replay plugins use); a batch-normalised classifier
+  trains replicated instead.
 
 Avalanche's own ``DistributedHelper`` is not used: its DDP support is unfinished (no model wrapping
 in strategies, no metric reduction; see avalanche#1315), and we only need the primitives above.
@@ -45,6 +51,12 @@ def rank() -> int:
 
 def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
+
+
+def sharded() -> bool:
+    """Whether work is split across several ranks (a process group of world size > 1). A
+    one-process group (``torchrun --nproc_per_node=1``) keeps the single-process arithmetic."""
+    return is_distributed() and world_size() > 1
 
 
 def is_main_process() -> bool:
@@ -104,6 +116,39 @@ def gather_in_order(part: Tensor, total: int) -> Tensor:
     for r in range(w):
         out[r::w] = bufs[r][: sizes[r]]
     return out.to(part.device)
+
+
+def all_reduce(x: Tensor, op=dist.ReduceOp.SUM) -> Tensor:
+    """``x`` reduced over the ranks (sum by default; ``op=dist.ReduceOp.MAX`` for the maximum), on
+    the caller's device; ``x`` itself is left as it was. Outside a distributed run: a copy of ``x``."""
+    if not is_distributed():
+        return x.clone()
+    buf = x.to(collective_device(), copy=True)
+    dist.all_reduce(buf, op=op)
+    return buf.to(x.device)
+
+
+def gather_rows(part: Tensor) -> Tensor:
+    """Every rank's rows of ``part`` (any number per rank, also none) concatenated in rank order;
+    every rank receives the result. Unlike :func:`gather_in_order` the parts need not be the
+    strided shards of one tensor (e.g. the rows of one class of each rank's shard)."""
+    if not is_distributed():
+        return part
+    dev = collective_device()
+    sizes = _rank_sizes(len(part))
+    pad = torch.zeros((max(sizes),) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
+    pad[: len(part)] = part.to(dev)
+    bufs = [torch.empty_like(pad) for _ in sizes]
+    dist.all_gather(bufs, pad)
+    return torch.cat([b[:k] for b, k in zip(bufs, sizes)]).to(part.device)
+
+
+def _rank_sizes(n: int) -> list:
+    """The list of every rank's ``n``, in rank order."""
+    mine = torch.zeros(world_size(), dtype=torch.int64, device=collective_device())
+    mine[rank()] = n
+    dist.all_reduce(mine)
+    return mine.tolist()
 
 
 def ranks_agree(module: torch.nn.Module) -> bool:
