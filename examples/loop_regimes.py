@@ -42,7 +42,7 @@ def runs(a):
     out = [("replace", "replace", 0.0, None)]
     out += [(f"augment {l:g}", "augment", l, None) for l in a.lambdas]
     out += [(f"fresh {l:g}", "fresh", l, None) for l in a.fresh_lambdas]
-    out += [("accumulate", "accumulate", 0.0, None)]
+    out += [("accumulate", "accumulate", 0.0, None)] if a.accumulate else []
     out += [(f"replace psi={p:g}", "replace", 0.0, p) for p in a.psis]
     return out
 
@@ -51,8 +51,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--stages", type=int, default=5)
-    p.add_argument("--lambdas", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0], help="augment's real fractions")
-    p.add_argument("--fresh-lambdas", type=float, nargs="+", default=[0.1, 0.5], help="fresh's real fractions")
+    p.add_argument("--lambdas", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0],
+                   help="augment's real fractions (must include 1: the retraining-noise band)")
+    p.add_argument("--fresh-lambdas", type=float, nargs="*", default=[0.1, 0.5], help="fresh's real fractions")
+    p.add_argument("--no-accumulate", dest="accumulate", action="store_false", help="skip the accumulate runs")
     p.add_argument("--psis", type=float, nargs="*", default=[0.7], help="truncation psi of the sampling-bias runs")
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
@@ -111,11 +113,11 @@ def report(a, curves, out):
     # lambda = 0 is replace in both regimes. The threshold: the smallest lambda of the grid from which
     # on every measured lambda stays within the band (the drift need not fall monotonically).
     measured = {regime: [(0.0, final["replace"][0])] + [(l, final[f"{regime} {l:g}"][0]) for l in lams]
-                for regime, lams in (("augment", a.lambdas), ("fresh", a.fresh_lambdas))}
+                for regime, lams in (("augment", a.lambdas), ("fresh", a.fresh_lambdas)) if lams}
     lam_star = {r: min(l for l, _ in pts if all(m <= band[1] for l2, m in pts if l2 >= l))
                 if pts[-1][1] <= band[1] else None for r, pts in measured.items()}
     grid = np.linspace(0.0, 1.0, 1001)
-    pred = {r: [theory_ratio(r, l, a.stages, n) for l in grid] for r in ("augment", "fresh")}
+    pred = {r: [theory_ratio(r, l, a.stages, n) for l in grid] for r in measured}
     pred_star = {r: float(next(l for l, v in zip(grid, pred[r]) if v <= 1.0 + rel_width)) for r in pred}
     summary.update(band=band, band_rel_width=rel_width, lambda_star_measured=lam_star, lambda_star_theory=pred_star,
                    theory_accumulate=theory_ratio("accumulate", 0.0, a.stages, n),
@@ -153,16 +155,18 @@ def report(a, curves, out):
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.add_subplot(1, 1, 1)
     level = final["augment 1"][0]
-    for r, color in (("augment", "C0"), ("fresh", "C1")):
+    for r, color in (("augment", "C0"), ("fresh", "C1"))[:len(measured)]:
         lams = [l for l, _ in measured[r][1:]]  # lambda = 0 is the replace point
         m = [final[f"{r} {l:g}"] for l in lams]
         ax.errorbar(lams, [x for x, _ in m], yerr=[h for _, h in m], fmt="o", color=color, capsize=3,
                     label=f"{r}: measured")
         ax.plot(grid, level * np.array(pred[r]), color=color, lw=1, ls="--", label=f"{r}: theory ratio x measured level(1)")
-    for label, color, lam in (("replace", "C3", 0.0), ("accumulate", "C2", 0.0)):
+    for label, color, lam in (("replace", "C3", 0.0), ("accumulate", "C2", 0.0))[:1 + a.accumulate]:
         m, h = final[label]
         ax.errorbar([lam], [m], yerr=[h], fmt="s", color=color, capsize=3, label=f"{label}: measured")
-    ax.axhline(level * summary["theory_accumulate"], color="C2", lw=1, ls="--", label="accumulate: theory ratio x level(1)")
+    if a.accumulate:
+        ax.axhline(level * summary["theory_accumulate"], color="C2", lw=1, ls="--",
+                   label="accumulate: theory ratio x level(1)")
     ax.axhspan(*band, color="grey", alpha=0.2, label="lambda=1 retraining-noise band")
     ax.set_yscale("log"); ax.set_xlabel("real fraction lambda"); ax.set_ylabel(f"final {DRIFT} (stage {a.stages - 1})")
     ax.set_title(f"drift after {a.stages} stages vs lambda (n={n} per class)", fontsize=9)
