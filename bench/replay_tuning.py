@@ -44,14 +44,15 @@ TRIALS = {
     ],
     "ddgr": [
         # as before: 60 replays per old class, as many replayed as real images in each mini-batch
-        {"config": dict(replay_per_class=60), "recipe": dict(replay_ratio=1.0)},
+        {"config": dict(replay_per_class=60, guidance_scale=1.0), "recipe": dict(replay_ratio=1.0)},
         # replays in proportion to the replay set (the DDGR reference's concatenated data set)
-        {"config": dict(replay_per_class=60), "recipe": dict(replay_ratio=None)},
+        {"config": dict(replay_per_class=60, guidance_scale=1.0), "recipe": dict(replay_ratio=None)},
         # as many replays per old class as real images per class (~115): class-balanced
-        {"config": dict(replay_per_class=120), "recipe": dict(replay_ratio=None)},
+        {"config": dict(replay_per_class=120, guidance_scale=1.0), "recipe": dict(replay_ratio=None)},
         {"config": dict(replay_per_class=120, guidance_scale=0.0), "recipe": dict(replay_ratio=None)},
         # fewer generator steps: the frontier's DDPM-50 samples are as good at 250 steps as at 500
-        {"config": dict(replay_per_class=120, generator_steps=250), "recipe": dict(replay_ratio=None)},
+        {"config": dict(replay_per_class=120, guidance_scale=1.0, generator_steps=250),
+         "recipe": dict(replay_ratio=None)},
     ],
     "gan-memory": [
         {"config": dict(replay_per_class=60), "recipe": dict(replay_ratio=1.0)},

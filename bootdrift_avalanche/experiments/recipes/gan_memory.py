@@ -9,7 +9,7 @@ class GANMemoryRecipe(Recipe):
     has_generator = True
     #: replay_ratio: see ``ReplaySetPlugin`` (None: in proportion to the replay set, as the DDGR
     #: reference's concatenated data set); chosen by bench/replay_tuning.py.
-    SETTINGS = {"replay_ratio": 1.0}
+    SETTINGS = {"replay_ratio": None}
 
     def describe(self, cfg, preset):
         return {**self.settings, "gan_memory": dict(preset.gan_memory)}
