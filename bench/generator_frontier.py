@@ -152,29 +152,43 @@ def frontier(points: List[dict], replay_images: int) -> List[dict]:
 
 
 def figure(points: List[dict], front: List[dict], replay_images: int, path: str) -> None:
+    """Judge accuracy against train + sampling CPU seconds: one colour per trained model, one marker
+    per sampler (hollow: raw weights, EMA off), a line along each model's checkpoints."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    groups: Dict[str, List[dict]] = {}
+    def cost(p):
+        return p["train_cpu_s"] + p["sample_cpu_s_per_1000"] * replay_images / 1000
+
+    models = sorted({"GAN Memory" if p["generator"] == "gan-memory" else
+                     f"DDPM {'/'.join(map(str, p['widths']))} b{p['batch']}" for p in points})
+    colour = {m: plt.get_cmap("tab10")(i) for i, m in enumerate(models)}
+    samplers = sorted({p["sampler"] for p in points if p["generator"] == "ddpm"})
+    marker = dict(zip(samplers, "ov^sDP*X"))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    series: Dict[Tuple[str, str, bool], List[dict]] = {}
     for p in points:
-        key = "GAN Memory" if p["generator"] == "gan-memory" else (
-            f"DDPM {'/'.join(map(str, p['widths']))} b{p['batch']} {p['sampler']}{'' if p['ema'] else ' raw'}")
-        groups.setdefault(key, []).append(p)
-    for key, pts in groups.items():
-        pts = sorted(pts, key=lambda p: p["train_cpu_s"])
-        cost = [p["train_cpu_s"] + p["sample_cpu_s_per_1000"] * replay_images / 1000 for p in pts]
-        ax.plot(cost, [p["judge_acc"] for p in pts], marker="s" if key == "GAN Memory" else "o",
-                ms=4, lw=1, label=key)
+        model = "GAN Memory" if p["generator"] == "gan-memory" else f"DDPM {'/'.join(map(str, p['widths']))} b{p['batch']}"
+        series.setdefault((model, "" if model == "GAN Memory" else p["sampler"], p["ema"]), []).append(p)
+    for (model, sampler, ema), pts in sorted(series.items()):
+        pts = sorted(pts, key=cost)
+        ax.plot([cost(p) for p in pts], [p["judge_acc"] for p in pts], color=colour[model], lw=0.8,
+                ls="-" if ema else ":", marker=marker.get(sampler, "s"), ms=5,
+                mfc=colour[model] if ema else "none")
+    for m in models:
+        ax.plot([], [], color=colour[m], lw=2, label=m)
+    for s_, mk in marker.items():
+        ax.plot([], [], "k", marker=mk, ls="none", label=s_)
+    ax.plot([], [], "k", marker="o", mfc="none", ls=":", label="EMA off (raw weights)")
     ax.plot([p["cost_cpu_s"] for p in front], [p["judge_acc"] for p in front], "k--", lw=1.5, label="frontier")
     ax.set_xscale("log")
-    ax.set_xlabel(f"CPU seconds: training + sampling {replay_images} images (1 thread)")
+    ax.set_xlabel(f"CPU seconds: training + sampling {replay_images} images (1 thread); points: 250-1500 steps")
     ax.set_ylabel("judge accuracy of unguided samples")
     ax.set_title("Split Digits, all ten classes: quality per CPU second")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, ncol=2, loc="lower right")
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
