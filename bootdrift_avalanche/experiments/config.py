@@ -76,9 +76,11 @@ def _frozen(**kw) -> Mapping[str, Any]:
     return MappingProxyType(kw)
 
 
-#: The one presets table. Sizes were measured in earlier rounds: cpu-small's DDPM (400 steps per
-#: experience at ~0.15 s each on one core) keeps `make demo` under 10 minutes; its GAN Memory learns
-#: recognisable digits in ~80 CPU-seconds; paper follows the DDGR / GAN Memory reference code.
+#: The one presets table. cpu-small's generators are points of the quality-per-CPU-second frontier
+#: and its replay count was chosen on a validation split (bench/generator_frontier.py,
+#: bench/replay_tuning.py, docs/REPLAY_FRONTIER.md): the DDPM at 400 steps per experience (~0.065
+#: CPU s each) samples digits a judge labels right 97-99 % of the time; paper follows the DDGR /
+#: GAN Memory reference code.
 PRESETS: Mapping[str, Preset] = MappingProxyType({
     "tiny": Preset(
         name="tiny", solver_width=16, epochs=1, replay_per_class=4, generator_steps=4, n_per_class=8,
@@ -150,7 +152,7 @@ class ReplayConfig:
     lr: float = 2e-3  # solver learning rate (Adam); 1e-3 left the solver undertrained on 2-class digits experiences
     batch_size: int = 64  # solver mini-batch size
     replay_per_class: Optional[int] = None  # DDGR/GAN Memory replay images per old class (None: preset's)
-    guidance_scale: float = 0.0  # DDGR classifier-guidance scale; 0 (off) scored 0.931 on the validation split, see docs/REPLAY_FRONTIER.md
+    guidance_scale: float = 0.0  # DDGR classifier-guidance scale; 0 beat 1 on validation (docs/REPLAY_FRONTIER.md)
     generator_steps: Optional[int] = None  # generator steps per experience (None: preset's)
     drift: bool = True  # compute drift metrics after each experience (strategies with a generator)
     n_per_class: Optional[int] = None  # drift metrics: samples per class (None: preset's)
