@@ -8,7 +8,7 @@ a small classifier), RealAcc (a fresh classifier trained on samples only, tested
 sample grids and UMAP figures. They are ordinary Avalanche metrics: they go to the loggers, here
 the console, TensorBoard and a JSON-lines file.
 
-    python examples/split_digits_ddgr.py                  # cpu-small preset: ~340 CPU s (one thread)
+    python examples/split_digits_ddgr.py                  # cpu-small preset: 2 minutes on an idle 2-core CPU
     python examples/split_digits_ddgr.py --preset tiny    # seconds: a smoke test
     tensorboard --logdir runs/split_digits_ddgr
 
