@@ -1,8 +1,9 @@
 """The same small budget of trials for every tuned replay method, scored on a **validation split of
 the train data** (benchmark ``digits-val``: Split Digits' train split divided 80/20, stratified; the
 test split is never read). Prints, per method, each trial's settings, validation final accuracy,
-forgetting and CPU seconds, and the best trial, which is what the recipes and the ``cpu-small``
-preset then use (``bench/replay_bench.py`` reports them on the test stream).
+forgetting and CPU seconds, and the best trial. The recipes and the ``cpu-small`` preset use the
+best one, or for DDGR a 40 % cheaper one within 0.01 of it (docs/REPLAY_FRONTIER.md says which and
+why); ``bench/replay_bench.py`` reports them on the test stream.
 
     python bench/replay_tuning.py --json /tmp/tuning.json                  # every method's trials
     python bench/replay_tuning.py --methods avalanche-gr --trials 0 2      # a subset
