@@ -1,15 +1,21 @@
-"""Replay methods side by side on Split Digits (5 experiences), same solver and epochs for all, in
-one run: every registered strategy (Naive, Avalanche's GenerativeReplay, DDGR, GAN Memory, joint
-(cumulative) training as the upper bound, ...). Prints, per method, its resolved configuration,
-final average accuracy, average forgetting, wall and CPU (user+sys) seconds, and the drift metrics
-per experience of the methods with a generator.
+"""Replay methods side by side on Split Digits (5 experiences), same solver and epochs for all, over
+seeds: every registered strategy (Naive, joint (cumulative) training as the upper bound, the
+real-image replay buffer, Avalanche's GenerativeReplay, DDGR, GAN Memory). Each method runs as its
+recipe builds it: the baselines' settings and the replay counts were chosen on a validation split of
+the train data (``bench/replay_tuning.py``), never on the test stream scored here.
 
-    python bench/replay_bench.py --json OUT.json                 # cpu-small preset, all strategies
-    python bench/replay_bench.py --preset tiny --json OUT.json   # smoke run
-    python bench/replay_bench.py --methods ddgr replay-buffer    # a subset
+Prints, per method, its configuration as built (``ReplayConfig`` plus the recipe's own settings and
+generator sizes), then the mean ± 95 % t-interval over seeds of the final average accuracy and the
+average forgetting, and the mean CPU (user+sys) and wall seconds per run; with drift on, the drift
+metrics per experience of the methods with a generator (first seed).
 
-``--json`` writes ``{"<strategy>": {"final_accuracy": float, "forgetting": float, "seconds": float,
-"cpu_seconds": float, "config": {...}, "drift": {...}}, ...}``.
+    python bench/replay_bench.py --seeds 0 1 2 --no-drift --json OUT.json   # the table of the docs
+    python bench/replay_bench.py --preset tiny --seeds 0 --json OUT.json     # smoke run
+    python bench/replay_bench.py --methods ddgr replay-buffer                # a subset
+
+``--json`` writes ``{"<strategy>": {"config": {...}, "runs": [{"seed", "final_accuracy",
+"forgetting", "seconds", "cpu_seconds"}, ...], "final_accuracy": [mean, half-width], "forgetting":
+[mean, half-width], "cpu_seconds": mean, "seconds": mean, "drift": {...}}, ...}``.
 """
 import argparse
 import dataclasses
@@ -19,15 +25,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from reproduce_paper import t_interval  # bench/ is the script's directory, hence on sys.path
+
 
 def _cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
 
+def _pm(m, h) -> str:
+    return f"{m:.3f} ± {h:.3f}" if h == h else f"{m:.3f}"  # h is nan for one seed
+
+
 def main():
+    from bootdrift_avalanche.experiments import registry
     from bootdrift_avalanche.experiments.config import PRESETS, ReplayConfig, resolve
-    from bootdrift_avalanche.experiments.registry import strategy_names
     from bootdrift_avalanche.experiments.replay import run_replay
     from bootdrift_avalanche.runtime.threads import configure_threads
 
@@ -35,8 +47,9 @@ def main():
     p.add_argument("--preset", default="cpu-small", choices=list(PRESETS))
     p.add_argument("--experiences", type=int, default=5)
     p.add_argument("--epochs", type=int, help="solver epochs per experience, the same for every method")
-    p.add_argument("--methods", nargs="+", default=list(strategy_names()), choices=list(strategy_names()))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", nargs="+", default=list(registry.strategy_names()),
+                   choices=list(registry.strategy_names()))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--no-drift", action="store_true", help="skip the drift metrics (faster)")
     p.add_argument("--json", help="write the figures here")
@@ -47,29 +60,46 @@ def main():
     out = Path(a.out or tempfile.mkdtemp(prefix="replay_bench-"))
     results = {}
     for key in a.methods:
-        cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
-                           epochs=a.epochs, seed=a.seed, drift=not a.no_drift, umap=False, progress=False)
-        t0, c0 = time.perf_counter(), _cpu_seconds()
-        res = run_replay(cfg, out / key)
-        wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-        drift = {k: v for k, v in res.drift.items()
-                 if k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k}
-        config = {k: v for k, v in dataclasses.asdict(resolve(cfg)).items() if k not in ("progress", "data_root")}
-        results[key] = {"final_accuracy": res.final_accuracy, "forgetting": res.forgetting, "seconds": wall,
-                        "cpu_seconds": cpu, "config": config, "drift": drift}
-        print(f"{key:>13}: final accuracy {res.final_accuracy:.3f}  forgetting {res.forgetting:.3f}  "
-              f"{wall:.0f} s wall, {cpu:.0f} s CPU\n{'':>15}config {config}", flush=True)
+        runs, drift = [], {}
+        for seed in a.seeds:
+            cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
+                               epochs=a.epochs, seed=seed, drift=not a.no_drift, umap=False, progress=False)
+            t0, c0 = time.perf_counter(), _cpu_seconds()
+            res = run_replay(cfg, out / f"{key}-seed{seed}")
+            wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+            runs.append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
+                         "seconds": wall, "cpu_seconds": cpu})
+            if not drift:
+                drift = {k: v for k, v in res.drift.items()
+                         if k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k}
+            print(f"{key:>13} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting {res.forgetting:.3f}  "
+                  f"{wall:.0f} s wall, {cpu:.0f} s CPU", flush=True)
+        resolved = resolve(cfg)
+        config = {k: v for k, v in dataclasses.asdict(resolved).items()
+                  if k not in ("progress", "data_root", "seed", "download", "device")}
+        config.update(registry.recipe(key).describe(resolved, PRESETS[a.preset]))
+        results[key] = {
+            "config": config, "runs": runs, "drift": drift,
+            "final_accuracy": t_interval([r["final_accuracy"] for r in runs]),
+            "forgetting": t_interval([r["forgetting"] for r in runs]),
+            "cpu_seconds": sum(r["cpu_seconds"] for r in runs) / len(runs),
+            "seconds": sum(r["seconds"] for r in runs) / len(runs),
+        }
+        print(f"{'':>15}config {config}\n", flush=True)
 
-    print("\nmethod         final_acc  forgetting  wall_s   cpu_s")
+    print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset}, seeds {a.seeds} "
+          f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run)")
+    print("| method | final accuracy | forgetting | CPU s | wall s |\n|---|---|---|---|---|")
     for key, r in results.items():
-        print(f"{key:<14} {r['final_accuracy']:9.3f}  {r['forgetting']:10.3f}  {r['seconds']:6.0f}  {r['cpu_seconds']:6.0f}")
+        print(f"| {key} | {_pm(*r['final_accuracy'])} | {_pm(*r['forgetting'])} | {r['cpu_seconds']:.0f} "
+              f"| {r['seconds']:.0f} |")
     for key, r in results.items():
         if r["drift"]:
-            print(f"\ndrift of {key} per experience:")
+            print(f"\ndrift of {key} per experience (seed {a.seeds[0]}):")
             for name, pts in sorted(r["drift"].items()):
                 print(f"  {name:<16} " + "  ".join(f"{pts[s]:.3f}" for s in sorted(pts)))
     if a.json:
-        Path(a.json).write_text(json.dumps(results, indent=1))
+        Path(a.json).write_text(json.dumps(results, indent=1, default=str))
         print(f"\nwritten: {a.json}")
 
 

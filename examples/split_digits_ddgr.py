@@ -8,12 +8,16 @@ a small classifier), RealAcc (a fresh classifier trained on samples only, tested
 sample grids and UMAP figures. They are ordinary Avalanche metrics: they go to the loggers, here
 the console, TensorBoard and a JSON-lines file.
 
-    python examples/split_digits_ddgr.py                  # cpu-small preset: about 6 minutes on a CPU
+    python examples/split_digits_ddgr.py                  # cpu-small preset: 2 minutes on an idle 2-core CPU
     python examples/split_digits_ddgr.py --preset tiny    # seconds: a smoke test
     tensorboard --logdir runs/split_digits_ddgr
 
-Run directories with checkpoints and resume are the CLI's job: `bootdrift replay --help`; `bootdrift
-report LOG_DIR` writes an HTML report of this script's log directory.
+It writes ``runs/split_digits_ddgr/``: ``tb/`` (TensorBoard events), ``metrics.jsonl`` and
+``report.html`` (curves, sample grids and UMAP panels, ``bootdrift report``'s page). The drift
+metrics' feature extractor is trained once and cached in the user's cache directory
+(``$BOOTDRIFT_CACHE``, else e.g. ``~/.cache/bootdrift``), so later runs skip its training.
+
+Run directories with checkpoints, resume and reports are the CLI's job: `bootdrift replay --help`.
 """
 import argparse
 import time
@@ -25,6 +29,7 @@ from avalanche.training.plugins import EvaluationPlugin
 
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
+from bootdrift_avalanche.experiments.report import write_report
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
@@ -50,8 +55,8 @@ def main(args):
         forgetting_metrics(stream=True),
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
                        n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
-                       seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache"),
-        loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
+                       seed=args.seed),  # extractor cached in the user's cache directory
+        loggers=[InteractiveLogger(), TensorboardLogger(f"{args.log_dir}/tb"),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],
     )
 
@@ -59,7 +64,10 @@ def main(args):
     strategy = DDGR(
         model=model, optimizer=torch.optim.Adam(model.parameters(), lr=2e-3),
         criterion=torch.nn.CrossEntropyLoss(), generator=generator, replay_per_class=p.replay_per_class,
-        guidance_scale=1.0, generator_steps=p.generator_steps, train_mb_size=64, train_epochs=p.epochs,
+        # chosen on a validation split of the train data (bench/replay_tuning.py, docs/REPLAY_FRONTIER.md):
+        # replays in proportion to the replay set, no classifier guidance (scale 1: 0.875, scale 0: 0.931)
+        replay_ratio=None, guidance_scale=0.0,
+        generator_steps=p.generator_steps, train_mb_size=64, train_epochs=p.epochs,
         eval_mb_size=256, device=args.device, evaluator=evaluator, seed=args.seed, progress=True,
     )
 
@@ -69,7 +77,9 @@ def main(args):
         strategy.train(exp)
         results.append(strategy.eval(benchmark.test_stream))
     print("\n" + eval_results_table(results, time.perf_counter() - start))
-    print(f"TensorBoard: tensorboard --logdir {args.log_dir}   values: {args.log_dir}/metrics.jsonl")
+    report = write_report(args.log_dir)
+    print(f"TensorBoard logs: {args.log_dir}/tb   values: {args.log_dir}/metrics.jsonl   report: {report}")
+    print(f"view them: tensorboard --logdir {args.log_dir}")
 
 
 if __name__ == "__main__":

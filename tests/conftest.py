@@ -6,6 +6,9 @@ import tempfile
 
 _HOME = tempfile.mkdtemp(prefix="bootdrift-home-")
 os.environ["HOME"] = _HOME
+# The feature-extractor cache (metrics.features.default_cache_dir) then lives under the isolated HOME.
+os.environ.pop("BOOTDRIFT_CACHE", None)
+os.environ.pop("XDG_CACHE_HOME", None)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
 

@@ -59,6 +59,19 @@ class Recipe(abc.ABC):
 
     task_labels: bool = False  # needs [x, y, t] mini-batches
     has_generator: bool = False  # there is a generator for the drift metrics to score
+    #: The recipe's own settings and their chosen values (``bench/replay_tuning.py``); an instance
+    #: built with keyword arguments overrides some (how the tuning bench builds its trials).
+    SETTINGS: Mapping[str, Any] = {}
+
+    def __init__(self, **settings):
+        unknown = sorted(set(settings) - set(self.SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown {type(self).__name__} setting(s) {unknown}; known: {sorted(self.SETTINGS)}")
+        self.settings = {**self.SETTINGS, **settings}
+
+    def describe(self, cfg: ReplayConfig, preset: Preset) -> Dict[str, Any]:
+        """What this recipe adds to ``cfg``, as built: its settings (bench tables print it)."""
+        return dict(self.settings)
 
     @abc.abstractmethod
     def build(self, ctx: BuildContext):
@@ -107,6 +120,24 @@ def _digits(cfg: ReplayConfig, task_labels: bool):
     return split_digits(cfg.experiences, seed=cfg.seed, image_size=cfg.image_size or 8, task_labels=task_labels)
 
 
+def _digits_validation(cfg: ReplayConfig, task_labels: bool):
+    """Split Digits for tuning: the train split alone, divided again (stratified, seeded) into 80 %
+    training and 20 % validation images (the test stream); the test split is never read."""
+    from sklearn.model_selection import train_test_split
+
+    from ..benchmarks.digits import load_digits_tensors
+    from ..benchmarks.split import tensors_class_incremental
+
+    size = cfg.image_size or 8
+    x, y, _, _ = load_digits_tensors(image_size=size, seed=cfg.seed)
+    tr, va = (torch.as_tensor(i) for i in train_test_split(
+        torch.arange(len(y)).numpy(), test_size=0.2, stratify=y.numpy(), random_state=cfg.seed))
+    bm = tensors_class_incremental(x[tr], y[tr], x[va], y[va], n_experiences=cfg.experiences, seed=cfg.seed,
+                                   task_labels=task_labels)
+    bm.image_shape = (1, size, size)
+    return bm
+
+
 def _cifar100(cfg: ReplayConfig, task_labels: bool):
     from ..benchmarks import split_cifar100
 
@@ -123,7 +154,7 @@ def _flowers102(cfg: ReplayConfig, task_labels: bool):
 
 
 BENCHMARKS: Mapping[str, Callable[[ReplayConfig, bool], Any]] = {
-    "digits": _digits, "cifar100": _cifar100, "flowers102": _flowers102,
+    "digits": _digits, "digits-val": _digits_validation, "cifar100": _cifar100, "flowers102": _flowers102,
 }
 
 

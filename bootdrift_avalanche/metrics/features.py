@@ -45,9 +45,16 @@ INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2
 
 
 def default_cache_dir() -> Path:
-    """``$BOOTDRIFT_CACHE`` if set, else ``~/.cache/bootdrift`` (resolved at call time)."""
+    """``$BOOTDRIFT_CACHE`` if set, else the user's cache directory (``platformdirs``:
+    ``$XDG_CACHE_HOME/bootdrift`` or ``~/.cache/bootdrift`` on Linux), resolved at call time. Runs
+    share it: a trained extractor is keyed by data, seed and configuration, so it is trained once
+    per benchmark and reused by every later run."""
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path("~/.cache/bootdrift").expanduser()
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("bootdrift", appauthor=False))
 
 
 @torch.no_grad()

@@ -46,7 +46,8 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
         guidance_scale: classifier-guidance scale (0 disables guidance).
         generator_steps: optimisation steps of the generator after each experience (``None``: the
             generator's configured ``train_steps``).
-        replay_ratio: replayed samples appended per real sample in each mini-batch.
+        replay_ratio: replayed samples appended per real sample in each mini-batch (``None``: in
+            proportion to the replay set's size, see ``ReplaySetPlugin``).
         train_generator: set ``False`` to keep a pre-trained generator fixed.
         progress: tqdm bars while sampling the replay set and training the generator.
         seed: fixes replay generation and replay sampling.
@@ -55,7 +56,7 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
     generate_keywords = ("seed", "guidance", "guidance_scale", "guidance_classes", "progress")
 
     def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = 1.0,
-                 generator_steps: Optional[int] = None, replay_ratio: float = 1.0,
+                 generator_steps: Optional[int] = None, replay_ratio: Optional[float] = 1.0,
                  train_generator: bool = True, progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
         if train_generator:

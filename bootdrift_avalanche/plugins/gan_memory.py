@@ -16,6 +16,8 @@ Per experience:
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from avalanche.evaluation.metric_results import MetricValue
 
@@ -30,14 +32,15 @@ class GANMemoryPlugin(ReplaySetPlugin):
         generator: a ``GANMemoryGenerator`` (or any generator with ``fit(x, y, progress=)`` learning
             one task per call, ``generate(labels, seed=)``, ``task_ids`` and ``task_parameter_count``).
         replay_per_class: replayed images per old class, generated at the start of each experience.
-        replay_ratio: replayed samples appended per real sample in each mini-batch.
+        replay_ratio: replayed samples appended per real sample in each mini-batch (``None``: in
+            proportion to the replay set's size, see ``ReplaySetPlugin``).
         progress: tqdm bars while the generator memory trains.
         seed: fixes replay generation and replay sampling.
     """
 
     generator_methods = ("generate", "fit", "task_ids", "task_parameter_count", "base_parameter_count")
 
-    def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: float = 1.0,
+    def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: Optional[float] = 1.0,
                  progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
         self.progress = progress

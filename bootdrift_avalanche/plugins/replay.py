@@ -61,7 +61,11 @@ class ReplaySetPlugin(SupervisedPlugin):
     Args:
         generator: the generator (``generate(labels, seed=)``, ``fit``; ``generators/base.py``).
         replay_per_class: replayed images per old class, generated at the start of each experience.
-        replay_ratio: replayed samples appended per real sample in each mini-batch.
+        replay_ratio: replayed samples appended per real sample in each mini-batch; ``None``: the
+            replay set's size over the experience's (as if the replay set were part of the
+            experience's data, the DDGR reference's concatenated data set), so each old class is
+            replayed about ``replay_per_class`` / (real images per new class) as often as a new
+            class is seen.
         seed: fixes replay generation and replay sampling.
     """
 
@@ -69,14 +73,14 @@ class ReplaySetPlugin(SupervisedPlugin):
     generator_methods: Tuple[str, ...] = ("generate",)
     generate_keywords: Tuple[str, ...] = ("seed",)
 
-    def __init__(self, generator, *, replay_per_class: int, replay_ratio: float, seed: int):
+    def __init__(self, generator, *, replay_per_class: int, replay_ratio: Optional[float], seed: int):
         super().__init__()
         require_generator(generator, who=type(self).__name__, methods=self.generator_methods,
                           generate_keywords=self.generate_keywords)
         if replay_per_class < 1:
             raise ValueError(f"replay_per_class must be >= 1, got {replay_per_class}")
-        if replay_ratio < 0:
-            raise ValueError(f"replay_ratio must be >= 0, got {replay_ratio}")
+        if replay_ratio is not None and replay_ratio < 0:
+            raise ValueError(f"replay_ratio must be >= 0 or None, got {replay_ratio}")
         self.generator = generator
         self.replay_per_class = replay_per_class
         self.replay_ratio = replay_ratio
@@ -91,10 +95,18 @@ class ReplaySetPlugin(SupervisedPlugin):
         ``seed`` fixes them. Here: ``generator.generate(labels, seed=seed)``."""
         return self.generator.generate(labels, seed=seed)
 
+    def _ratio(self, strategy) -> float:
+        if self.replay_ratio is not None:
+            return self.replay_ratio
+        return len(self.replay_x) / max(1, len(strategy.experience.dataset))
+
     def before_training_iteration(self, strategy, **kwargs):
-        if self.replay_x is None or self.replay_ratio == 0:
+        if self.replay_x is None:
             return
-        n = max(1, int(round(len(strategy.mbatch[0]) * self.replay_ratio)))
+        ratio = self._ratio(strategy)
+        if ratio == 0:
+            return
+        n = max(1, int(round(len(strategy.mbatch[0]) * ratio)))
         idx = torch.randint(len(self.replay_x), (n,), generator=self._rng)
         append_to_minibatch(strategy.mbatch, self.replay_x[idx], self.replay_y[idx])
 

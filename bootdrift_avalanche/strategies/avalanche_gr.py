@@ -18,9 +18,14 @@ def avalanche_generative_replay(*, model, optimizer, criterion, image_shape: Seq
                                 generator_lr: float = 1e-3, generator_epochs: Optional[int] = None,
                                 train_mb_size: int = 32, train_epochs: int = 1, eval_mb_size: Optional[int] = None,
                                 device="cpu", plugins: Optional[List] = None, evaluator=None,
-                                replay_size: Optional[int] = None, **kwargs):
+                                replay_size: Optional[int] = None, increasing_replay_size: bool = False,
+                                **kwargs):
     """Avalanche's ``GenerativeReplay`` with an ``MlpVAE(image_shape, nhid)`` trained by
-    ``VAETraining`` (Adam, ``generator_lr``) for ``generator_epochs`` (default: ``train_epochs``)."""
+    ``VAETraining`` (Adam, ``generator_lr``, weight decay 1e-4 as Avalanche's built-in generator) for
+    ``generator_epochs`` (default: ``train_epochs``). ``replay_size`` (replayed images appended to
+    every mini-batch; ``None``: as many as the mini-batch holds) and ``increasing_replay_size``
+    reach both the solver's and the VAE's ``GenerativeReplayPlugin``, as in Avalanche's own
+    default set-up."""
     from avalanche.models import MlpVAE
     from avalanche.training import GenerativeReplay
     from avalanche.training.plugins import EvaluationPlugin, GenerativeReplayPlugin
@@ -31,10 +36,11 @@ def avalanche_generative_replay(*, model, optimizer, criterion, image_shape: Seq
         model=vae, optimizer=torch.optim.Adam(vae.parameters(), lr=generator_lr, weight_decay=1e-4),
         train_mb_size=train_mb_size, train_epochs=generator_epochs or train_epochs, device=device,
         evaluator=EvaluationPlugin(loggers=[]),  # silence the VAE's own logging
-        plugins=[GenerativeReplayPlugin(replay_size=replay_size)],
+        plugins=[GenerativeReplayPlugin(replay_size=replay_size, increasing_replay_size=increasing_replay_size)],
     )
     extra = {} if evaluator is None else {"evaluator": evaluator}
     return GenerativeReplay(model=model, optimizer=optimizer, criterion=criterion, train_mb_size=train_mb_size,
                             train_epochs=train_epochs, eval_mb_size=eval_mb_size, device=device,
                             plugins=plugins, generator_strategy=gen_strategy, replay_size=replay_size,
+                            increasing_replay_size=increasing_replay_size,
                             **extra, **kwargs)

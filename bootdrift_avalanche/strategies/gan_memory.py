@@ -19,7 +19,7 @@ class GANMemory(SupervisedTemplate):
     """
 
     def __init__(self, *, model, optimizer, criterion, generator, replay_per_class: int = 20,
-                 replay_ratio: float = 1.0, progress: bool = False, seed: int = 0, train_mb_size: int = 32,
+                 replay_ratio: Optional[float] = 1.0, progress: bool = False, seed: int = 0, train_mb_size: int = 32,
                  train_epochs: int = 1, eval_mb_size: Optional[int] = None, device="cpu",
                  plugins: Optional[List] = None, evaluator=None, eval_every: int = -1, **base_kwargs):
         self.gan_memory_plugin = GANMemoryPlugin(generator, replay_per_class=replay_per_class,

@@ -55,3 +55,35 @@ def test_no_string_switch_on_the_strategy_outside_the_registry():
     hits = [f"{p.relative_to(PACKAGE)}:{i}" for p in PACKAGE.rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert hits == []
+
+
+def test_digits_validation_is_the_train_split_alone():
+    from bootdrift_avalanche.benchmarks.digits import load_digits_tensors
+
+    cfg = resolve(ReplayConfig(benchmark="digits-val", preset="tiny", experiences=2, seed=1))
+    bm = registry.benchmark_builder("digits-val")(cfg, False)
+    x_tr, _, x_te, _ = load_digits_tensors(seed=1)
+
+    def images(stream):
+        return torch.cat([torch.stack([s[0] for s in exp.dataset]) for exp in stream]).flatten(1)
+
+    fit, val = images(bm.train_stream), images(bm.test_stream)
+    assert len(fit) + len(val) == len(x_tr) and len(val) == pytest.approx(0.2 * len(x_tr), abs=10)
+    train_rows = {tuple(r) for r in x_tr.flatten(1).tolist()}
+    only_test = {tuple(r) for r in x_te.flatten(1).tolist()} - train_rows  # test images absent from train
+    rows = {tuple(r) for r in torch.cat([fit, val]).tolist()}
+    assert rows <= train_rows and not rows & only_test
+
+
+def test_recipe_settings_reach_the_strategy_and_unknown_ones_fail():
+    from avalanche.training.plugins import GenerativeReplayPlugin
+
+    rec, ctx = _ctx("avalanche-gr")
+    strategy = type(rec)(nhid=3, replay_size=7, train_mb_size=8).build(ctx)
+    assert strategy.generator_strategy.model.dim == 3 and strategy.train_mb_size == 8
+    assert {p.replay_size for p in strategy.plugins if isinstance(p, GenerativeReplayPlugin)} == {7}
+    assert type(rec)().describe(ctx.cfg, ctx.preset)["train_mb_size"] == rec.SETTINGS["train_mb_size"]
+    ddgr, ctx = _ctx("ddgr")
+    assert type(ddgr)(replay_ratio=None).build(ctx).ddgr_plugin.replay_ratio is None
+    with pytest.raises(ValueError, match="unknown DDGRRecipe setting"):
+        type(ddgr)(nhid=3)

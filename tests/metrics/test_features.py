@@ -1,5 +1,7 @@
 """Feature extractors: make_extractor, identity, the cached classifier features, Inception's
 offline error path."""
+import sys
+
 import pytest
 import torch
 
@@ -73,6 +75,15 @@ def test_classifier_features_default_cache_dir_from_env(tmp_path, monkeypatch):
     assert extract_features(f, x, batch_size=5).shape == (24, 8)
     with pytest.raises(TypeError, match="features"):
         ClassifierFeatures(torch.nn.Linear(3, 3))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME is the Linux convention (platformdirs)")
+def test_default_cache_dir_is_the_user_cache_unless_overridden(tmp_path, monkeypatch):
+    monkeypatch.delenv("BOOTDRIFT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert features_mod.default_cache_dir() == tmp_path / "xdg" / "bootdrift"
+    monkeypatch.setenv("BOOTDRIFT_CACHE", str(tmp_path / "mine"))
+    assert features_mod.default_cache_dir() == tmp_path / "mine"
 
 
 def test_inception_offline_error_says_what_is_missing(tmp_path, monkeypatch):

@@ -76,3 +76,22 @@ def test_replay_samples_defaults_to_seeded_generate_and_state_round_trips():
     assert torch.equal(torch.randint(100, (5,), generator=other._rng), torch.randint(100, (5,), generator=plugin._rng))
     with pytest.raises(ValueError, match="replay_per_class"):
         ReplaySetPlugin(gen, replay_per_class=0, replay_ratio=1.0, seed=0)
+
+
+def _mbatch_after_replay(plugin, n_real, n_experience):
+    strategy = SimpleNamespace(mbatch=[torch.zeros(n_real, 2), torch.zeros(n_real, dtype=torch.long)],
+                               experience=SimpleNamespace(dataset=[0] * n_experience))
+    plugin.before_training_iteration(strategy)
+    return len(strategy.mbatch[0]) - n_real
+
+
+def test_replay_ratio_none_replays_in_proportion_to_the_replay_set():
+    plugin = ReplaySetPlugin(_Recorder(), replay_per_class=2, replay_ratio=None, seed=0)
+    assert _mbatch_after_replay(plugin, 16, 100) == 0  # no replay set yet (first experience)
+    plugin.replay_x, plugin.replay_y = torch.zeros(300, 2), torch.zeros(300, dtype=torch.long)
+    assert _mbatch_after_replay(plugin, 16, 100) == 48  # 300 replays / 100 real images: 3 per real one
+    assert _mbatch_after_replay(plugin, 16, 400) == 12
+    plugin.replay_ratio = 0.5  # a fixed ratio ignores the sizes
+    assert _mbatch_after_replay(plugin, 16, 100) == 8
+    with pytest.raises(ValueError, match="replay_ratio"):
+        ReplaySetPlugin(_Recorder(), replay_per_class=2, replay_ratio=-1.0, seed=0)

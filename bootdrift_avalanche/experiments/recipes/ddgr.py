@@ -7,6 +7,12 @@ from ..registry import BuildContext, Recipe
 
 class DDGRRecipe(Recipe):
     has_generator = True
+    #: replay_ratio: see ``ReplaySetPlugin`` (None: in proportion to the replay set, as the DDGR
+    #: reference's concatenated data set); chosen by bench/replay_tuning.py.
+    SETTINGS = {"replay_ratio": None}
+
+    def describe(self, cfg, preset):
+        return {**self.settings, "ddpm": dict(preset.ddpm)}
 
     def build(self, ctx: BuildContext):
         from ...generators.ddpm import DDPMGenerator
@@ -17,7 +23,7 @@ class DDGRRecipe(Recipe):
                                                          seed=cfg.seed, device=cfg.device, threads=None))
         return DDGR(generator=generator, replay_per_class=cfg.replay_per_class, guidance_scale=cfg.guidance_scale,
                     generator_steps=cfg.generator_steps, progress=cfg.progress, seed=cfg.seed,
-                    **ctx.template_kwargs())
+                    replay_ratio=self.settings["replay_ratio"], **ctx.template_kwargs())
 
 
 RECIPE = DDGRRecipe()

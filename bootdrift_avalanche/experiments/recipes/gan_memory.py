@@ -7,6 +7,12 @@ from ..registry import BuildContext, Recipe
 
 class GANMemoryRecipe(Recipe):
     has_generator = True
+    #: replay_ratio: see ``ReplaySetPlugin`` (None: in proportion to the replay set, as the DDGR
+    #: reference's concatenated data set); chosen by bench/replay_tuning.py.
+    SETTINGS = {"replay_ratio": None}
+
+    def describe(self, cfg, preset):
+        return {**self.settings, "gan_memory": dict(preset.gan_memory)}
 
     def build(self, ctx: BuildContext):
         from ...generators.gan_memory import GANMemoryGenerator
@@ -17,7 +23,8 @@ class GANMemoryRecipe(Recipe):
             image_shape=tuple(bm.image_shape), num_classes=bm.n_classes, seed=cfg.seed, device=cfg.device,
             threads=None))
         return GANMemory(generator=generator, replay_per_class=cfg.replay_per_class, progress=cfg.progress,
-                         seed=cfg.seed, **ctx.template_kwargs())
+                         seed=cfg.seed, replay_ratio=self.settings["replay_ratio"],
+                         **ctx.template_kwargs())
 
 
 RECIPE = GANMemoryRecipe()
