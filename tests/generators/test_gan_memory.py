@@ -371,7 +371,7 @@ def test_generator_ema_is_applied_and_deterministic():
 def test_presets_table_builds_gan_memory_configs():
     c = PRESETS["cpu-small"].gan_memory_config(image_shape=(1, 8, 8), num_classes=10)
     assert (c.z_dim, c.base_channels, c.max_channels, c.lr, c.r1_every) == (16, 16, 32, 1e-3, 4)
-    assert (c.base_steps, c.task_steps, c.ema_decay, c.threads) == (400, 200, 0.999, 1)
+    assert (c.base_steps, c.task_steps, c.ema_decay, c.threads) == (800, 400, 0.999, 1)
     p = PRESETS["paper"].gan_memory_config(image_shape=(3, 64, 64), num_classes=102)
     assert p.hflip and p.max_channels == 1024 and p.batch_size == 16 and p.device == "cpu"
     assert GANMemoryGenerator(tiny()).generator.channels == [8, 4]  # 4x4 -> 8x8, capped at max_channels
