@@ -19,7 +19,7 @@ from bootdrift_avalanche.logging import JSONLinesLogger, metric_table, read_metr
 from bootdrift_avalanche.nets import SmallCNN
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.metrics import SuiteConfig
-from bootdrift_avalanche.plugins.drift import DriftComputation
+from bootdrift_avalanche.plugins.drift import DriftComputation, FIDMetric
 from bootdrift_avalanche.strategies.avalanche_gr import avalanche_generative_replay
 
 SCALARS = ("FID", "CFID", "OTDD")
@@ -569,3 +569,24 @@ def test_report_of_an_api_run_shows_accuracy_forgetting_drift_and_grids_per_expe
     assert f"<td>{split}</td>" in page
     grids = page[page.index("<h2>Samples</h2>"):]
     assert grids.count("<br/>experience ") == 2 and "experience 0" in grids and "experience 1" in grids
+
+
+def test_every_k_evaluates_every_kth_and_the_last_experience_and_keeps_the_seen_classes():
+    stream = _stream(0, classes=((0, 1), (2, 3), (4, 5), (6, 7)))
+    for i, exp in enumerate(stream):
+        exp.origin_stream = stream  # Avalanche experiences know their stream
+    gen = _FrozenGaussians()
+    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+                            generator=gen, features="identity", n_per_class=10, every=2)
+    metric = FIDMetric(comp)
+    logged, results = {}, {}
+    for k in range(4):
+        logged[k] = metric.after_training_exp(_strategy(stream[k], k))
+        results[k] = metric.result()
+        if k == 2:
+            _, at2 = comp.result(_strategy(stream[k], k))  # the values computed at experience 2
+    assert [k for k, mvs in logged.items() if mvs] == [0, 2, 3]  # 0, 2 by the rule; 3 is the last
+    assert logged[1] == [] and results[1] is None and results[2] is not None
+    assert {int(k[-3:]) for k in at2.scalars if "/Class" in k} == {0, 1, 2, 3, 4, 5}  # exp 1's classes too
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        DriftComputation(stream, SuiteConfig(), every=0)
