@@ -12,7 +12,7 @@ What is distributed, and how:
   (``gather_in_order``): every rank ends with the same set.
 - **Drift metrics** (``metrics.sharded``, with more than one rank): each rank extracts the features
   of its shard ``x[rank::world]``; FID/CFID combine all-reduced float64 sufficient statistics
-  (``all_reduce_sum``; rows gathered by ``gather_rows`` while a set has fewer rows than dimensions),
+  (``all_reduce``; rows gathered by ``gather_rows`` while a set has fewer rows than dimensions),
   OTDD and UMAP use the features gathered in order; RealAcc's fresh classifier trains with DDP on
   shards of one global mini-batch (``nets.train_classifier``). Values are logged by rank 0.
 - **Logging and checkpoints**: on rank 0 only (``is_main_process``).
@@ -105,16 +105,10 @@ def gather_in_order(part: Tensor, total: int) -> Tensor:
     if not is_distributed():
         return part
     w = world_size()
-    dev = collective_device()
-    sizes = [len(range(r, total, w)) for r in range(w)]
-    width = max(sizes)
-    pad = torch.zeros((width,) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
-    pad[: len(part)] = part.to(dev)
-    bufs = [torch.empty_like(pad) for _ in range(w)]
-    dist.all_gather(bufs, pad)
-    out = torch.empty((total,) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
+    parts = _all_gather_rows(part, [len(range(r, total, w)) for r in range(w)])
+    out = torch.empty((total,) + tuple(part.shape[1:]), dtype=part.dtype, device=parts[0].device)
     for r in range(w):
-        out[r::w] = bufs[r][: sizes[r]]
+        out[r::w] = parts[r]
     return out.to(part.device)
 
 
@@ -134,13 +128,18 @@ def gather_rows(part: Tensor) -> Tensor:
     strided shards of one tensor (e.g. the rows of one class of each rank's shard)."""
     if not is_distributed():
         return part
+    return torch.cat(_all_gather_rows(part, _rank_sizes(len(part)))).to(part.device)
+
+
+def _all_gather_rows(part: Tensor, sizes: list) -> list:
+    """Every rank's ``part`` (rank r holds ``sizes[r]`` rows), in rank order, on the collective
+    device: ``all_gather`` needs equal shapes, so each part travels zero-padded to the largest."""
     dev = collective_device()
-    sizes = _rank_sizes(len(part))
     pad = torch.zeros((max(sizes),) + tuple(part.shape[1:]), dtype=part.dtype, device=dev)
     pad[: len(part)] = part.to(dev)
     bufs = [torch.empty_like(pad) for _ in sizes]
     dist.all_gather(bufs, pad)
-    return torch.cat([b[:k] for b, k in zip(bufs, sizes)]).to(part.device)
+    return [b[:k] for b, k in zip(bufs, sizes)]
 
 
 def _rank_sizes(n: int) -> list:
