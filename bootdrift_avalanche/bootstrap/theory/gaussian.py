@@ -297,12 +297,6 @@ def _accumulate_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: f
             "stationary_var_of_mean": np.float64(sigma2 * (1.0 - math.sin(x) / x))}
 
 
-def _replace_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
-    if mix_real != 0.0:
-        raise ValueError(f"the replace regime takes no real fraction, got mix_real={mix_real}")
-    return mle_bootstrap_closed_form(t_max, n, sigma2)
-
-
 def _no_real_fraction(regime: str, mix_real: float) -> None:
     if mix_real != 0.0:
         raise ValueError(f"the {regime} regime takes no real fraction, got mix_real={mix_real}")
