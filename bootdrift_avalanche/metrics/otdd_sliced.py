@@ -27,7 +27,6 @@ runs where the features are (CPU or CUDA).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import Tensor
