@@ -22,15 +22,16 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the loop's result.
     ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples)."""
     from ..bootstrap.loop import run_bootstrap
-    from ..bootstrap.regimes import make_regime, regime_class
+    from ..bootstrap.regimes import regime_class
     from ..runtime.seeds import seed_for
     from . import registry
     from .rundir import open_run
 
     cfg = resolve(cfg)
     p = preset(cfg.preset)
-    # Data, pool, generator and regime are checked before the run directory exists, so bad input
-    # leaves no directory behind (a fresh pool too small for the stages is refused here).
+    # Data, pool and generator are checked before the run directory exists; the regime (e.g. a fresh
+    # pool too small for the stages) is checked by the loop before any training, and a run that
+    # fails before its first checkpoint leaves no directory behind (rundir.open_run).
     load_data = registry.bootstrap_data_loader(cfg.data)
     regime = regime_class(cfg.regime)
     train, test, extra = load_data(cfg)
@@ -38,7 +39,6 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     fresh_pool = None
     if regime.uses_fresh_pool:
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
-    make_regime(cfg.regime, train, mix_real=cfg.mix_real, stages=cfg.stages, fresh_pool=fresh_pool, seed=cfg.seed)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
