@@ -44,4 +44,4 @@ def test_cli_fresh_regime_with_sampling_bias_runs_and_records_its_config(tmp_pat
         rc = main(["bootstrap", "--data", "digits", "--generator", "ddpm", "--regime", "fresh", "--mix-real", "0.5",
                    "--preset", "tiny", "--quiet", "--run-dir", str(tmp_path / "digits"), *extra])
         assert rc == 2 and message in capsys.readouterr().err
-        assert not (tmp_path / "digits").exists()  # refused before the run directory is made
+        assert not (tmp_path / "digits").exists()  # refused, and no run directory is left behind
