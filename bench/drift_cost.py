@@ -126,7 +126,6 @@ def part_per_metric(args) -> int:
 
     from bootdrift_avalanche.metrics.suite import DriftSuite
     from bootdrift_avalanche.plugins.generator_lookup import find_sampler
-    from bootdrift_avalanche.plugins.replay import experience_classes
 
     # a DriftComputation of the setting, used only for its reference pool, sampling and extractor
     comp = {}
@@ -135,13 +134,13 @@ def part_per_metric(args) -> int:
     class PerMetric(SupervisedPlugin):
         def after_training_exp(self, strategy, **kw):
             c = comp["c"]
-            for cls in experience_classes(strategy.experience):
-                c.seen.append(cls)
-            seen = sorted(c.seen)
+            c.labels.add_experience(strategy.experience)
+            seen = c.seen
             row = {}
             with torch.random.fork_rng():
                 sampler = find_sampler(strategy)
-                real_x, real_y = c._reference.labelled(seen)
+                keys = [c.labels.key(g) for g in seen]
+                real_x, real_y = c._reference.labelled(keys, seen)
                 with Clock() as ck:
                     syn = c._sample(strategy, sampler, real_y)
                 row["sampling (replay)"] = ck
@@ -172,7 +171,8 @@ def part_per_metric(args) -> int:
         comp["c"].prepare()
     print(f"setting {args.setting}: {SETTINGS[args.setting] or 'drift_metrics defaults'}")
     print(f"feature extractor (one-off, before the stream): {ck.wall:.2f} wall s, {ck.cpu:.2f} CPU s")
-    strategy.plugins.insert(0, PerMetric())
+    # right after the DDGR plugin: its generator has trained, and the clock has not moved on yet
+    strategy.plugins.insert(strategy.plugins.index(strategy.ddgr_plugin) + 1, PerMetric())
     train = []
     for exp in bm.train_stream:
         spent = sum(c.cpu for row in table for c in row.values())
