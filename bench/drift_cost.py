@@ -1,7 +1,7 @@
 """What the drift metrics cost, per metric and per experience, against the training they measure.
 
-A DDGR run on Split Digits at the ``tiny`` preset (the recipe the CLI builds, classifier guidance
-on as ``DDGRPlugin``'s default), one thread. Two parts, each in its own process (so numba's
+A DDGR run on Split Digits at the ``tiny`` preset (``--preset``; the recipe the CLI builds, with
+classifier guidance on as ``DDGRPlugin``'s default), one thread. Two parts, each in its own process (so numba's
 compilation of UMAP is paid once in each, as in a user's script):
 
 1. ``--part per-metric``: training with no drift metrics; after each experience (after DDGR's
@@ -15,8 +15,9 @@ compilation of UMAP is paid once in each, as in a user's script):
    per experience must be below the mean training time per experience (CPU s); the script exits 1
    if not.
 
-Settings: ``default`` (``drift_metrics``' defaults), ``tiny`` (the tiny preset's sizes as the CLI
-passes them), ``cheap`` (the cheap setting the README documents).
+Settings: ``default`` (``drift_metrics``' defaults), ``umap`` (the defaults with UMAP on, the
+default before this bench), ``tiny`` (the tiny preset's drift sizes, as the CLI passes them),
+``cheap`` (the cheap setting the README documents).
 
     python bench/drift_cost.py                       # both parts, default setting
     python bench/drift_cost.py --part total --setting cheap
@@ -35,9 +36,10 @@ from dataclasses import replace
 SETTINGS = {
     "default": {},
     "tiny": {"n_per_class": 8, "real_acc_epochs": 2},
-    "cheap": {"umap": False, "real_accuracy": False, "every": 2},
+    "umap": {"umap": True},  # the default before this bench: UMAP on
+    "cheap": {"real_accuracy": False, "unguided": False, "every": 2},
 }
-METRICS = ("fid", "cfid", "otdd", "real_accuracy", "samples", "umap")
+METRICS = ("fid", "cfid", "otdd", "real_accuracy", "samples", "umap")  # SuiteConfig fields
 
 
 class Clock:
@@ -59,7 +61,7 @@ def build(args, metrics):
     from bootdrift_avalanche.experiments.config import ReplayConfig, preset, resolve
     from bootdrift_avalanche.experiments.replay import build_solver
 
-    cfg = resolve(ReplayConfig(strategy="ddgr", preset="tiny", experiences=args.experiences, seed=args.seed,
+    cfg = resolve(ReplayConfig(strategy="ddgr", preset=args.preset, experiences=args.experiences, seed=args.seed,
                                guidance_scale=args.guidance_scale, progress=False))
     torch.manual_seed(cfg.seed)
     bm = registry.benchmark_builder(cfg.benchmark)(cfg, registry.recipe("ddgr").task_labels)
@@ -203,6 +205,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("both", "per-metric", "total"), default="both")
     ap.add_argument("--setting", choices=tuple(SETTINGS), default="default")
+    ap.add_argument("--preset", default="tiny", help="the sizes of the DDGR run (tiny, cpu-small)")
     ap.add_argument("--experiences", type=int, default=5)
     ap.add_argument("--guidance-scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)

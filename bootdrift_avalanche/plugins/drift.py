@@ -38,6 +38,15 @@ seed, which does not depend on the experience, so a generator that did not chang
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
 
+**Task-incremental streams**: the classes are (task, class) pairs (``plugins.task_keys``): the
+real reference is read by pair (each sample's task label), the generator is asked for the pair's
+generator label (the one the replay plugins train it on; the class id itself while ids are unique),
+and, when the reference stream repeats a class id across tasks (``class_ids_from_zero_in_each_exp``),
+per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the first experience trains
+(``before_training_exp``) a task-incremental run (repeated ids or a multi-head model) is refused
+for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
+name no task) or one built for fewer labels than the stream has pairs.
+
 **UMAP**: one map for the whole run, fitted at the first evaluation on the real features of **all**
 classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
 the same layout: the real points keep their fitted positions and each experience's synthetic
@@ -503,7 +512,7 @@ def drift_metrics(
     cfid: bool = True,
     otdd: bool = True,
     real_accuracy: bool = True,
-    umap: bool = True,
+    umap: bool = False,
     samples: bool = True,
     n_per_class: int = 50,
     features=None,
@@ -526,7 +535,8 @@ def drift_metrics(
     Args:
         reference_stream: stream with the real data of every class (``benchmark.test_stream`` or
             ``benchmark.train_stream``); required.
-        fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always).
+        fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always;
+            UMAP is off unless asked for: its first fit costs ~12 CPU s, see ``every``).
         n_per_class: real and synthetic samples per seen class (and, for the classifier
             extractor, training samples per class).
         features: ``"clf"`` (default for images: a small CNN trained once on ``feature_stream``,
@@ -551,12 +561,12 @@ def drift_metrics(
             experience; see the module docstring).
         device: where the feature extractor runs and the RealAcc classifier trains (``None``: CPU).
         every: evaluate after every ``every``-th experience (0, k, 2k, ...) and after the last one
-            of the stream; the others log nothing. What costs what (measured on Split Digits,
-            cpu-small, one thread): UMAP's first fit plus numba's compilation about 10-18 s once per
-            process; after that a whole evaluation (``DriftTime``) took 0.5-1.9 s in the cpu-small
-            demo, RealAcc's fresh classifier (``real_acc_epochs``) included, plus the sampling of
-            ``n_per_class`` images per seen class by the generator. The cheap setting for long
-            streams: ``umap=False, real_accuracy=False, every=k``.
+            of the stream; the others log nothing. What costs what (``bench/drift_cost.py``,
+            ``docs/DRIFT_COST.md``; DDGR on Split Digits at the tiny preset, CPU s per experience):
+            sampling what is replayed ~1.0 and the generator alone (``_unguided``) ~0.7, RealAcc's
+            fresh classifier ~0.6, FID/CFID/OTDD a few hundredths each, UMAP ~0.2 after a first
+            fit of ~12 s (numba's compilation, once per process; hence ``umap=False`` by default).
+            The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,

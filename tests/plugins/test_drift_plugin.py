@@ -471,6 +471,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
     assert vals.scalars["DriftSamplesPerClass"] == 12.0
     names = [str(m) for m in drift_metrics(reference_stream=stream)]
     assert "DriftSamplesPerClass" in names  # emitted to the loggers like DriftTime
+    assert "UMAP" not in names  # off by default: its first fit costs ~12 CPU s (docs/DRIFT_COST.md)
 
     small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
                              generator=_FrozenGaussians(), features="identity", n_per_class=3)

@@ -2,6 +2,8 @@
 the replay plugins and the drift metrics (issue 19, finding 2): guidance through the task's head,
 replays with their own task label, generator and metrics keyed on (task, class), and refusals
 before the first experience trains. Stream: digits 0-3 at 8x8 as 2 tasks of classes {0, 1}."""
+import re
+
 import pytest
 import torch
 from avalanche.benchmarks import nc_benchmark
@@ -14,7 +16,9 @@ from bootdrift_avalanche.benchmarks.digits import load_digits_tensors
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
+from bootdrift_avalanche.logging import JSONLinesLogger, read_metrics
 from bootdrift_avalanche.plugins import DDGRPlugin, GANMemoryPlugin, drift_metrics
+from bootdrift_avalanche.plugins.drift import per_class_layout
 from bootdrift_avalanche.plugins.replay import append_to_minibatch
 from bootdrift_avalanche.plugins.task_keys import TaskClassLabels, check_stream, experience_keys
 from bootdrift_avalanche.strategies import avalanche_generative_replay
@@ -79,7 +83,7 @@ class RecordingMTMLP(MTSimpleMLP):
         return super().forward(x, task_labels)
 
 
-def _ddgr_run(model, *, drift=False):
+def _ddgr_run(model, *, drift=None):
     torch.manual_seed(0)
     bm = task_incremental_digits()
     gen = tiny_ddpm(num_classes=4, train_steps=3, num_inference_steps=3)
@@ -87,9 +91,10 @@ def _ddgr_run(model, *, drift=False):
     spy = TaskBatchSpy()
     metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=10, otdd=False,
                             real_accuracy=False, samples=False, umap=False, unguided=False) if drift else []
+    loggers = [JSONLinesLogger(drift / "metrics.jsonl")] if drift else []
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=64, train_epochs=1,
-                     plugins=[plugin, spy], evaluator=EvaluationPlugin(*metrics, loggers=[]))
+                     plugins=[plugin, spy], evaluator=EvaluationPlugin(*metrics, loggers=loggers))
     fed = []
     for exp in bm.train_stream:
         strategy.train(exp)
@@ -98,8 +103,8 @@ def _ddgr_run(model, *, drift=False):
 
 
 @pytest.fixture(scope="module")
-def single_head_run():
-    return _ddgr_run(TwoWayCNN(), drift=True)
+def single_head_run(tmp_path_factory):
+    return _ddgr_run(TwoWayCNN(), drift=tmp_path_factory.mktemp("task_il"))
 
 
 def test_ddgr_guidance_calls_a_multi_head_model_with_each_replayed_pairs_task():
@@ -132,7 +137,7 @@ def test_replayed_samples_carry_their_own_task_label(single_head_run):
 
 def test_repeated_class_ids_are_keyed_by_task_and_class(single_head_run):
     """Before: task 1's digits 2 and 3 were trained and scored as classes 0 and 1 (task 0's digits)."""
-    bm, _, plugin, _, fed, metrics = single_head_run
+    bm, strategy, plugin, _, fed, metrics = single_head_run
     n_real = [int((torch.tensor(list(e.dataset.targets)) == c).sum()) for e in bm.train_stream for c in (0, 1)]
     assert fed[0]["label_counts"][:4] == n_real[:2] + [0, 0]
     # experience 1: task 1's real images under labels 2 and 3, task 0's replays under 0 and 1
@@ -144,6 +149,12 @@ def test_repeated_class_ids_are_keyed_by_task_and_class(single_head_run):
     _, values = comp._last
     per_class = sorted(k for k in values.scalars if "/Class" in k and k.startswith("CFID"))
     assert per_class == [f"CFID_random/Task{t:03d}/Class{c:03d}" for t in (0, 1) for c in (0, 1)]
+    # logged per pair, and drawn in the one "Drift per class" chart
+    logged = read_metrics(strategy.evaluator.loggers[0].path)
+    tags = sorted({r["name"] for r in logged if r["name"].startswith("CFID_random/") and "/Task" in r["name"]})
+    assert tags == [f"CFID_random/train_phase/train_stream/Task{t:03d}/Class{c:03d}" for t in (0, 1) for c in (0, 1)]
+    (pattern,) = per_class_layout(["CFID_random"])["Drift per class"]["CFID_random"][1]
+    assert all(re.match(pattern, t) for t in tags)
     # the reference of the pair (1, 0) is digit 2 of the test split, not digit 0
     _, _, (x_te, y_te) = _digits()
     ref = comp._reference.samples((1, 0))
