@@ -28,9 +28,9 @@ def torch_threads_kept() -> Iterator[None]:
     """Run a umap-learn call and give torch back its thread count afterwards. umap's numba kernels
     start numba's OpenMP threading layer, which sets OpenMP's thread count to the number of cores,
     and torch's intra-op pool (OpenMP too) then runs on that many: after one UMAP fit in a process
-    set to 1 thread, torch reported 2, and a small CNN's training step took 36x the CPU time on a
-    shared 2-core machine (0.08 vs 2.9 CPU s; the barrier stalls of ``runtime/threads.py``), so
-    every experience trained after the first drift evaluation was that much slower."""
+    set to 1 thread, torch reported 2, and 20 training steps of a small CNN took 2.9 instead of
+    0.08 CPU s on a shared 2-core machine (the barrier stalls of ``runtime/threads.py``), so every
+    experience trained after the first drift evaluation was that much slower."""
     n = torch.get_num_threads()
     try:
         yield
