@@ -14,12 +14,29 @@ its numba kernels on first use (tens of seconds once per process).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+import contextlib
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
 
 from ._checks import ArrayLike, as_features, as_labels, check_same_dim
+
+
+@contextlib.contextmanager
+def torch_threads_kept() -> Iterator[None]:
+    """Run a umap-learn call and give torch back its thread count afterwards. umap's numba kernels
+    start numba's OpenMP threading layer, which sets OpenMP's thread count to the number of cores,
+    and torch's intra-op pool (OpenMP too) then runs on that many: after one UMAP fit in a process
+    set to 1 thread, torch reported 2, and 20 training steps of a small CNN took 2.9 instead of
+    0.08 CPU s on a shared 2-core machine (the barrier stalls of ``runtime/threads.py``), so every
+    experience trained after the first drift evaluation was that much slower."""
+    n = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
 
 def _umap_reducer(n: int, *, seed: int, n_neighbors: int, min_dist: float, n_epochs: Optional[int]):
@@ -80,7 +97,8 @@ class UMAPProjection:
             x = self._x
             if self.reducer is None:
                 self.reducer = _umap_reducer(x.shape[0], **self._umap_settings)
-            emb = np.asarray(self.reducer.fit_transform(x), dtype=np.float64)
+            with torch_threads_kept():
+                emb = np.asarray(self.reducer.fit_transform(x), dtype=np.float64)
             if emb.shape != (x.shape[0], 2):
                 raise ValueError(f"reducer must return shape ({x.shape[0]}, 2), got {emb.shape}")
             self._embedding = emb
@@ -101,7 +119,8 @@ class UMAPProjection:
         known = hit >= 0
         out[known] = self.embedding[hit[known]]  # fits the reducer, which transform() needs too
         if not known.all():
-            new = np.asarray(self.reducer.transform(x[~known]), dtype=np.float64)
+            with torch_threads_kept():
+                new = np.asarray(self.reducer.transform(x[~known]), dtype=np.float64)
             if new.shape != (int((~known).sum()), 2):
                 raise ValueError(f"reducer.transform must return shape ({int((~known).sum())}, 2), got {new.shape}")
             out[~known] = new

@@ -13,6 +13,14 @@ Per experience t (what the reference code does, re-implemented):
    training from D(t-1) on the current real data **plus its own replays of the old classes**: the
    bootstrapping loop that the drift metrics measure. Experience 1: trained on real data only.
 
+**Task-incremental streams and multi-head models**: the diffusion model is trained on and asked for
+one generator label per (task, class) pair (``plugins.task_keys``), and each replayed image goes
+into the mini-batch with its own class and task label. Guidance then runs per task: the frozen
+classifier is called through Avalanche's ``avalanche_forward(model, x, task_labels)`` (so a
+``MultiTaskModule`` such as ``MTSimpleMLP`` answers with the head of the image's task) and the
+softmax runs over the seen classes of that task only. A single-head model on a stream whose class
+ids are unique keeps the original guidance (one softmax over every seen class).
+
 The plugin never holds more real data than the current experience. ``plugin.generator`` (and
 ``strategy.generator`` for the ``DDGR`` strategy) is what the drift metrics score, sampled through
 ``plugin.replay_samples`` with the same classifier guidance as the replay set.
@@ -24,15 +32,16 @@ zipping two loaders.
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
+from avalanche.models.utils import avalanche_forward, is_multi_task_module
 from torch import Tensor
 
 from ..generators.base import require_generator
 from ..runtime import distributed as D
 from ..runtime.seeds import seed_for
-from .replay import ReplaySetPlugin, experience_tensors
+from .replay import ReplaySetPlugin
 
 
 class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
@@ -67,39 +76,68 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
         self.progress = progress
 
     def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
-        """Images of ``labels`` guided by a frozen copy of the current classifier
+        """Images of generator ``labels`` guided by a frozen copy of the current classifier
         (``strategy.model``) with a softmax over the seen classes (and any class of ``labels``
-        not seen yet), scaled by ``guidance_scale``: how the replay set is drawn."""
+        not seen yet), scaled by ``guidance_scale``: how the replay set is drawn. Per task, through
+        :class:`TaskGuide`, for a multi-head model or repeated class ids (module docstring); the
+        labels of each task then get their own seed, derived from ``seed``, unless only one task
+        is asked for."""
         classifier = copy.deepcopy(strategy.model).eval()
         for p in classifier.parameters():
             p.requires_grad_(False)
-        classes = sorted(set(self.seen_classes) | set(labels.tolist()))
-        return self.generator.generate(
-            labels, seed=seed, guidance=classifier if self.guidance_scale else None,
-            guidance_scale=self.guidance_scale, guidance_classes=classes, progress=self.progress,
-        )
+        guide = classifier if self.guidance_scale else None
+        if not (is_multi_task_module(classifier) or self.labels.repeated):
+            classes = sorted(set(self.seen_classes) | set(labels.tolist()))
+            return self._generate(labels, seed, guide, classes)
+        tasks, _ = self.labels.to_keys(labels)
+        groups = torch.unique(tasks).tolist()
+        out = None
+        for t in groups:
+            rows = tasks == t
+            classes = sorted(set(self.labels.of_task(t)) | set(labels[rows].tolist()))
+            x = self._generate(labels[rows], seed if len(groups) == 1 else seed_for("ddgr.task", seed=seed, task=t),
+                               TaskGuide(guide, t, self.labels) if guide is not None else None, classes)
+            out = x.new_empty((len(labels),) + x.shape[1:]) if out is None else out
+            out[rows] = x
+        return out
 
-    # -- 1. replay set, once per experience ----------------------------------------------------
-    def before_training_exp(self, strategy, **kwargs):
-        self.replay_x = self.replay_y = None
-        if not self.seen_classes:
-            return
-        labels = torch.tensor(sorted(self.seen_classes)).repeat_interleave(self.replay_per_class)
+    def _generate(self, labels: Tensor, seed: int, guide, classes: Sequence[int]) -> Tensor:
+        return self.generator.generate(labels, seed=seed, guidance=guide, guidance_scale=self.guidance_scale,
+                                       guidance_classes=classes, progress=self.progress)
+
+    # -- 1. replay set, once per experience (ReplaySetPlugin.before_training_exp) -----------------
+    def _replay_set(self, strategy, labels: Tensor) -> Tensor:
         exp = strategy.clock.train_exp_counter
         # Under torchrun each rank draws its share of the labels and the shares are gathered, so
         # every rank trains on the same replay set (single process: rank 0 draws everything).
         x = self.replay_samples(strategy, D.shard(labels),
                                 seed=seed_for("ddgr.replay", seed=self.seed, experience=exp, rank=D.rank()))
-        self.replay_x = D.gather_in_order(x, len(labels))
-        self.replay_y = labels
+        return D.gather_in_order(x, len(labels))
 
     # -- 2. replay in every mini-batch: ReplaySetPlugin.before_training_iteration ----------
 
     # -- 3. the generator learns from real data + its own replays -------------------------------
     def after_training_exp(self, strategy, **kwargs):
-        x, y = experience_tensors(strategy.experience)
+        x, y = self._generator_data(strategy.experience)
         if self.replay_x is not None:
             x, y = torch.cat([x, self.replay_x]), torch.cat([y, self.replay_y])
         if self.train_generator:
             self.generator.fit(x, y, steps=self.generator_steps, progress=self.progress)
-        self._remember_classes(strategy.experience)
+
+
+class TaskGuide:
+    """The guidance classifier of one task, in generator-label space: ``guide(x)`` calls
+    ``avalanche_forward(model, x, task)`` (the task's head of a multi-head model; a single-head
+    model is called as it is) and puts the logit of each (task, class) pair in the column of its
+    generator label (other columns 0: ``guidance_classes`` keeps only this task's labels)."""
+
+    def __init__(self, model, task: int, labels):
+        self.model, self.task = model, int(task)
+        self.columns = torch.tensor(labels.of_task(task), dtype=torch.long)  # generator labels
+        self.classes = torch.tensor([labels.key(g)[1] for g in self.columns.tolist()], dtype=torch.long)
+        self.width = int(self.columns.max()) + 1 if len(self.columns) else 0
+
+    def __call__(self, x: Tensor) -> Tensor:
+        logits = avalanche_forward(self.model, x, torch.full((len(x),), self.task, dtype=torch.long, device=x.device))
+        cols, classes = self.columns.to(logits.device), self.classes.to(logits.device)
+        return logits.new_zeros((len(x), self.width)).index_copy(1, cols, logits[:, classes])

@@ -38,6 +38,15 @@ seed, which does not depend on the experience, so a generator that did not chang
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
 
+**Task-incremental streams**: the classes are (task, class) pairs (``plugins.task_keys``): the
+real reference is read by pair (each sample's task label), the generator is asked for the pair's
+generator label (the one the replay plugins train it on; the class id itself while ids are unique),
+and, when the reference stream repeats a class id across tasks (``class_ids_from_zero_in_each_exp``),
+per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the first experience trains
+(``before_training_exp``) a task-incremental run (repeated ids or a multi-head model) is refused
+for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
+name no task) or one built for fewer labels than the stream has pairs.
+
 **UMAP**: one map for the whole run, fitted at the first evaluation on the real features of **all**
 classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
 the same layout: the real points keep their fitted positions and each experience's synthetic
@@ -84,6 +93,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from avalanche.evaluation import PluginMetric
+from avalanche.models.utils import is_multi_task_module
 from avalanche.evaluation.metric_results import MetricValue
 from torch import Tensor
 
@@ -93,48 +103,71 @@ from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
-from .generator_lookup import DriftSampler, as_generator, find_sampler
-from .replay import experience_classes
+from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
+from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, stream_keys
 
 
 UNGUIDED = "_unguided"  # head suffix of the values of the generator without guidance
+_PER_CLASS = re.compile(r"/Class(\d+)$")  # the per-class part of a suite name, a generator label
 
 
 class _ClassPool:
     """At most ``n_per_class`` samples per class of a stream (a seeded subset per class, read
-    with eval transforms), loaded class by class on first use and kept."""
+    with eval transforms), loaded class by class on first use and kept.
+
+    Entries are indexed by (task, class) (``task_keys``: each sample's ``targets_task_labels``, else
+    its experience's task label, else 0). While no class id belongs to two tasks of the stream a
+    class is all its samples whatever their task (as a class-incremental stream is read); once one
+    does (``class_ids_from_zero_in_each_exp``), a class is its (task, class) pair alone."""
 
     def __init__(self, stream, *, n_per_class: int, seed: int, stream_name: str, seed_stream: str):
         self.experiences = list(stream)
         self.n_per_class, self.seed = n_per_class, seed
         self.stream_name, self.seed_stream = stream_name, seed_stream
-        self._index: Optional[Dict[int, List[Tuple[int, int]]]] = None
-        self._x: Dict[int, Tensor] = {}
+        self._index: Optional[Dict[Key, List[Tuple[int, int]]]] = None
+        self._x: Dict[Key, Tensor] = {}
 
-    def classes(self) -> List[int]:
-        return sorted(self._class_index())
-
-    def _class_index(self) -> Dict[int, List[Tuple[int, int]]]:
+    def _class_index(self) -> Dict[Key, List[Tuple[int, int]]]:
         if self._index is None:
             self._index = {}
             for e, exp in enumerate(self.experiences):
-                for pos, t in enumerate(exp.dataset.targets):
-                    self._index.setdefault(int(t), []).append((e, pos))
+                ds = exp.dataset
+                tasks = getattr(ds, "targets_task_labels", None)
+                if tasks is None:
+                    tasks = [int((getattr(exp, "task_labels", None) or [0])[0])] * len(ds.targets)
+                for pos, (t, c) in enumerate(zip(tasks, ds.targets)):
+                    self._index.setdefault((int(t), int(c)), []).append((e, pos))
         return self._index
 
-    def samples(self, c: int) -> Tensor:
-        if c not in self._x:
-            entries = self._class_index().get(c, [])
+    @property
+    def repeated(self) -> bool:
+        """Whether a class id of the stream belongs to two tasks."""
+        return repeats_class_ids(self._class_index())
+
+    def keys(self) -> List[Key]:
+        """The (task, class) pairs of the stream in the order of their first sample."""
+        return sorted(self._class_index(), key=lambda k: self._class_index()[k][0])
+
+    def samples(self, key: Key) -> Tensor:
+        if key not in self._x:
+            t, c = key
+            index = self._class_index()
+            what = f"class {c} of task {t}" if self.repeated else f"class {c}"
+            if self.repeated:
+                entries = index.get(key, [])
+                g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, task=t, cls=c))
+            else:  # the class's samples of every task, in stream order
+                entries = sorted(e for (_, cc), es in index.items() if cc == c for e in es)
+                g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, cls=c))
             if len(entries) < 2:
                 raise ValueError(
-                    f"class {c} has {len(entries)} real sample(s) in {self.stream_name}; the drift "
+                    f"{what} has {len(entries)} real sample(s) in {self.stream_name}; the drift "
                     "metrics need at least 2 per seen class"
                 )
             if len(entries) < self.n_per_class:
-                warnings.warn(f"class {c} has {len(entries)} real samples in {self.stream_name}, fewer than "
+                warnings.warn(f"{what} has {len(entries)} real samples in {self.stream_name}, fewer than "
                               f"n_per_class={self.n_per_class}: the drift metrics use {len(entries)} "
                               "(logged as DriftSamplesPerClass)", RuntimeWarning, stacklevel=2)
-            g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, cls=c))
             pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
             views = {}
             xs = []
@@ -143,12 +176,13 @@ class _ClassPool:
                 if e not in views:
                     views[e] = eval_view(self.experiences[e].dataset)  # no augmentation
                 xs.append(torch.as_tensor(views[e][pos][0]))
-            self._x[c] = torch.stack(xs).float()
-        return self._x[c]
+            self._x[key] = torch.stack(xs).float()
+        return self._x[key]
 
-    def labelled(self, classes: Sequence[int]) -> Tuple[Tensor, Tensor]:
-        xs = [self.samples(c) for c in classes]
-        y = torch.cat([torch.full((len(x),), c, dtype=torch.long) for c, x in zip(classes, xs)])
+    def labelled(self, keys: Sequence[Key], labels: Sequence[int]) -> Tuple[Tensor, Tensor]:
+        """The samples of ``keys`` with ``labels`` (one per key) as their labels."""
+        xs = [self.samples(k) for k in keys]
+        y = torch.cat([torch.full((len(x),), int(g), dtype=torch.long) for g, x in zip(labels, xs)])
         return torch.cat(xs), y
 
 
@@ -192,25 +226,36 @@ class DriftComputation:
         self.feature_cache_dir = feature_cache_dir
         self.unguided = unguided
         self.every = every
-        self.seen: List[int] = []
+        self.labels = TaskClassLabels()  # grown from the training experiences, as the replay plugins' labels
         self._reference = _ClassPool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
         self._feature_stream = feature_stream
         self._suite: Optional[DriftSuite] = None
-        self._real_f: Dict[int, Tensor] = {}
+        self._real_f: Dict[Key, Tensor] = {}
+        self._checked = False
         self._umap: Optional[UMAPProjection] = None
         self._last: Optional[Tuple[int, DriftValues]] = None
 
     # ---- resuming ----------------------------------------------------------------------------
+    @property
+    def seen(self) -> List[int]:
+        """The labels of the (task, class) pairs seen so far, sorted (class ids in a
+        class-incremental stream)."""
+        return self.labels.labels()
+
     def state_dict(self) -> dict:
-        """What a resumed run needs: the classes seen so far and the UMAP map (``None`` before the
-        first UMAP figure); the rest is rebuilt from the seed."""
-        return {"seen": list(self.seen), "umap": self._umap}
+        """What a resumed run needs: the (task, class) pairs seen so far and the UMAP map (``None``
+        before the first UMAP figure); the rest is rebuilt from the seed."""
+        return {"labels": self.labels.state_dict(), "umap": self._umap}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` (before the first experience after a resume). A state without
-        ``"umap"`` (older checkpoints) fits a new map at the next UMAP figure."""
-        self.seen = [int(c) for c in state["seen"]]
+        ``"umap"`` (older checkpoints) fits a new map at the next UMAP figure; one with ``"seen"``
+        instead of ``"labels"`` (before task keys) holds class ids of task 0."""
+        if "labels" in state:
+            self.labels.load_state_dict(state["labels"])
+        else:
+            self.labels = TaskClassLabels((0, int(c)) for c in state["seen"])
         self._umap = state.get("umap")
         self._last = None
 
@@ -225,7 +270,9 @@ class DriftComputation:
                 if self._feature_stream is not None:
                     pool = _ClassPool(self._feature_stream, n_per_class=self.n_per_class, seed=self.cfg.seed,
                                       stream_name="the feature stream", seed_stream="drift.feature_data")
-                x_fit, y_fit = pool.labelled(pool.classes())
+                labels = TaskClassLabels(pool.keys())
+                keys = sorted(labels.keys(), key=lambda k: labels.label(*k))
+                x_fit, y_fit = pool.labelled(keys, [labels.label(*k) for k in keys])
             extractor = make_extractor(self.features, x_fit, y_fit, cache_dir=self.feature_cache_dir,
                                        seed=seed_for("drift.features", seed=self.cfg.seed), device=self.cfg.device)
             self._suite = DriftSuite(extractor, self.cfg)
@@ -245,22 +292,48 @@ class DriftComputation:
         ``identity``)."""
         return self.suite.feature_name
 
-    def _real_features(self, c: int) -> Tensor:
-        if c not in self._real_f:
-            self._real_f[c] = self.suite.real_features(self._reference.samples(c))  # sharded under torchrun
-        return self._real_f[c]
+    def _real_features(self, key: Key) -> Tensor:
+        if key not in self._real_f:
+            self._real_f[key] = self.suite.real_features(self._reference.samples(key))  # sharded under torchrun
+        return self._real_f[key]
 
     def _projection(self) -> UMAPProjection:
         """The run's UMAP map of the real features of every reference class (made at the first
         evaluation, fitted when the suite draws its first figure: after the samples are checked)."""
         if self._umap is None:
-            classes = self._reference.classes()
-            feats = [self._real_features(c) for c in classes]
-            labels = torch.cat([torch.full((len(f),), c, dtype=torch.long) for c, f in zip(classes, feats)])
+            # the labels of the pairs not trained yet: as the stream will give them, in its order
+            every = self.labels.copy().add(self._reference.keys())
+            keys = sorted(every.keys(), key=lambda k: every.label(*k))
+            feats = [self._real_features(k) for k in keys]
+            labels = torch.cat([torch.full((len(f),), every.label(*k), dtype=torch.long) for k, f in zip(keys, feats)])
             self._umap = UMAPProjection(torch.cat(feats), labels, seed=self.cfg.seed)
         return self._umap
 
     # ---- per experience ----------------------------------------------------------------------
+    def check(self, strategy) -> None:
+        """Before the first experience trains (``before_training_exp``), once: on a task-incremental
+        stream (class ids repeated across tasks, or a multi-head model) refuse a generator that
+        cannot be asked for a (task, class) pair: Avalanche's ``GenerativeReplay`` (an unconditional
+        VAE whose samples the solver labels), and one built for fewer labels than the stream's pairs."""
+        if self._checked:
+            return
+        self._checked = True
+        if not (self._reference.repeated or is_multi_task_module(getattr(strategy, "model", None))):
+            return
+        sampler = find_sampler(strategy, self.generator)
+        if isinstance(sampler.generator, AvalancheGRAdapter):
+            raise ValueError(
+                "drift_metrics cannot score Avalanche's GenerativeReplay on a task-incremental stream (class ids "
+                "repeated across tasks, or a multi-head model): its VAE is unconditional and its samples are labelled "
+                "by the solver's prediction, which names a class but not its task. Use DDGRPlugin or GANMemoryPlugin "
+                "(they key on (task, class)), or pass drift_metrics(generator=...) taking the labels of "
+                "bootdrift_avalanche.plugins.task_keys.TaskClassLabels")
+        try:
+            stream = strategy.experience.origin_stream
+        except (AttributeError, AssertionError, TypeError):
+            return
+        check_stream(stream_keys(stream), sampler.generator, who="drift_metrics")
+
     def _due(self, strategy, step: int) -> bool:
         """Whether experience ``step`` is evaluated: every ``every``-th one from the first, and the
         last of its stream (when the experience knows its stream) so a run always ends measured."""
@@ -277,9 +350,7 @@ class DriftComputation:
         step = int(strategy.clock.train_exp_counter)
         if self._last is not None and self._last[0] == step:
             return self._last
-        for c in experience_classes(strategy.experience):  # seen classes count on skipped experiences too
-            if c not in self.seen:
-                self.seen.append(c)
+        self.labels.add_experience(strategy.experience)  # seen classes count on skipped experiences too
         if not self._due(strategy, step):
             self._last = (step, None)
             return self._last
@@ -289,15 +360,19 @@ class DriftComputation:
         # builds the extractor at another step than an uninterrupted one.)
         with torch.random.fork_rng():
             sampler = find_sampler(strategy, self.generator)
-            real_x, real_y = self._reference.labelled(seen)
+            keys = [self.labels.key(g) for g in seen]
+            real_x, real_y = self._reference.labelled(keys, seen)
             syn_x = self._sample(strategy, sampler, real_y)
             suite = self.suite
-            real_f = torch.cat([self._real_features(c) for c in seen]) if suite.needs_features else None
+            real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"
             values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f, title=title,
                                     umap_projection=self._projection() if self.cfg.umap else None)
             if self.unguided and sampler.guided:
                 values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title))
+        if self._reference.repeated:  # CFID_clf/Class002 is the pair (1, 0): CFID_clf/Task001/Class000
+            values.scalars = {_PER_CLASS.sub(lambda m: "/" + self.labels.name(int(m.group(1)), with_task=True), k): v
+                              for k, v in values.scalars.items()}
         self._last = (step, values)
         return self._last
 
@@ -349,6 +424,9 @@ class _DriftMetric(PluginMetric[float]):
         ext = self.computation.feature_name
         return tuple(f"{k}_{ext}" if self.per_extractor else k for k in self.keys)
 
+    def before_training_exp(self, strategy):
+        self.computation.check(strategy)
+
     def after_training_exp(self, strategy):
         _, values = self.computation.result(strategy)
         if values is None:  # an experience the ``every`` setting skips: nothing is logged
@@ -395,7 +473,8 @@ class CFIDMetric(_DriftMetric):
 def per_class_layout(heads: Sequence[str]) -> dict:
     """TensorBoard custom-scalars layout (``SummaryWriter.add_custom_scalars``): one multi-line
     chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class."""
-    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/Class\d+$"]] for head in heads}}
+    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/(Task\d+/)?Class\d+$"]]
+                                for head in heads}}
 
 
 class OTDDMetric(_DriftMetric):
@@ -433,7 +512,7 @@ def drift_metrics(
     cfid: bool = True,
     otdd: bool = True,
     real_accuracy: bool = True,
-    umap: bool = True,
+    umap: bool = False,
     samples: bool = True,
     n_per_class: int = 50,
     features=None,
@@ -456,7 +535,8 @@ def drift_metrics(
     Args:
         reference_stream: stream with the real data of every class (``benchmark.test_stream`` or
             ``benchmark.train_stream``); required.
-        fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always).
+        fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always;
+            UMAP is off unless asked for: its first fit costs ~12 CPU s, see ``every``).
         n_per_class: real and synthetic samples per seen class (and, for the classifier
             extractor, training samples per class).
         features: ``"clf"`` (default for images: a small CNN trained once on ``feature_stream``,
@@ -481,12 +561,12 @@ def drift_metrics(
             experience; see the module docstring).
         device: where the feature extractor runs and the RealAcc classifier trains (``None``: CPU).
         every: evaluate after every ``every``-th experience (0, k, 2k, ...) and after the last one
-            of the stream; the others log nothing. What costs what (measured on Split Digits,
-            cpu-small, one thread): UMAP's first fit plus numba's compilation about 10-18 s once per
-            process; after that a whole evaluation (``DriftTime``) took 0.5-1.9 s in the cpu-small
-            demo, RealAcc's fresh classifier (``real_acc_epochs``) included, plus the sampling of
-            ``n_per_class`` images per seen class by the generator. The cheap setting for long
-            streams: ``umap=False, real_accuracy=False, every=k``.
+            of the stream; the others log nothing. What costs what (``bench/drift_cost.py``,
+            ``docs/DRIFT_COST.md``; DDGR on Split Digits at the tiny preset, CPU s per experience):
+            sampling what is replayed ~1.0 and the generator alone (``_unguided``) ~0.7, RealAcc's
+            fresh classifier ~0.6, FID/CFID/OTDD a few hundredths each, UMAP ~0.2 after a first
+            fit of ~12 s (numba's compilation, once per process; hence ``umap=False`` by default).
+            The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,

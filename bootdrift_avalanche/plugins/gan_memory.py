@@ -13,16 +13,19 @@ Per experience:
    the first experience the base GAN is trained on it and frozen (``source="first_experience"``).
    The parameter count of the new task's modulation is published as
    ``GANMemoryTaskParams/train_phase/train_stream`` (and the base's as ``GANMemoryBaseParams``).
+
+Task-incremental streams: the memory learns generator labels, one per (task, class) pair
+(``plugins.task_keys``), so class ids that restart in every task (``class_ids_from_zero_in_each_exp``)
+are distinct classes to it; its ``num_classes`` must cover them, which is checked before the first
+experience trains.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-import torch
 from avalanche.evaluation.metric_results import MetricValue
 
-from ..runtime.seeds import seed_for
-from .replay import ReplaySetPlugin, experience_tensors
+from .replay import ReplaySetPlugin
 
 
 class GANMemoryPlugin(ReplaySetPlugin):
@@ -39,27 +42,17 @@ class GANMemoryPlugin(ReplaySetPlugin):
     """
 
     generator_methods = ("generate", "fit", "task_ids", "task_parameter_count", "base_parameter_count")
+    replay_seed_stream = "gan_memory.replay"
 
     def __init__(self, generator, *, replay_per_class: int = 20, replay_ratio: Optional[float] = 1.0,
                  progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
         self.progress = progress
 
-    def before_training_exp(self, strategy, **kwargs):
-        self.replay_x = self.replay_y = None
-        if not self.seen_classes:
-            return
-        labels = torch.tensor(sorted(self.seen_classes)).repeat_interleave(self.replay_per_class)
-        exp = strategy.clock.train_exp_counter
-        self.replay_x = self.replay_samples(strategy, labels,
-                                            seed=seed_for("gan_memory.replay", seed=self.seed, experience=exp))
-        self.replay_y = labels
-
     def after_training_exp(self, strategy, **kwargs):
-        x, y = experience_tensors(strategy.experience)
+        x, y = self._generator_data(strategy.experience)
         first = not getattr(self.generator, "has_base", True)
         self.generator.fit(x, y, progress=self.progress)
-        self._remember_classes(strategy.experience)
         task = max(self.generator.task_ids)
         ev = getattr(strategy, "evaluator", None)
         if ev is not None:

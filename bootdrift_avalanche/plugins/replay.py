@@ -1,10 +1,15 @@
 """What the generative-replay plugins share: ``ReplaySetPlugin`` (a replay set made once per
 experience and appended to every training mini-batch, plus ``replay_samples``, the one way to ask a
 replay plugin for "what I replay"), and the helpers that read an experience into tensors and append
-replayed samples to a mini-batch in either Avalanche format (``[x, y]`` or ``[x, y, t]``)."""
+replayed samples to a mini-batch in either Avalanche format (``[x, y]`` or ``[x, y, t]``).
+
+Task-incremental streams: the generator is trained on and asked for **generator labels**, one per
+(task, class) pair (``plugins.task_keys``; the class id itself in a class-incremental stream), and
+every replayed sample goes back into the mini-batch as its own class and its own task label.
+"""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch
 from avalanche.core import SupervisedPlugin
@@ -13,17 +18,27 @@ from torch import Tensor
 from ..benchmarks.views import eval_view
 from ..generators.base import require_generator
 from ..runtime.seeds import seed_for
+from .task_keys import TaskClassLabels, check_stream, stream_keys
 
 
 def experience_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Tensor]:
     """All images and labels of one experience (eval transforms: no augmentation), on the CPU.
     Replay plugins call this for the current experience only, never for a whole stream."""
+    x, y, _ = experience_task_tensors(experience, batch_size=batch_size)
+    return x, y
+
+
+def experience_task_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Tensor, Tensor]:
+    """:func:`experience_tensors` plus each sample's task label (the third item of an ``[x, y, t]``
+    sample; without one, the experience's task label, else 0)."""
     loader = torch.utils.data.DataLoader(eval_view(experience.dataset), batch_size=batch_size, shuffle=False)
-    xs, ys = [], []
+    tasks = list(getattr(experience, "task_labels", None) or [0])
+    xs, ys, ts = [], [], []
     for batch in loader:
         xs.append(batch[0].float())
         ys.append(torch.as_tensor(batch[1]).long())
-    return torch.cat(xs), torch.cat(ys)
+        ts.append(torch.as_tensor(batch[2]).long() if len(batch) > 2 else torch.full((len(batch[0]),), int(tasks[0])))
+    return torch.cat(xs), torch.cat(ys), torch.cat(ts)
 
 
 def experience_classes(experience) -> List[int]:
@@ -34,9 +49,10 @@ def experience_classes(experience) -> List[int]:
     return sorted({int(t) for t in experience.dataset.targets})
 
 
-def append_to_minibatch(mbatch: list, x: Tensor, y: Tensor, task_label: Optional[int] = None) -> None:
+def append_to_minibatch(mbatch: list, x: Tensor, y: Tensor, task_labels: Union[Tensor, int, None] = None) -> None:
     """Append replayed ``x``/``y`` to ``strategy.mbatch`` in place, handling both formats: with
-    ``[x, y, t]`` the replayed samples get ``task_label`` (default: the batch's first task label)."""
+    ``[x, y, t]`` the replayed samples get ``task_labels`` (one per sample, or one for all; default:
+    the batch's first task label)."""
     if len(mbatch) < 2:
         raise ValueError(f"expected an [x, y] or [x, y, t] mini-batch, got {len(mbatch)} element(s)")
     dev = mbatch[0].device
@@ -44,16 +60,22 @@ def append_to_minibatch(mbatch: list, x: Tensor, y: Tensor, task_label: Optional
     mbatch[1] = torch.cat([mbatch[1], y.to(dev, mbatch[1].dtype)])
     if len(mbatch) >= 3:
         t = mbatch[-1]
-        tl = int(t[0]) if task_label is None and len(t) else int(task_label or 0)
-        mbatch[-1] = torch.cat([t, torch.full((len(x),), tl, dtype=t.dtype, device=t.device)])
+        if isinstance(task_labels, Tensor):
+            new_t = task_labels.to(t.device, t.dtype)
+        else:
+            tl = int(t[0]) if task_labels is None and len(t) else int(task_labels or 0)
+            new_t = torch.full((len(x),), tl, dtype=t.dtype, device=t.device)
+        mbatch[-1] = torch.cat([t, new_t])
 
 
 class ReplaySetPlugin(SupervisedPlugin):
     """Base of the replay plugins: a replay set generated once per experience, of which
     ``replay_ratio`` x the mini-batch size is appended to every training mini-batch.
 
-    Subclasses fill ``self.replay_x``/``self.replay_y`` in ``before_training_exp`` (with
-    :meth:`replay_samples`) and record the classes seen so far with ``_remember_classes``.
+    Subclasses may draw the replay set their own way in :meth:`_replay_set` and, after
+    an experience, train the generator on :meth:`_generator_data` and record its (task, class) pairs
+    with ``self.labels.add_experience``. Before the first experience trains, the stream is checked
+    against the generator (``task_keys.check_stream``: enough labels for every (task, class) pair).
     Added to any template, the plugin is found by the drift metrics (``plugins.generator_lookup``:
     a plugin with ``replay_samples`` and a ``generator``), which sample it through
     :meth:`replay_samples`, so they measure exactly what the plugin replays.
@@ -67,11 +89,18 @@ class ReplaySetPlugin(SupervisedPlugin):
             replayed about ``replay_per_class`` / (real images per new class) as often as a new
             class is seen.
         seed: fixes replay generation and replay sampling.
+
+    Attributes:
+        labels: the generator label of every (task, class) pair trained so far
+            (:class:`~bootdrift_avalanche.plugins.task_keys.TaskClassLabels`).
+        replay_x, replay_y: the replay set and its generator labels.
     """
 
     #: what the plugin calls on its generator (checked when the plugin is built)
     generator_methods: Tuple[str, ...] = ("generate",)
     generate_keywords: Tuple[str, ...] = ("seed",)
+    #: the named seed stream of the replay sets (``runtime.seeds.seed_for``)
+    replay_seed_stream = "replay.set"
 
     def __init__(self, generator, *, replay_per_class: int, replay_ratio: Optional[float], seed: int):
         super().__init__()
@@ -85,15 +114,56 @@ class ReplaySetPlugin(SupervisedPlugin):
         self.replay_per_class = replay_per_class
         self.replay_ratio = replay_ratio
         self.seed = seed
-        self.seen_classes: List[int] = []
+        self.labels = TaskClassLabels()
         self.replay_x: Optional[Tensor] = None
         self.replay_y: Optional[Tensor] = None
+        self._replay_keys: Optional[Tuple[Tensor, Tensor]] = None  # (classes, tasks) of the replay set
+        self._stream_checked = False
         self._rng = torch.Generator().manual_seed(seed_for("replay.minibatch", seed=seed))
 
+    @property
+    def seen_classes(self) -> List[int]:
+        """The generator labels of every (task, class) pair trained so far, sorted (the class ids
+        in a class-incremental stream)."""
+        return self.labels.labels()
+
     def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
-        """Samples of ``labels`` drawn the way this plugin draws its replay set (CPU, float32);
-        ``seed`` fixes them. Here: ``generator.generate(labels, seed=seed)``."""
+        """Samples of generator ``labels`` drawn the way this plugin draws its replay set (CPU,
+        float32); ``seed`` fixes them. Here: ``generator.generate(labels, seed=seed)``."""
         return self.generator.generate(labels, seed=seed)
+
+    def _replay_set(self, strategy, labels: Tensor) -> Tensor:
+        """The replay set's images of generator ``labels``: :meth:`replay_samples` seeded from the
+        plugin's ``replay_seed_stream`` and the experience."""
+        exp = strategy.clock.train_exp_counter
+        return self.replay_samples(strategy, labels,
+                                   seed=seed_for(self.replay_seed_stream, seed=self.seed, experience=exp))
+
+    def before_training_exp(self, strategy, **kwargs):
+        """Check the stream (once, before the first experience trains), then draw this experience's
+        replay set: ``replay_per_class`` images of every pair seen so far."""
+        if not self._stream_checked:
+            try:
+                stream = strategy.experience.origin_stream
+            except (AttributeError, AssertionError, TypeError):  # an experience without its stream
+                stream = None
+            check_stream(stream_keys(stream) if stream is not None else None, self.generator,
+                         who=type(self).__name__)
+            self._stream_checked = True
+        self.replay_x = self.replay_y = self._replay_keys = None
+        if not len(self.labels):
+            return
+        labels = torch.tensor(self.seen_classes).repeat_interleave(self.replay_per_class)
+        self.replay_x = self._replay_set(strategy, labels)
+        self.replay_y = labels
+        tasks, classes = self.labels.to_keys(labels)
+        self._replay_keys = (classes, tasks)
+
+    def _generator_data(self, experience) -> Tuple[Tensor, Tensor]:
+        """The experience's images and generator labels (its pairs are added to ``labels`` first)."""
+        self.labels.add_experience(experience)
+        x, y, t = experience_task_tensors(experience)
+        return x, self.labels.to_labels(t, y)
 
     def _ratio(self, strategy) -> float:
         if self.replay_ratio is not None:
@@ -108,21 +178,24 @@ class ReplaySetPlugin(SupervisedPlugin):
             return
         n = max(1, int(round(len(strategy.mbatch[0]) * ratio)))
         idx = torch.randint(len(self.replay_x), (n,), generator=self._rng)
-        append_to_minibatch(strategy.mbatch, self.replay_x[idx], self.replay_y[idx])
-
-    def _remember_classes(self, experience) -> None:
-        for c in experience_classes(experience):
-            if c not in self.seen_classes:
-                self.seen_classes.append(c)
+        if self._replay_keys is None:  # a replay set given from outside: its labels as they are
+            append_to_minibatch(strategy.mbatch, self.replay_x[idx], self.replay_y[idx])
+            return
+        classes, tasks = self._replay_keys
+        append_to_minibatch(strategy.mbatch, self.replay_x[idx], classes[idx], task_labels=tasks[idx])
 
     def state_dict(self) -> dict:
-        """Seen classes, the mini-batch sampling RNG and the generator's state (for resume)."""
-        return {"seen_classes": list(self.seen_classes), "rng": self._rng.get_state(),
+        """The (task, class) labels, the mini-batch sampling RNG and the generator's state (for resume)."""
+        return {"labels": self.labels.state_dict(), "rng": self._rng.get_state(),
                 "generator": self.generator.state_dict() if hasattr(self.generator, "state_dict") else None}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` (the generator too, when it was saved)."""
-        self.seen_classes = list(state["seen_classes"])
+        """Restore :meth:`state_dict` (the generator too, when it was saved). A state from before
+        task keys (``seen_classes``) is read as class ids of task 0."""
+        if "labels" in state:
+            self.labels.load_state_dict(state["labels"])
+        else:
+            self.labels = TaskClassLabels((0, int(c)) for c in state["seen_classes"])
         self._rng.set_state(state["rng"])
         if state.get("generator") is not None:
             self.generator.load_state_dict(state["generator"])

@@ -131,3 +131,26 @@ def test_real_umap_fixed_map_is_seeded_pickles_and_works_for_tiny_sets():
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res == {"seeded": True, "real_fixed": True, "real_fitted": True, "syn_moved": True,
                    "transform_repeats": True, "pickled": True, "own_fit": 1, "tiny": [2, 2]}
+
+
+class _ThreadGrabbingPCA(PCA):
+    """PCA that, like umap-learn's numba kernels (OpenMP threading layer), changes the OpenMP thread
+    count torch's intra-op pool runs on."""
+
+    def fit_transform(self, x, y=None):
+        torch.set_num_threads(torch.get_num_threads() + 1)
+        return super().fit_transform(x)
+
+    def transform(self, x):
+        torch.set_num_threads(torch.get_num_threads() + 1)
+        return super().transform(x)
+
+
+def test_projection_gives_torch_its_thread_count_back():
+    """Before: one UMAP fit left torch on 2 threads in a 1-thread process, and every later training
+    step of a small model ran up to 36x slower on a shared 2-core machine (metrics/umap.py)."""
+    x, y = _sets()
+    before = torch.get_num_threads()
+    proj = UMAPProjection(x, y, reducer=_ThreadGrabbingPCA(2))
+    proj.project(x + 1.0)  # fit and transform
+    assert torch.get_num_threads() == before

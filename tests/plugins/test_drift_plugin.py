@@ -365,10 +365,14 @@ def test_state_dict_restores_seen_classes():
     comp.result(_strategy(stream[0], 0))
     comp.result(_strategy(stream[1], 1))
     state = comp.state_dict()
-    assert state == {"seen": [0, 1, 2, 3], "umap": None}  # no UMAP figure: no map
+    assert state["umap"] is None  # no UMAP figure: no map
+    assert state["labels"] == {"keys": [[0, c] for c in range(4)], "labels": [0, 1, 2, 3]}  # (task, class) -> label
     fresh = _computation(_FrozenGaussians())
     fresh.load_state_dict(state)
     assert fresh.seen == [0, 1, 2, 3]
+    older = _computation(_FrozenGaussians())
+    older.load_state_dict({"seen": [0, 1, 2, 3], "umap": None})  # a checkpoint from before task keys
+    assert older.labels.keys() == fresh.labels.keys()
     _, vals = fresh.result(_strategy(stream[1], 1))
     assert {f"CFID_identity/Class{c:03d}" for c in range(4)} <= set(vals.scalars)
 
@@ -467,6 +471,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
     assert vals.scalars["DriftSamplesPerClass"] == 12.0
     names = [str(m) for m in drift_metrics(reference_stream=stream)]
     assert "DriftSamplesPerClass" in names  # emitted to the loggers like DriftTime
+    assert "UMAP" not in names  # off by default: its first fit costs ~12 CPU s (docs/DRIFT_COST.md)
 
     small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
                              generator=_FrozenGaussians(), features="identity", n_per_class=3)

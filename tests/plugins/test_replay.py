@@ -69,10 +69,10 @@ def test_replay_samples_defaults_to_seeded_generate_and_state_round_trips():
     assert find_sampler(SimpleNamespace(plugins=[plugin])).plugin is plugin and plugin.generator is gen
     out = plugin.replay_samples(None, torch.tensor([1, 2]), seed=11)
     assert out.shape == (2, 2) and gen.calls == [([1, 2], 11)]
-    plugin.seen_classes = [2, 0]
+    plugin.labels.add([(0, 2), (1, 2)])  # (task, class): class 2 of task 1 gets the free label 0
     other = ReplaySetPlugin(_Recorder(), replay_per_class=2, replay_ratio=0.5, seed=9)
     other.load_state_dict(plugin.state_dict())
-    assert other.seen_classes == [2, 0]
+    assert other.seen_classes == [0, 2] and other.labels.key(0) == (1, 2)
     assert torch.equal(torch.randint(100, (5,), generator=other._rng), torch.randint(100, (5,), generator=plugin._rng))
     with pytest.raises(ValueError, match="replay_per_class"):
         ReplaySetPlugin(gen, replay_per_class=0, replay_ratio=1.0, seed=0)
