@@ -17,7 +17,7 @@ already in it are skipped, so an interrupted bench resumes and partial results s
 
     python bench/anchored_replay.py --seeds 0 1 2 --json anchored.json            # the docs' table
     python bench/anchored_replay.py --json anchored.json --report                  # table only, no runs
-    python bench/anchored_replay.py --json anchored.json --report --figure docs/anchored_replay.png
+    python bench/anchored_replay.py --json a.json b.json --report --figure docs/anchored_replay.png
     python bench/anchored_replay.py --preset tiny --experiences 2 --seeds 0 --json /tmp/a.json  # smoke
 """
 import argparse
@@ -61,7 +61,7 @@ def run_all(a) -> dict:
     from bootdrift_avalanche.experiments.replay import run_replay
     from bootdrift_avalanche.runtime.checkpoint import atomic_write_bytes
 
-    path = Path(a.json)
+    path = Path(a.json[0])
     results = json.loads(path.read_text()) if path.is_file() else {}
     out = Path(a.out or path.with_suffix(".runs"))
     for seed in a.seeds:
@@ -157,13 +157,21 @@ def main():
     p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
-    p.add_argument("--json", required=True, help="results file (rewritten after every run; resumed from)")
+    p.add_argument("--json", required=True, nargs="+",
+                   help="results file (rewritten after every run; resumed from); with --report, several "
+                        "files (e.g. of benches run side by side) are merged")
     p.add_argument("--out", help="run directories (default: next to the JSON)")
     p.add_argument("--report", action="store_true", help="only print the table of the JSON, run nothing")
     p.add_argument("--figure", help="also draw the OTDD and CFID curves to this PNG")
     a = p.parse_args()
     configure_threads("cpu", a.threads)
-    results = json.loads(Path(a.json).read_text()) if a.report else run_all(a)
+    if a.report:
+        results = {}
+        for f in a.json:
+            for key, r in json.loads(Path(f).read_text()).items():
+                results.setdefault(key, {"runs": []})["runs"] += r["runs"]
+    else:
+        results = run_all(a)
     report(results, a)
     if a.figure:
         figure(results, a, a.figure)
