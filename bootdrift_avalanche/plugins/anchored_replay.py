@@ -29,6 +29,8 @@ images.
 """
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import Tensor
 
@@ -94,6 +96,9 @@ class AnchoredDDGRPlugin(AnchoredReplayPlugin, DDGRPlugin):
         super().__init__(generator, anchors=anchors, oversample=oversample, **kwargs)
         if moment_weight < 0 or not 0 < moment_t_max <= 1:
             raise ValueError(f"need moment_weight >= 0 and 0 < moment_t_max <= 1, got {moment_weight}, {moment_t_max}")
+        if moment_weight > 0 and "regularizer" not in inspect.signature(generator.fit).parameters:
+            raise TypeError(f"moment matching needs a generator whose fit() takes a regularizer (DDPMGenerator); "
+                            f"{type(generator).__name__}.fit does not (use moment_weight=0 for selection only)")
         self.moment_weight, self.moment_batch, self.moment_t_max = moment_weight, moment_batch, moment_t_max
         self.moment_log: list = []  # per fit with the term: its scale-free Fréchet distance, first and last steps
 

@@ -1,6 +1,7 @@
 """Anchored replay (issue 16): anchors are stored once per class from real data and never updated;
 kernel herding lowers the Fréchet distance to the stored statistics; the moment-matching loss is the
 Fréchet distance, has finite gradients and can be descended; the plugin runs on tiny Split Digits."""
+import pytest
 import torch
 from avalanche.training.plugins import EvaluationPlugin
 from avalanche.training.templates import SupervisedTemplate
@@ -55,6 +56,20 @@ def test_anchors_are_stored_once_from_real_data_and_never_updated():
     fresh = ClassAnchors(num_features=16, seed=3)
     fresh.load_state_dict(plugin.state_dict()["anchors"])
     assert fresh.classes == plugin.anchors.classes and fresh.nbytes() == len(old + new) * (16 + 136) * 4
+
+
+def test_moment_matching_refuses_a_generator_without_a_regularizer_hook():
+    class NoHook:
+        def generate(self, labels, *, seed=None, guidance=None, guidance_scale=None, guidance_classes=None,
+                     progress=False):
+            return torch.zeros(len(labels), 1, 8, 8)
+
+        def fit(self, x, y, *, steps=None, progress=False):
+            return self
+
+    with pytest.raises(TypeError, match="takes a regularizer"):
+        AnchoredDDGRPlugin(NoHook(), anchors=ClassAnchors(num_features=4), moment_weight=0.1)
+    AnchoredDDGRPlugin(NoHook(), anchors=ClassAnchors(num_features=4), moment_weight=0.0)  # selection only: fine
 
 
 def test_kernel_herding_lowers_the_frechet_distance_to_the_stored_stats():
