@@ -109,6 +109,27 @@ def report(results: dict, a) -> None:
         wall = sum(r["seconds"] for r in runs) / len(runs)
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval):")
+    for key, base in (("ddgr-anchored-select", "ddgr"), ("ddgr-anchored-moment", "ddgr"), ("ddgr-anchored", "ddgr"),
+                      ("gan-memory-anchored", "gan-memory")):
+        if key not in results or base not in results:
+            continue
+        mine = {r["seed"]: r for r in results[key]["runs"]}
+        pairs = [(mine[r["seed"]], r) for r in results[base]["runs"] if r["seed"] in mine]
+        last = str(a.experiences - 1)
+        diffs = {"final accuracy": [m["final_accuracy"] - b["final_accuracy"] for m, b in pairs],
+                 "forgetting": [m["forgetting"] - b["forgetting"] for m, b in pairs],
+                 "OTDD last": [m["drift"]["OTDD_clf"][last] - b["drift"]["OTDD_clf"][last] for m, b in pairs],
+                 "CFID last": [m["drift"]["CFID_clf"][last] - b["drift"]["CFID_clf"][last] for m, b in pairs],
+                 "CPU s": [m["cpu_seconds"] - b["cpu_seconds"] for m, b in pairs]}
+        print(f"  {key} - {base} ({len(pairs)} seeds): "
+              + ", ".join(f"{k} {_pm(*t_interval(v))}" for k, v in diffs.items()))
+    print("\nper run, OTDD last / OTDD exp 0:")
+    for key, r in results.items():
+        ratios = [x["drift"]["OTDD_clf"][str(a.experiences - 1)] / x["drift"]["OTDD_clf"]["0"]
+                  for x in sorted(r["runs"], key=lambda x: x["seed"]) if "OTDD_clf" in x["drift"]]
+        if ratios:
+            print(f"  {key:<22} " + "  ".join(f"{v:.3f}" for v in ratios))
     print("\nper experience (mean ± 95 % t-interval over seeds):")
     for name in CURVES:
         for key, r in results.items():

@@ -6,9 +6,8 @@ the comparison changes only the anchoring. The registered variants (``experiment
   ``ddgr-anchored-moment``: moment matching only;
 * ``gan-memory-anchored``: selection (GAN Memory has no training of old classes to anchor).
 
-Settings (``SETTINGS``) were fixed before any measurement, not tuned: 4x candidates (the largest
-oversampling whose extra sampling fits the CPU budget of the bench), a 64-d anchor space (full-rank
-covariances from ~140 images per class), moment weight 0.1 on the scale-free Fréchet distance,
+Settings (``SETTINGS``) were fixed before any measurement, not tuned (``docs/ANCHORED_REPLAY.md``):
+4x candidates, a 64-d anchor space (full-rank covariances from ~140 images per class), moment weight 0.1 on the scale-free Fréchet distance,
 batches of 32 at t < 0.3 T.
 """
 from __future__ import annotations

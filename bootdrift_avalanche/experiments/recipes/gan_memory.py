@@ -28,8 +28,8 @@ class GANMemoryRecipe(Recipe):
         from ...strategies import GANMemory
 
         cfg = ctx.cfg
-        return GANMemory(generator=gan_memory_generator(ctx), replay_per_class=cfg.replay_per_class, progress=cfg.progress,
-                         seed=cfg.seed, replay_ratio=self.settings["replay_ratio"],
+        return GANMemory(generator=gan_memory_generator(ctx), replay_per_class=cfg.replay_per_class,
+                         progress=cfg.progress, seed=cfg.seed, replay_ratio=self.settings["replay_ratio"],
                          **ctx.template_kwargs())
 
 
