@@ -29,7 +29,8 @@ class DDGRRecipe(Recipe):
         cfg = ctx.cfg
         return DDGR(generator=ddpm_generator(ctx), replay_per_class=cfg.replay_per_class,
                     guidance_scale=cfg.guidance_scale, generator_steps=cfg.generator_steps,
-                    progress=cfg.progress, seed=cfg.seed, replay_ratio=self.settings["replay_ratio"], **ctx.template_kwargs())
+                    progress=cfg.progress, seed=cfg.seed, replay_ratio=self.settings["replay_ratio"],
+                    **ctx.template_kwargs())
 
 
 RECIPE = DDGRRecipe()
