@@ -23,7 +23,8 @@ import torch
 
 from .config import BootstrapConfig, Preset, ReplayConfig
 
-#: Strategy name -> module under ``experiments.recipes`` holding its ``RECIPE``. Registering a
+#: Strategy name -> module under ``experiments.recipes`` holding its ``RECIPE`` (or
+#: ``"module:NAME"``: a module holding several recipes, variants of one method). Registering a
 #: strategy is adding its line here.
 _RECIPES: Mapping[str, str] = {
     "ddgr": "ddgr",
@@ -32,6 +33,10 @@ _RECIPES: Mapping[str, str] = {
     "naive": "naive",
     "joint": "joint",
     "replay-buffer": "replay_buffer",
+    "ddgr-anchored": "anchored_replay:DDGR_BOTH",
+    "ddgr-anchored-select": "anchored_replay:DDGR_SELECT",
+    "ddgr-anchored-moment": "anchored_replay:DDGR_MOMENT",
+    "gan-memory-anchored": "anchored_replay:GAN_MEMORY",
 }
 
 
@@ -110,7 +115,8 @@ def recipe(name: str) -> Recipe:
     """The registered recipe of strategy ``name``."""
     if name not in _RECIPES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(_RECIPES)}")
-    return importlib.import_module(f".recipes.{_RECIPES[name]}", __package__).RECIPE
+    module, _, attr = _RECIPES[name].partition(":")
+    return getattr(importlib.import_module(f".recipes.{module}", __package__), attr or "RECIPE")
 
 
 # ---- replay benchmarks --------------------------------------------------------------------------

@@ -122,7 +122,13 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
         if self.replay_x is not None:
             x, y = torch.cat([x, self.replay_x]), torch.cat([y, self.replay_y])
         if self.train_generator:
-            self.generator.fit(x, y, steps=self.generator_steps, progress=self.progress)
+            self.generator.fit(x, y, steps=self.generator_steps, progress=self.progress,
+                               **self.generator_fit_kwargs(x, y))
+
+    def generator_fit_kwargs(self, x: Tensor, y: Tensor) -> dict:
+        """Extra keyword arguments of the generator's ``fit`` on ``x``, ``y`` (real + replayed, generator
+        labels); none here. Anchored replay adds its moment-matching term (``plugins.anchored_replay``)."""
+        return {}
 
 
 class TaskGuide:

@@ -87,9 +87,11 @@ class DDPMGenerator(nn.Module):
         return thread_settings(self.device, threads=self.config.threads, flush_denormal=self.config.flush_denormal)
 
     # -- training --------------------------------------------------------------------------------
-    def fit(self, x: Tensor, y: Tensor, *, steps: Optional[int] = None, progress: bool = False) -> "DDPMGenerator":
+    def fit(self, x: Tensor, y: Tensor, *, steps: Optional[int] = None, progress: bool = False,
+            regularizer=None) -> "DDPMGenerator":
         """Continue training on images ``x`` (N, C, H, W) in ``value_range`` with labels ``y`` (N,)
-        for ``steps`` steps (default ``config.train_steps``); see ``training.train_denoiser``.
+        for ``steps`` steps (default ``config.train_steps``); see ``training.train_denoiser`` (also
+        for ``regularizer``, an extra loss term such as anchored replay's moment matching).
         ``last_fit_info`` records what was fed (``num_samples``, ``label_counts`` per class), the
         learning rates of the first and last step and the loss curve."""
         cfg = self.config
@@ -111,7 +113,7 @@ class DDPMGenerator(nn.Module):
             losses = train_denoiser(
                 self.unet, self.scheduler, self._point_ema_at_sampling_copy(),
                 to_unit_range(x.detach().float(), cfg.value_range).to(dev), y.to(dev),
-                cfg=cfg, steps=steps, rng=rng, progress=progress,
+                cfg=cfg, steps=steps, rng=rng, progress=progress, regularizer=regularizer,
             )
         self.fit_calls += 1
 

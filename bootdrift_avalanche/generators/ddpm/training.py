@@ -7,7 +7,7 @@ only knows tensors, the denoiser, its noise schedule and the EMA.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, List
+from typing import Callable, Iterator, List, Optional
 
 import torch
 import torch.nn as nn
@@ -41,8 +41,16 @@ def lr_at(cfg: DDPMConfig, step: int, steps: int) -> float:
     raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {cfg.lr_schedule!r}")
 
 
+def _predict_x0(unet: nn.Module, scheduler, x0: Tensor, y: Tensor, t: Tensor, noise: Tensor) -> Tensor:
+    """x̂0 = (x_t − sqrt(1−ᾱ_t)·ε̂) / sqrt(ᾱ_t) for x_t = ``scheduler.add_noise(x0, noise, t)``."""
+    x_t = scheduler.add_noise(x0, noise, t)
+    a = scheduler.alphas_cumprod.to(x0.device, x0.dtype)[t].view(-1, *([1] * (x0.dim() - 1)))
+    return (x_t - (1.0 - a).sqrt() * unet(x_t, t, class_labels=y).sample) / a.sqrt()
+
+
 def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cfg: DDPMConfig, steps: int,
-                   rng: torch.Generator, progress: bool = False) -> List[float]:
+                   rng: torch.Generator, progress: bool = False,
+                   regularizer: Optional[Callable[[Callable], Tensor]] = None) -> List[float]:
     """Train ``unet`` for ``steps`` steps on ``x0`` (N, C, H, W) in [-1, 1] with labels ``y`` (N,),
     both on the unet's device; returns the loss of every step.
 
@@ -52,6 +60,12 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
     gradient clipping, ``ema.step``. Every random draw comes from ``rng`` (a CPU generator, so a seed
     gives the same batches on any device). A fresh AdamW per call, as the DDGR reference starts a
     new training loop per task: a reloaded model then continues exactly like the original.
+
+    ``regularizer`` (optional, single process only): called once per step with ``denoise(x0, y, t,
+    noise)``, the unet's differentiable prediction of x0 from ``scheduler.add_noise(x0, noise, t)``
+    (inputs on any device, [-1, 1] space); the scalar it returns is added to the step's loss (the
+    returned losses stay the ε-MSE). Anchored replay's moment matching
+    (``anchoring.MomentMatching``) is one; it draws from its own generator, not ``rng``.
     """
     dev = x0.device
     n = len(x0)
@@ -61,6 +75,8 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
     # single-process run up to float rounding (see runtime/distributed.py).
     if D.is_distributed() and batch % D.world_size():
         raise ValueError(f"batch size {batch} must be divisible by the {D.world_size()} ranks")
+    if regularizer is not None and D.is_distributed():
+        raise ValueError("a regularizer is supported in single-process training only (not under torchrun)")
     denoiser = D.maybe_ddp(unet, str(dev))
     shard = slice(D.rank(), None, D.world_size())
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -87,8 +103,10 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
                     f"DDPM training loss became {loss.item()} at step {len(losses)}; "
                     f"lower lr (now {lr_at(cfg, len(losses), steps)}) or check the training images"
                 )
+            total = loss if regularizer is None else loss + regularizer(
+                lambda x0r, yr, tr, nr: _predict_x0(unet, scheduler, x0r.to(dev), yr.to(dev), tr.to(dev), nr.to(dev)))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(unet.parameters(), cfg.grad_clip)
             for group in opt.param_groups:

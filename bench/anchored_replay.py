@@ -1,0 +1,202 @@
+"""Anchored generative replay against DDGR, GAN Memory and a real-image buffer (issue 16) on Split
+Digits: the same solver, epochs, generators and replay counts as ``bench/replay_bench.py`` (every
+method runs as its recipe builds it), drift metrics on, over seeds.
+
+Per run: final average accuracy, average forgetting, and per experience FID / CFID / OTDD / RealAcc
+of what the method replays, scored by the drift metrics' own extractor (``clf``: a classifier
+trained on the train stream) against the test stream; never in the anchors' random feature space,
+which would score the anchoring by its own objective. CPU (user+sys) and wall seconds per run.
+
+Memory per method (bytes, float32, after the last experience): the DDPM's UNet parameters (one
+copy, as the ``replay-buffer`` recipe counts them); GAN Memory's base generator plus every task's
+modulation; plus, for the anchored methods, the stored statistics (``ClassAnchors.nbytes``); the
+buffer: the images it holds.
+
+Runs go seed by seed, method by method; the JSON is rewritten (atomically) after every run and runs
+already in it are skipped, so an interrupted bench resumes and partial results survive.
+
+    python bench/anchored_replay.py --seeds 0 1 2 --json anchored.json            # the docs' table
+    python bench/anchored_replay.py --json anchored.json --report                  # table only, no runs
+    python bench/anchored_replay.py --json a.json b.json --report --figure docs/anchored_replay.png
+    python bench/anchored_replay.py --preset tiny --experiences 2 --seeds 0 --json /tmp/a.json  # smoke
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+
+from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
+from reproduce_paper import t_interval
+
+METHODS = ("ddgr", "ddgr-anchored-select", "ddgr-anchored-moment", "ddgr-anchored", "gan-memory",
+           "gan-memory-anchored", "replay-buffer")
+CURVES = ("FID_clf", "CFID_clf", "OTDD_clf", "RealAcc")
+
+
+def memory_bytes(method: str, preset: str, run: dict, n_classes: int, n_train: int) -> int:
+    """Bytes a method keeps after the last experience (see the module docstring)."""
+    from bootdrift_avalanche.experiments import registry
+    from bootdrift_avalanche.experiments.config import PRESETS
+
+    p, rec = PRESETS[preset], registry.recipe(method)
+    anchors = 0
+    if "anchor_features" in rec.settings:
+        d = rec.settings["anchor_features"]
+        anchors = n_classes * (d + d * (d + 1) // 2) * 4
+    if method.startswith("ddgr"):
+        from bootdrift_avalanche.generators.ddpm import DDPMGenerator
+
+        unet = DDPMGenerator(p.ddpm_config(image_shape=(1, 8, 8), num_classes=n_classes, seed=0)).unet
+        return 4 * sum(q.numel() for q in unet.parameters()) + anchors
+    if method.startswith("gan-memory"):
+        d = run["drift"]
+        return 4 * int(sum(d["GANMemoryBaseParams"].values()) + sum(d["GANMemoryTaskParams"].values())) + anchors
+    if method == "replay-buffer":
+        return 4 * 64 * n_train  # its matched size exceeds the data set on 8x8 digits: every image is kept
+    return 0
+
+
+def run_all(a) -> dict:
+    from bootdrift_avalanche.experiments.config import ReplayConfig
+    from bootdrift_avalanche.experiments.replay import run_replay
+    from bootdrift_avalanche.runtime.checkpoint import atomic_write_bytes
+
+    path = Path(a.json[0])
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    out = Path(a.out or path.with_suffix(".runs"))
+    for seed in a.seeds:
+        for key in a.methods:
+            if any(r["seed"] == seed for r in results.get(key, {}).get("runs", [])):
+                continue
+            cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
+                               seed=seed, drift=True, umap=False, progress=False)
+            t0, c0 = time.perf_counter(), _cpu_seconds()
+            res = run_replay(cfg, out / f"{key}-seed{seed}-{int(time.time())}")
+            wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+            drift = {k: {str(e): v for e, v in pts.items()} for k, pts in res.drift.items()
+                     if (k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k)
+                     or k.startswith("GANMemory")}
+            run = {"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
+                   "accuracy_matrix": res.accuracy_matrix, "seconds": wall, "cpu_seconds": cpu, "drift": drift}
+            results.setdefault(key, {"runs": []})["runs"].append(run)
+            atomic_write_bytes(path, json.dumps(results, indent=1).encode())
+            print(f"{key:>22} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting "
+                  f"{res.forgetting:.3f}  {wall:.0f} s wall, {cpu:.0f} s CPU", flush=True)
+    return results
+
+
+def report(results: dict, a) -> None:
+    print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset} (mean ± 95 % t-interval over seeds; "
+          "CPU and wall s: mean per run; drift on the held-out clf extractor)")
+    print("| method | seeds | final accuracy | forgetting | OTDD exp 0 | OTDD last | OTDD last / exp 0 | "
+          "FID last | CFID last | RealAcc last | memory bytes | CPU s | wall s |")
+    print("|" + "---|" * 13)
+    n_train = 1437
+    for key in [m for m in METHODS if m in results] + [m for m in results if m not in METHODS]:
+        runs = results[key]["runs"]
+        acc, forg = t_interval([r["final_accuracy"] for r in runs]), t_interval([r["forgetting"] for r in runs])
+        last = str(a.experiences - 1)
+
+        def curve(name, e):
+            return [r["drift"][name][e] for r in runs if name in r["drift"] and e in r["drift"][name]]
+
+        o0, ol = curve("OTDD_clf", "0"), curve("OTDD_clf", last)
+        ratio = [r["drift"]["OTDD_clf"][last] / r["drift"]["OTDD_clf"]["0"] for r in runs if "OTDD_clf" in r["drift"]]
+        cells = [_pm(*t_interval(v)) if v else "–" for v in (o0, ol, ratio, curve("FID_clf", last),
+                                                            curve("CFID_clf", last), curve("RealAcc", last))]
+        mem = memory_bytes(key, a.preset, runs[0], 10, n_train)
+        cpu = sum(r["cpu_seconds"] for r in runs) / len(runs)
+        wall = sum(r["seconds"] for r in runs) / len(runs)
+        print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
+              + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval):")
+    for key, base in (("ddgr-anchored-select", "ddgr"), ("ddgr-anchored-moment", "ddgr"), ("ddgr-anchored", "ddgr"),
+                      ("gan-memory-anchored", "gan-memory")):
+        if key not in results or base not in results:
+            continue
+        mine = {r["seed"]: r for r in results[key]["runs"]}
+        pairs = [(mine[r["seed"]], r) for r in results[base]["runs"] if r["seed"] in mine]
+        last = str(a.experiences - 1)
+        diffs = {"final accuracy": [m["final_accuracy"] - b["final_accuracy"] for m, b in pairs],
+                 "forgetting": [m["forgetting"] - b["forgetting"] for m, b in pairs],
+                 "OTDD last": [m["drift"]["OTDD_clf"][last] - b["drift"]["OTDD_clf"][last] for m, b in pairs],
+                 "CFID last": [m["drift"]["CFID_clf"][last] - b["drift"]["CFID_clf"][last] for m, b in pairs],
+                 "CPU s": [m["cpu_seconds"] - b["cpu_seconds"] for m, b in pairs]}
+        print(f"  {key} - {base} ({len(pairs)} seeds): "
+              + ", ".join(f"{k} {_pm(*t_interval(v))}" for k, v in diffs.items()))
+    print("\nper run, OTDD last / OTDD exp 0:")
+    for key, r in results.items():
+        ratios = [x["drift"]["OTDD_clf"][str(a.experiences - 1)] / x["drift"]["OTDD_clf"]["0"]
+                  for x in sorted(r["runs"], key=lambda x: x["seed"]) if "OTDD_clf" in x["drift"]]
+        if ratios:
+            print(f"  {key:<22} " + "  ".join(f"{v:.3f}" for v in ratios))
+    print("\nper experience (mean ± 95 % t-interval over seeds):")
+    for name in CURVES:
+        for key, r in results.items():
+            runs = [x for x in r["runs"] if name in x["drift"]]
+            if not runs:
+                continue
+            pts = [_pm(*t_interval([x["drift"][name][str(e)] for x in runs])) for e in range(a.experiences)]
+            print(f"  {name:<9} {key:<22} " + "  ".join(pts))
+
+
+def figure(results: dict, a, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    xs = np.arange(a.experiences)
+    for ax, name in zip(axes, ("OTDD_clf", "CFID_clf")):
+        for key, r in results.items():
+            runs = [x for x in r["runs"] if name in x["drift"]]
+            if not runs:
+                continue
+            stats = [t_interval([x["drift"][name][str(e)] for x in runs]) for e in xs]
+            m = np.array([s[0] for s in stats])
+            h = np.nan_to_num(np.array([s[1] for s in stats]))
+            ax.plot(xs, m, marker="o", label=key)
+            ax.fill_between(xs, m - h, m + h, alpha=0.12)
+        ax.set_xlabel("experience")
+        ax.set_title(f"{name} (held-out clf extractor), mean ± 95 % CI")
+        ax.set_xticks(xs)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"written: {path}")
+
+
+def main():
+    from bootdrift_avalanche.experiments.config import PRESETS
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="cpu-small", choices=list(PRESETS))
+    p.add_argument("--experiences", type=int, default=5)
+    p.add_argument("--methods", nargs="+", default=list(METHODS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
+    p.add_argument("--json", required=True, nargs="+",
+                   help="results file (rewritten after every run; resumed from); with --report, several "
+                        "files (e.g. of benches run side by side) are merged")
+    p.add_argument("--out", help="run directories (default: next to the JSON)")
+    p.add_argument("--report", action="store_true", help="only print the table of the JSON, run nothing")
+    p.add_argument("--figure", help="also draw the OTDD and CFID curves to this PNG")
+    a = p.parse_args()
+    configure_threads("cpu", a.threads)
+    if a.report:
+        results = {}
+        for f in a.json:
+            for key, r in json.loads(Path(f).read_text()).items():
+                results.setdefault(key, {"runs": []})["runs"] += r["runs"]
+    else:
+        results = run_all(a)
+    report(results, a)
+    if a.figure:
+        figure(results, a, a.figure)
+
+
+if __name__ == "__main__":
+    main()
