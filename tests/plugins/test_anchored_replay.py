@@ -109,3 +109,29 @@ def test_moment_loss_is_the_frechet_distance_with_finite_gradients_and_descends_
         frechet_to_anchor(x, mean, trace, root).backward()
         opt.step()
     assert float(frechet_to_anchor(x, mean, trace, root)) < 0.05 * start
+
+
+def test_anchors_of_a_task_incremental_stream_are_keyed_by_task_and_class():
+    """With repeated class ids, digit 2 (task 1, class 0) gets its own anchor (generator label 2),
+    not the one of digit 0 (task 0, class 0), and the moment term pulls only task 0's replayed pairs."""
+    from .test_task_incremental import TwoWayCNN, task_incremental_digits, tiny_ddpm as tiny_ddpm_for
+    from bootdrift_avalanche.plugins.replay import experience_task_tensors
+
+    torch.manual_seed(0)
+    bm = task_incremental_digits()
+    plugin = AnchoredDDGRPlugin(tiny_ddpm_for(4, train_steps=3, num_inference_steps=3),
+                                anchors=ClassAnchors(num_features=8, seed=1), oversample=2, moment_weight=0.5,
+                                moment_batch=4, replay_per_class=3, guidance_scale=0.0, generator_steps=3)
+    model = TwoWayCNN()
+    strategy = SupervisedTemplate(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                                  criterion=torch.nn.CrossEntropyLoss(), train_mb_size=64, train_epochs=1,
+                                  plugins=[plugin], evaluator=EvaluationPlugin(loggers=[]))
+    for exp in bm.train_stream:
+        strategy.train(exp)
+    assert plugin.anchors.classes == [0, 1, 2, 3]
+    x1, y1, _ = experience_task_tensors(bm.train_stream[1])
+    expected = ClassAnchors(num_features=8, seed=1)
+    expected.record(x1[y1 == 0], torch.full((int((y1 == 0).sum()),), 2))
+    assert all(torch.equal(a, b) for a, b in zip(plugin.anchors.stats(2), expected.stats(2)))
+    assert not torch.equal(plugin.anchors.stats(0)[0], plugin.anchors.stats(2)[0])
+    assert sorted(set(plugin.replay_y.tolist())) == [0, 1] and len(plugin.moment_log) == 1
