@@ -10,8 +10,12 @@ Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as m
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
 points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly
 as many as the stages need; digits, flowers102: ``cfg.fresh_size`` training points set aside,
-stratified, so D shrinks by as many). ``cfg.sampling_bias`` is turned into ``generate`` keywords by
-``registry.SAMPLING_BIAS`` and applied at every stage.
+stratified, so D shrinks by as many). ``cfg.train_size`` (digits, flowers102) makes D a stratified
+subset of that many training points, the same one in every regime (``registry.TRAIN_SUBSETS``; the
+fresh pool lies outside it). The sampling-bias knobs are turned into ``generate`` keywords by
+``registry.sampling_kwargs`` and applied at every stage: ``cfg.sampling_bias`` (``SAMPLING_BIAS``: wgan
+truncation, ddpm sampling steps) and ``cfg.guidance_scale`` (``GUIDANCE``: ddpm classifier guidance by
+a classifier trained once on D).
 """
 from __future__ import annotations
 
@@ -37,10 +41,15 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     train, test, extra = load_data(cfg)
     n_classes = int(max(train[1].max(), test[1].max())) + 1
     fresh_pool = None
+    if cfg.train_size is not None and cfg.data not in registry.TRAIN_SUBSETS:
+        raise ValueError(f"--train-size applies to {', '.join(registry.TRAIN_SUBSETS)}, not {cfg.data!r} "
+                         "(the gmm toy's size is n_samples)")
     if regime.uses_fresh_pool:
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
+    elif cfg.train_size is not None:
+        train = registry.TRAIN_SUBSETS[cfg.data](cfg, train)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
-    bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
+    bias = registry.sampling_kwargs(cfg, p, train, n_classes)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
