@@ -23,6 +23,7 @@ images; the fresh regime draws its new real images from the other ones (--fresh-
     python examples/loop_regimes.py --seeds 0 1 2 --stages 5            # toy: ~25 CPU minutes on cpu-small
     python examples/loop_regimes.py --data digits --seeds 0 1 2         # digits: ~40 CPU minutes on cpu-small
     python examples/loop_regimes.py --seeds 0 --no-figures              # one seed (e.g. one per process)
+    python examples/loop_regimes.py --data digits --seeds 0 --only "augment 1" accumulate --no-figures
 """
 import argparse
 import json
@@ -117,6 +118,10 @@ def main():
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--out", help="default: runs/loop_regimes (gmm), runs/loop_regimes_digits")
     p.add_argument("--no-figures", action="store_true", help="only run (e.g. one seed per process)")
+    p.add_argument("--replot", metavar="SUMMARY_JSON", help="redraw the figures and tables of --out from the curves "
+                                                            "of an earlier summary.json instead of running")
+    p.add_argument("--only", nargs="+", metavar="LABEL", help="run only these runs (labels as printed, e.g. "
+                                                              "'augment 1'), e.g. to split the runs over processes")
     a = p.parse_args()
     for k, v in DATA[a.data]["defaults"].items():
         if getattr(a, k) is None:
@@ -128,8 +133,14 @@ def main():
     configure_threads("cpu", a.threads)
     drift = DATA[a.data]["drift"]
     out = Path(a.out)
+    if a.replot:
+        saved = json.loads(Path(a.replot).read_text())["curves"]
+        report(a, {label: {int(s): saved[label][str(s)] for s in a.seeds} for label, *_ in runs(a)}, out)
+        return
     curves = {}  # label -> seed -> [drift per stage]
     for label, regime, lam, bias in runs(a):
+        if a.only and label not in a.only:
+            continue
         for seed in a.seeds:
             run_dir = out / f"{label.replace(' ', '_').replace('=', '')}_seed{seed}"
             cpu = _cpu_seconds()
@@ -197,7 +208,7 @@ def report(a, curves, out):
           f"[{band[0]:.4f}, {band[1]:.4f}] (upper = mean x {1 + rel_width:.2f})")
     for r in lam_star:
         print(f"{r}: smallest lambda with final drift in the band: measured {lam_star[r]}, "
-              f"theory (n={n}, t={a.stages}) {pred_star[r]}")
+              f"theory (n={n}, t={a.stages}) " + ("never" if pred_star[r] is None else f"{pred_star[r]:.3f}"))
     print(f"theory, final Var[mean] x n/sigma^2: replace {summary['theory_replace']:.3f}, "
           f"accumulate {summary['theory_accumulate']:.3f}, augment 1 = 1")
     if d["cfid_unit"] is not None:
