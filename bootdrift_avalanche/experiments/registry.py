@@ -327,7 +327,8 @@ def _ddpm_guidance(cfg: BootstrapConfig, preset: Preset, train, n_classes: int) 
     from ..runtime.seeds import seed_for
 
     x, y = train
-    clf = build_classifier(preset.classifier_name(x.shape[1:]), x.shape[1:], n_classes).to(cfg.device)
+    with torch.random.fork_rng(devices=[]):  # built without moving the run's RNG (training redraws the weights)
+        clf = build_classifier(preset.classifier_name(x.shape[1:]), x.shape[1:], n_classes).to(cfg.device)
     train_classifier(clf, x, y, epochs=cfg.real_acc_epochs, seed=seed_for("bootstrap.guidance", seed=cfg.seed))
     return {"guidance": clf.requires_grad_(False), "guidance_scale": float(cfg.guidance_scale)}
 
