@@ -120,6 +120,9 @@ def main():
     p.add_argument("--no-figures", action="store_true", help="only run (e.g. one seed per process)")
     p.add_argument("--replot", metavar="SUMMARY_JSON", help="redraw the figures and tables of --out from the curves "
                                                             "of an earlier summary.json instead of running")
+    p.add_argument("--collect", action="store_true",
+                   help="report from the stages every run directory under --out has finished so far (their "
+                        "metrics.jsonl), cut to the fewest finished stages, instead of running")
     p.add_argument("--only", nargs="+", metavar="LABEL", help="run only these runs (labels as printed, e.g. "
                                                               "'augment 1'), e.g. to split the runs over processes")
     a = p.parse_args()
@@ -137,12 +140,15 @@ def main():
         saved = json.loads(Path(a.replot).read_text())["curves"]
         report(a, {label: {int(s): saved[label][str(s)] for s in a.seeds} for label, *_ in runs(a)}, out)
         return
+    if a.collect:
+        report(a, collect(a, out, drift), out)
+        return
     curves = {}  # label -> seed -> [drift per stage]
     for label, regime, lam, bias in runs(a):
         if a.only and label not in a.only:
             continue
         for seed in a.seeds:
-            run_dir = out / f"{label.replace(' ', '_').replace('=', '')}_seed{seed}"
+            run_dir = run_dir_of(out, label, seed)
             cpu = _cpu_seconds()
             res = run_bootstrap_experiment(config(a, regime, lam, bias, seed), run_dir,
                                            resume=(run_dir / "config.json").exists())
@@ -151,6 +157,26 @@ def main():
                   + f"  ({_cpu_seconds() - cpu:.0f} CPU s)", flush=True)
     if not a.no_figures:
         report(a, curves, out)
+
+
+def run_dir_of(out, label, seed):
+    return out / f"{label.replace(' ', '_').replace('=', '')}_seed{seed}"
+
+
+def collect(a, out, drift):
+    """Every run's drift curve as logged so far (``metrics.jsonl``), all cut to the fewest finished
+    stages, which becomes ``a.stages``: the first stages of a run do not depend on how many follow."""
+    from bootdrift_avalanche.logging import metric_table, read_metrics
+    from bootdrift_avalanche.metrics.suite import tag_for
+
+    curves = {}
+    for label, *_ in runs(a):
+        for seed in a.seeds:
+            table = metric_table(read_metrics(run_dir_of(out, label, seed) / "metrics.jsonl")).get(tag_for(drift), {})
+            curves.setdefault(label, {})[seed] = [table[s] for s in sorted(table)]
+    a.stages = min(len(c) for per in curves.values() for c in per.values())
+    print(f"collected {len(curves)} runs x {len(a.seeds)} seeds from {out}, cut to their first {a.stages} stages")
+    return {label: {seed: c[:a.stages] for seed, c in per.items()} for label, per in curves.items()}
 
 
 def _cpu_seconds():

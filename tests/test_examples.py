@@ -171,6 +171,12 @@ def test_loop_regimes_example_on_digits(tmp_path):
     assert summary["data"] == "digits" and summary["n_per_class"] == 10 and len(summary["curves"]["replace"]) == 2
     for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png"):
         assert (tmp_path / name).stat().st_size > 0, name
+    # --collect reads the same curves back from the run directories' metrics.jsonl, without running
+    again = _run("loop_regimes.py", "--data", "digits", "--preset", "tiny", "--seeds", "0", "1", "--lambdas", "1",
+                 "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100", "--out", tmp_path,
+                 "--collect").stdout
+    assert "cut to their first 2 stages" in again
+    assert json.loads((tmp_path / "summary.json").read_text())["curves"] == summary["curves"]
 
 
 def test_every_example_is_tested():
