@@ -120,6 +120,10 @@ def main():
     p.add_argument("--no-figures", action="store_true", help="only run (e.g. one seed per process)")
     p.add_argument("--replot", metavar="SUMMARY_JSON", help="redraw the figures and tables of --out from the curves "
                                                             "of an earlier summary.json instead of running")
+    p.add_argument("--stage0-from", metavar="PATTERN",
+                   help="stage 0's checkpoint of an earlier run of the same seed, '{seed}' in the pattern "
+                        "(e.g. runs/x/replace_seed{seed}/checkpoints/step_0000.pt): every run loads its "
+                        "generator instead of training stage 0 again (stage 0 trains on D in every regime)")
     p.add_argument("--collect", action="store_true",
                    help="report from the stages every run directory under --out has finished so far (their "
                         "metrics.jsonl), cut to the fewest finished stages, instead of running")
@@ -151,7 +155,8 @@ def main():
             run_dir = run_dir_of(out, label, seed)
             cpu = _cpu_seconds()
             res = run_bootstrap_experiment(config(a, regime, lam, bias, seed), run_dir,
-                                           resume=(run_dir / "config.json").exists())
+                                           resume=(run_dir / "config.json").exists(),
+                                           stage0_from=a.stage0_from and a.stage0_from.format(seed=seed))
             curves.setdefault(label, {})[seed] = res.curve(drift)
             print(f"{label:>18} seed {seed}: {drift} per stage " + " ".join(f"{v:.4f}" for v in res.curve(drift))
                   + f"  ({_cpu_seconds() - cpu:.0f} CPU s)", flush=True)

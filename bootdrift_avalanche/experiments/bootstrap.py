@@ -22,9 +22,13 @@ from __future__ import annotations
 from .config import BootstrapConfig, as_record, preset, resolve
 
 
-def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False, on_stage=None):
+def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False, on_stage=None,
+                             stage0_from=None):
     """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the loop's result.
-    ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples)."""
+    ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples).
+    ``stage0_from``: the checkpoint file of stage 0 (``RUN/checkpoints/step_0000.pt``) of another run
+    with the same data, generator, preset, sizes and seed (any regime, no guidance difference matters:
+    stage 0 trains on D alone); its generator is loaded instead of training stage 0 again."""
     from ..bootstrap.loop import run_bootstrap
     from ..bootstrap.regimes import regime_class
     from ..runtime.seeds import seed_for
@@ -50,6 +54,7 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
         train = registry.TRAIN_SUBSETS[cfg.data](cfg, train)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = registry.sampling_kwargs(cfg, p, train, n_classes)
+    stage0 = None if stage0_from is None else _stage0_generator(stage0_from)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
@@ -58,4 +63,24 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
             features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
             real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
             progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
-            feature_cache_dir=str(run.cache_dir))
+            feature_cache_dir=str(run.cache_dir), stage0_generator=stage0)
+
+
+def _stage0_generator(path) -> dict:
+    """The generator state in the stage-0 checkpoint ``path`` (checked: complete, and of stage 0)."""
+    from pathlib import Path
+
+    import torch
+
+    from ..runtime.checkpoint import verify_checkpoint
+
+    path = Path(path)
+    ok, reason = verify_checkpoint(path)
+    if not ok:
+        raise ValueError(f"stage0_from={path}: not a usable checkpoint ({reason}); give a run's "
+                         "checkpoints/step_0000.pt")
+    obj = torch.load(path, map_location="cpu", weights_only=False)
+    if int(obj["step"]) != 0 or "generator" not in obj["state"]:
+        raise ValueError(f"stage0_from={path} is the checkpoint of stage {obj['step']}, not of stage 0 "
+                         "(a bootstrapping run's checkpoints/step_0000.pt)")
+    return obj["state"]["generator"]

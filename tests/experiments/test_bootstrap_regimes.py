@@ -130,3 +130,21 @@ def test_every_regime_runs_on_digits_through_the_api(tmp_path, regime):
     sizes = []
     res = run_bootstrap_experiment(cfg, tmp_path / regime, on_stage=lambda s, x, y, v: sizes.append(len(y)))
     assert sizes == [100, 100] and len(res.stages) == 2 and all("CFID_clf" in s for s in res.stages)
+
+
+def test_stage0_from_another_regime_gives_the_results_of_training_it(tmp_path, monkeypatch):
+    base = dict(data="digits", generator="ddpm", preset="tiny", stages=2, train_size=100, generator_steps=2,
+                progress=False)
+    run_bootstrap_experiment(BootstrapConfig(regime="replace", **base), tmp_path / "replace")
+    full = run_bootstrap_experiment(BootstrapConfig(regime="accumulate", **base), tmp_path / "full")
+    fits = []
+    original = DDPMGenerator.fit
+    monkeypatch.setattr(DDPMGenerator, "fit", lambda self, x, y, **kw: fits.append(len(y)) or original(self, x, y, **kw))
+    shared = run_bootstrap_experiment(BootstrapConfig(regime="accumulate", **base), tmp_path / "shared",
+                                      stage0_from=tmp_path / "replace" / "checkpoints" / "step_0000.pt")
+    assert fits == [200]  # stage 0 was not trained again; stage 1 trained on D and S_0
+    timeless = lambda res: [{k: v for k, v in s.items() if k != "DriftTime"} for s in res.stages]  # noqa: E731
+    assert timeless(shared) == timeless(full)  # every value of both stages (but the seconds they took)
+    with pytest.raises(ValueError, match="is the checkpoint of stage 1, not of stage 0"):
+        run_bootstrap_experiment(BootstrapConfig(regime="accumulate", **base), tmp_path / "bad",
+                                 stage0_from=tmp_path / "replace" / "checkpoints" / "step_0001.pt")
