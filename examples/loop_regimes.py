@@ -206,6 +206,26 @@ def curve_band(ax, curves, label, legend, stages):
     ax.fill_between(stages, np.maximum(m - h, 0), m + h, alpha=0.12)
 
 
+def noise_band(curves):
+    """The lambda = 1 retraining-noise band, mean +- 2 sd of augment 1's values at every stage >= 1
+    of every seed (each of those stages retrains on D itself, so they measure how much retraining
+    alone moves the drift), and its upper edge's excess over the mean, relative."""
+    ref = np.array([v for c in curves["augment 1"].values() for v in c[1:]])
+    band = (float(ref.mean() - 2 * ref.std(ddof=1)), float(ref.mean() + 2 * ref.std(ddof=1)))
+    return band, band[1] / ref.mean() - 1.0
+
+
+def thresholds(a, final, band):
+    """Per regime (augment, fresh): its (lambda, mean final drift) points, lambda = 0 being replace,
+    and the smallest lambda of the grid from which on every measured lambda stays within the band
+    (the drift need not fall monotonically); ``None`` if not even lambda = 1 does."""
+    measured = {regime: [(0.0, final["replace"][0])] + [(l, final[f"{regime} {l:g}"][0]) for l in lams]
+                for regime, lams in (("augment", a.lambdas), ("fresh", a.fresh_lambdas)) if lams}
+    lam_star = {r: min(l for l, _ in pts if all(m <= band[1] for l2, m in pts if l2 >= l))
+                if pts[-1][1] <= band[1] else None for r, pts in measured.items()}
+    return measured, lam_star
+
+
 def report(a, curves, out):
     from matplotlib.figure import Figure
 
@@ -218,17 +238,8 @@ def report(a, curves, out):
     for label, (m, h) in final.items():
         print(f"{label:>18}: {m:.4f} +- {h:.4f}")
 
-    # The lambda = 1 retraining-noise band: every stage >= 1 of augment at lambda = 1 retrains on D
-    # itself, so those values (all seeds) measure how much retraining alone moves the drift.
-    ref = np.array([v for c in curves["augment 1"].values() for v in c[1:]])
-    band = (float(ref.mean() - 2 * ref.std(ddof=1)), float(ref.mean() + 2 * ref.std(ddof=1)))
-    rel_width = band[1] / ref.mean() - 1.0
-    # lambda = 0 is replace in both regimes. The threshold: the smallest lambda of the grid from which
-    # on every measured lambda stays within the band (the drift need not fall monotonically).
-    measured = {regime: [(0.0, final["replace"][0])] + [(l, final[f"{regime} {l:g}"][0]) for l in lams]
-                for regime, lams in (("augment", a.lambdas), ("fresh", a.fresh_lambdas)) if lams}
-    lam_star = {r: min(l for l, _ in pts if all(m <= band[1] for l2, m in pts if l2 >= l))
-                if pts[-1][1] <= band[1] else None for r, pts in measured.items()}
+    band, rel_width = noise_band(curves)
+    measured, lam_star = thresholds(a, final, band)
     grid = np.linspace(0.0, 1.0, 1001)
     pred = {r: [theory_ratio(r, l, a.stages, n) for l in grid] for r in measured}
     pred_star = {r: next((float(l) for l, v in zip(grid, pred[r]) if v <= 1.0 + rel_width), None) for r in pred}
@@ -252,6 +263,20 @@ def report(a, curves, out):
         print(f"\nsampling bias ({d['knob_title']}, replace): final {drift} per value")
         for b, label in biased:
             print(f"{knob} = {b:g}: {final[label][0]:.4f} +- {final[label][1]:.4f}")
+
+    # Paired by seed: stage 0 is the same in every regime of a seed (same D, generator and sampling
+    # seeds; a sampling bias changes its samples), so subtracting each seed's stage-0 drift removes
+    # the seed's own level, which is most of the spread between seeds.
+    paired = {label: {seed: [v - c[0] for v in c] for seed, c in per.items()} for label, per in curves.items()}
+    final_p = {label: interval([c[-1] for c in per.values()]) for label, per in paired.items()}
+    band_p, _ = noise_band(paired)
+    _, lam_star_p = thresholds(a, final_p, band_p)
+    summary.update(final_minus_stage0=final_p, band_minus_stage0=band_p, lambda_star_measured_paired=lam_star_p)
+    print(f"\npaired by seed: final {drift} minus the seed's stage-0 {drift}, mean +- 95 % t half-width")
+    for label, (m, h) in final_p.items():
+        print(f"{label:>18}: {m:+.4f} +- {h:.4f}")
+    print(f"lambda=1 band of the paired values: [{band_p[0]:.4f}, {band_p[1]:.4f}]; smallest lambda within it: "
+          + ", ".join(f"{r} {v}" for r, v in lam_star_p.items()))
 
     stages = np.arange(a.stages)
     out.mkdir(parents=True, exist_ok=True)
