@@ -21,7 +21,7 @@ EPILOG = """examples:
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
   bootdrift bootstrap --regime fresh --mix-real 0.2 --data digits --generator ddpm --fresh-size 500 --stages 3
   bootdrift bootstrap --regime accumulate --stages 5 --sampling-bias 0.7   # truncated WGAN samples
-  bootdrift bootstrap --data digits --generator ddpm --regime replace --guidance-scale 2 --train-size 575
+  bootdrift bootstrap --data digits --generator ddpm --regime replace --guidance-scale 8 --train-size 560
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
   bootdrift compare runs/A runs/B --out runs/compare.html

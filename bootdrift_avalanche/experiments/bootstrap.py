@@ -27,8 +27,9 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the loop's result.
     ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples).
     ``stage0_from``: the checkpoint file of stage 0 (``RUN/checkpoints/step_0000.pt``) of another run
-    with the same data, generator, preset, sizes and seed (any regime, no guidance difference matters:
-    stage 0 trains on D alone); its generator is loaded instead of training stage 0 again."""
+    with the same data, generator, preset, sizes and seed, in any regime or sampling bias (stage 0
+    trains on D alone); its generator is loaded instead of training stage 0 again. Only the tensors'
+    shapes are checked (by ``load_state_dict``): the sameness of the rest is the caller's."""
     from ..bootstrap.loop import run_bootstrap
     from ..bootstrap.regimes import regime_class
     from ..runtime.seeds import seed_for
