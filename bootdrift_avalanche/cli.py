@@ -21,6 +21,7 @@ EPILOG = """examples:
   bootdrift bootstrap --generator wgan --data gmm --stages 10 --mix-real 0.25 --seed 1
   bootdrift bootstrap --regime fresh --mix-real 0.2 --data digits --generator ddpm --fresh-size 500 --stages 3
   bootdrift bootstrap --regime accumulate --stages 5 --sampling-bias 0.7   # truncated WGAN samples
+  bootdrift bootstrap --data digits --generator ddpm --regime replace --guidance-scale 8 --train-size 560
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
   bootdrift compare runs/A runs/B --out runs/compare.html
@@ -98,7 +99,8 @@ def cmd_bootstrap(a) -> int:
     run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"bootstrap-{a.generator or 'wgan'}-{a.data or 'gmm'}"))
     a.continue_training = True if a.continue_training else None
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "regime", "mix_real", "fresh_size",
-                                       "sampling_bias", "continue_training", "generator_steps") + _COMMON, run_dir)
+                                       "sampling_bias", "guidance_scale", "train_size", "continue_training",
+                                       "generator_steps") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
     if D.is_main_process():
@@ -175,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "what the stages need; digits: required, taken out of D)")
     b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan truncation psi in "
                                                      "[0, 1], ddpm number of sampling steps (default: none)")
+    b.add_argument("--guidance-scale", type=float, help="ddpm: classifier-guidance scale at every stage, by a "
+                                                      "classifier trained once on D (default: no guidance)")
+    b.add_argument("--train-size", type=int, help="digits, flowers102: D is a stratified subset of this many "
+                                                  "training images (default: all; fresh: the pool lies outside)")
     b.add_argument("--continue-training", action="store_true", help="keep training one generator across stages")
     b.add_argument("--generator-steps", type=int, help="generator training steps per stage")
     common(b)

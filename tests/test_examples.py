@@ -1,5 +1,6 @@
 """Every example runs end to end on the tiny preset (2 experiences or 2 stages), in a subprocess as a
 user would run it; CIFAR-100 and Flowers102 on tiny files written in torchvision's on-disk format."""
+import json
 import os
 import re
 import subprocess
@@ -156,6 +157,26 @@ def test_loop_regimes_example(tmp_path):
     assert "smallest lambda with final drift in the band" in out
     for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+@pytest.mark.slow
+def test_loop_regimes_example_on_digits(tmp_path):
+    out = _run("loop_regimes.py", "--data", "digits", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1",
+               "--lambdas", "1", "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100",
+               "--generator-steps", "2", "--out", tmp_path).stdout
+    for label in ("replace", "augment 1", "replace guidance=2"):
+        assert f"{label} seed 1: CFID_clf per stage" in out, label
+    assert "guidance = 2:" in out and "smallest lambda with final drift in the band" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["data"] == "digits" and summary["n_per_class"] == 10 and len(summary["curves"]["replace"]) == 2
+    for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    # --collect reads the same curves back from the run directories' metrics.jsonl, without running
+    again = _run("loop_regimes.py", "--data", "digits", "--preset", "tiny", "--seeds", "0", "1", "--lambdas", "1",
+                 "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100", "--out", tmp_path,
+                 "--collect").stdout
+    assert "cut to their first 2 stages" in again
+    assert json.loads((tmp_path / "summary.json").read_text())["curves"] == summary["curves"]
 
 
 def test_every_example_is_tested():

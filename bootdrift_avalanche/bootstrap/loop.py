@@ -76,6 +76,7 @@ def run_bootstrap(
     resume_from: Optional[Tuple[int, dict]] = None,
     progress: bool = True,
     feature_cache_dir=None,
+    stage0_generator: Optional[dict] = None,
 ) -> BootstrapResult:
     """Run ``stages`` stages of train -> sample -> retrain (see the module docstring).
 
@@ -103,6 +104,10 @@ def run_bootstrap(
         on_stage: called as ``on_stage(stage, x_syn, y_syn, values)`` after each stage.
         checkpoint: called as ``checkpoint(stage, state)`` after each stage (state to resume from).
         resume_from: ``(stage, state)`` of an earlier ``checkpoint`` call: continue after that stage.
+        stage0_generator: ``state_dict`` of a generator already trained on ``real_train`` by stage 0
+            of a loop with the same generator, data and seed: stage 0 loads it instead of training.
+            Stage 0 trains on D in every regime, so a regime sweep trains it once (stage 0 then only
+            samples and scores; its values and everything after are those of a loop that trained it).
     """
     from tqdm.auto import tqdm
 
@@ -137,7 +142,10 @@ def run_bootstrap(
     for s in bar:
         if gen is None or not continue_training:
             gen = make_generator(s)
-        gen.fit(*train_set)
+        if s == 0 and stage0_generator is not None:
+            gen.load_state_dict(stage0_generator)
+        else:
+            gen.fit(*train_set)
         # Under torchrun each rank samples its share of the labels; the shares are gathered.
         extra_kw = sample_kwargs(s) if sample_kwargs is not None else {}
         part = gen.generate(D.shard(y_tr), seed=seed_for("bootstrap.samples", seed=seed, stage=s, rank=D.rank()),

@@ -10,17 +10,26 @@ Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as m
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
 points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly
 as many as the stages need; digits, flowers102: ``cfg.fresh_size`` training points set aside,
-stratified, so D shrinks by as many). ``cfg.sampling_bias`` is turned into ``generate`` keywords by
-``registry.SAMPLING_BIAS`` and applied at every stage.
+stratified, so D shrinks by as many). ``cfg.train_size`` (digits, flowers102) makes D a stratified
+subset of that many training points, the same one in every regime (``registry.TRAIN_SUBSETS``; the
+fresh pool lies outside it). The sampling-bias knobs are turned into ``generate`` keywords by
+``registry.sampling_kwargs`` and applied at every stage: ``cfg.sampling_bias`` (``SAMPLING_BIAS``: wgan
+truncation, ddpm sampling steps) and ``cfg.guidance_scale`` (``GUIDANCE``: ddpm classifier guidance by
+a classifier trained once on D).
 """
 from __future__ import annotations
 
 from .config import BootstrapConfig, as_record, preset, resolve
 
 
-def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False, on_stage=None):
+def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = False, on_stage=None,
+                             stage0_from=None):
     """Run (or resume) the bootstrapping loop for ``cfg`` in ``run_dir``; returns the loop's result.
-    ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples)."""
+    ``on_stage(stage, x_syn, y_syn, values)`` is called after every stage (e.g. to keep samples).
+    ``stage0_from``: the checkpoint file of stage 0 (``RUN/checkpoints/step_0000.pt``) of another run
+    with the same data, generator, preset, sizes and seed, in any regime or sampling bias (stage 0
+    trains on D alone); its generator is loaded instead of training stage 0 again. Only the tensors'
+    shapes are checked (by ``load_state_dict``): the sameness of the rest is the caller's."""
     from ..bootstrap.loop import run_bootstrap
     from ..bootstrap.regimes import regime_class
     from ..runtime.seeds import seed_for
@@ -37,10 +46,16 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     train, test, extra = load_data(cfg)
     n_classes = int(max(train[1].max(), test[1].max())) + 1
     fresh_pool = None
+    if cfg.train_size is not None and cfg.data not in registry.TRAIN_SUBSETS:
+        raise ValueError(f"--train-size applies to {', '.join(registry.TRAIN_SUBSETS)}, not {cfg.data!r} "
+                         "(the gmm toy's size is n_samples)")
     if regime.uses_fresh_pool:
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
+    elif cfg.train_size is not None:
+        train = registry.TRAIN_SUBSETS[cfg.data](cfg, train)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
-    bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
+    bias = registry.sampling_kwargs(cfg, p, train, n_classes)
+    stage0 = None if stage0_from is None else _stage0_generator(stage0_from)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
@@ -49,4 +64,24 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
             features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
             real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
             progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
-            feature_cache_dir=str(run.cache_dir))
+            feature_cache_dir=str(run.cache_dir), stage0_generator=stage0)
+
+
+def _stage0_generator(path) -> dict:
+    """The generator state in the stage-0 checkpoint ``path`` (checked: complete, and of stage 0)."""
+    from pathlib import Path
+
+    import torch
+
+    from ..runtime.checkpoint import verify_checkpoint
+
+    path = Path(path)
+    ok, reason = verify_checkpoint(path)
+    if not ok:
+        raise ValueError(f"stage0_from={path}: not a usable checkpoint ({reason}); give a run's "
+                         "checkpoints/step_0000.pt")
+    obj = torch.load(path, map_location="cpu", weights_only=False)
+    if int(obj["step"]) != 0 or "generator" not in obj["state"]:
+        raise ValueError(f"stage0_from={path} is the checkpoint of stage {obj['step']}, not of stage 0 "
+                         "(a bootstrapping run's checkpoints/step_0000.pt)")
+    return obj["state"]["generator"]

@@ -202,7 +202,9 @@ class BootstrapConfig:
     mix_real: float = 0.0  # fraction of real data kept in every later stage's training set (augment, fresh)
     regime: str = "augment"  # training sets (bootstrap.regimes.REGIMES): replace, augment, fresh, accumulate
     fresh_size: Optional[int] = None  # fresh: real points set aside as the fresh pool (gmm default: what the stages need)
-    sampling_bias: Optional[float] = None  # generate's bias knob at every stage: wgan truncation psi, ddpm DDIM steps
+    sampling_bias: Optional[float] = None  # generate's bias knob at every stage: wgan truncation psi, ddpm sampling steps
+    guidance_scale: Optional[float] = None  # ddpm: classifier-guidance scale at every stage (classifier trained on D)
+    train_size: Optional[int] = None  # digits, flowers102: D is a stratified subset of this many training points
     continue_training: bool = False  # keep training one generator instead of a fresh one per stage
     preset: str = "cpu-small"  # sizes: tiny (tests), cpu-small, paper (GPU)
     seed: int = 0  # fixes data, initialisation, sampling and metrics

@@ -225,15 +225,11 @@ def _gmm_fresh_pool(cfg: BootstrapConfig, train):
     return train, pool
 
 
-def _split_fresh_pool(cfg: BootstrapConfig, train):
-    """``cfg.fresh_size`` training points set aside (stratified by class, seeded) as the fresh pool;
-    the rest is the stage-0 set D."""
+def _stratified_order(cfg: BootstrapConfig, y):
+    """The training split's indices in a seeded order in which every prefix (and every suffix) holds
+    about the same fraction of every class: the fresh pool is a prefix, D a suffix."""
     from ..runtime.seeds import seed_for
 
-    x, y = train
-    if cfg.fresh_size is None or not 0 < cfg.fresh_size < len(y):
-        raise ValueError(f"the fresh regime on {cfg.data!r} takes its pool out of the {len(y)} training points: "
-                         f"give --fresh-size between 1 and {len(y) - 1} (got {cfg.fresh_size})")
     g = torch.Generator().manual_seed(seed_for("bootstrap.fresh_split", seed=cfg.seed))
     perm = torch.randperm(len(y), generator=g)
     # Rank of every point within its class in the random order, over the class size: taking the
@@ -242,14 +238,50 @@ def _split_fresh_pool(cfg: BootstrapConfig, train):
     for c in torch.unique(y).tolist():
         idx = perm[y[perm] == c]
         key[idx] = (torch.arange(len(idx)) + 0.5) / len(idx)
-    order = torch.argsort(key, stable=True)
-    pool, keep = order[:cfg.fresh_size], order[cfg.fresh_size:].sort().values
+    return torch.argsort(key, stable=True)
+
+
+def _d_size(cfg: BootstrapConfig, n: int, reserved: int) -> int:
+    """The number of points in D: ``cfg.train_size`` (checked against the ``n - reserved`` points
+    left after the fresh pool), or all of them."""
+    if cfg.train_size is None:
+        return n - reserved
+    if not 0 < cfg.train_size <= n - reserved:
+        what = f"{n} training points" + (f" less the {reserved} of the fresh pool" if reserved else "")
+        raise ValueError(f"--train-size {cfg.train_size} does not fit the {what} of {cfg.data!r}: give --train-size "
+                         f"between 1 and {n - reserved}")
+    return cfg.train_size
+
+
+def _split_fresh_pool(cfg: BootstrapConfig, train):
+    """``cfg.fresh_size`` training points set aside (stratified by class, seeded) as the fresh pool;
+    D is the rest, or (``cfg.train_size``) that many of the rest: the same D as ``_split_subset``
+    builds for the other regimes, so every regime starts from the same stage 0."""
+    x, y = train
+    if cfg.fresh_size is None or not 0 < cfg.fresh_size < len(y):
+        raise ValueError(f"the fresh regime on {cfg.data!r} takes its pool out of the {len(y)} training points: "
+                         f"give --fresh-size between 1 and {len(y) - 1} (got {cfg.fresh_size})")
+    order = _stratified_order(cfg, y)
+    keep = order[len(y) - _d_size(cfg, len(y), cfg.fresh_size):].sort().values
+    pool = order[:cfg.fresh_size]
     return (x[keep], y[keep]), (x[pool], y[pool])
+
+
+def _split_subset(cfg: BootstrapConfig, train):
+    """D = ``cfg.train_size`` training points, stratified by class (the last ones of the seeded
+    order, so the fresh pool of ``_split_fresh_pool`` lies outside it)."""
+    x, y = train
+    keep = _stratified_order(cfg, y)[len(y) - _d_size(cfg, len(y), 0):].sort().values
+    return x[keep], y[keep]
 
 
 #: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime.
 FRESH_POOLS: Mapping[str, Callable] = {"gmm": _gmm_fresh_pool, "digits": _split_fresh_pool,
                                        "flowers102": _split_fresh_pool}
+
+#: Bootstrapping data name -> ``(cfg, train) -> D``: a stratified subset of ``cfg.train_size`` points
+#: (``--train-size``; the gmm toy sizes its data with ``n_samples`` instead).
+TRAIN_SUBSETS: Mapping[str, Callable] = {"digits": _split_subset, "flowers102": _split_subset}
 
 
 def bootstrap_data_loader(name: str) -> Callable:
@@ -290,6 +322,40 @@ SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
     "wgan": lambda v: {"truncation": float(v)},
     "ddpm": lambda v: {"num_inference_steps": int(v)},
 }
+
+
+def _ddpm_guidance(cfg: BootstrapConfig, preset: Preset, train, n_classes: int) -> dict:
+    """Classifier guidance for the loop's DDPM: a classifier of the preset's architecture for the
+    image size (SmallCNN on digits), trained once, on D (the stage-0 real training set; never on the
+    held-out data the drift is scored on) for the preset's RealAcc epochs from its own seed stream,
+    so it is not the drift's feature extractor. Rebuilt identically on resume."""
+    from ..nets import build_classifier, train_classifier
+    from ..runtime.seeds import seed_for
+
+    x, y = train
+    with torch.random.fork_rng(devices=[]):  # built without moving the run's RNG (training redraws the weights)
+        clf = build_classifier(preset.classifier_name(x.shape[1:]), x.shape[1:], n_classes).to(cfg.device)
+    train_classifier(clf, x, y, epochs=cfg.real_acc_epochs, seed=seed_for("bootstrap.guidance", seed=cfg.seed))
+    return {"guidance": clf.requires_grad_(False), "guidance_scale": float(cfg.guidance_scale)}
+
+
+#: Bootstrapping generator name -> ``(cfg, preset, D, n_classes) -> generate keywords``: what
+#: ``--guidance-scale`` sets (ddpm: a guidance classifier trained on D and the scale).
+GUIDANCE: Mapping[str, Callable[..., dict]] = {"ddpm": _ddpm_guidance}
+
+
+def sampling_kwargs(cfg: BootstrapConfig, preset: Preset, train, n_classes: int) -> Optional[dict]:
+    """The ``generate`` keywords of ``cfg``'s sampling-bias knobs (``--sampling-bias``,
+    ``--guidance-scale``), the same at every stage; ``None`` when neither is set."""
+    kw = {}
+    if cfg.sampling_bias is not None:
+        kw.update(SAMPLING_BIAS[cfg.generator](cfg.sampling_bias))
+    if cfg.guidance_scale is not None:
+        if cfg.generator not in GUIDANCE:
+            raise ValueError(f"--guidance-scale is a knob of the {', '.join(GUIDANCE)} generator(s), not "
+                             f"{cfg.generator!r}; use --sampling-bias (e.g. truncation psi) instead")
+        kw.update(GUIDANCE[cfg.generator](cfg, preset, train, n_classes))
+    return kw or None
 
 
 def generator_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
