@@ -8,7 +8,7 @@ StyleGAN", CVPR 2020), written from the paper and from reading NVlabs/stylegan2-
 - ``modulated_conv2d``: the kernel is scaled per sample by the style s (input channels), then
   **demodulated**, w'' = w' / sqrt(sum w'^2 + eps) per output channel, which restores unit output
   variance for unit input variance (Eq. 1-3 of the paper) instead of normalising the activations
-  (AdaIN); run as one grouped convolution over the batch;
+  (AdaIN); computed as the reference's non-fused path (scale, shared convolution, rescale);
 - ``up2`` / ``down2``: resampling with the separable [1, 3, 3, 1] FIR filter of the reference
   (upsampling: zero insertion then the filter with gain 4; downsampling: the filter then stride 2).
   Convolutions that change resolution upsample before / downsample after a plain 3x3 convolution:
@@ -109,16 +109,19 @@ class EqualConv2d(nn.Module):
 
 def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, *, demodulate: bool = True) -> Tensor:
     """Convolve each sample of ``x`` (N, I, H, W) with ``weight`` (O, I, k, k) scaled by its own
-    ``styles`` (N, I) over the input channels, and (``demodulate``) rescaled to unit L2 norm per
-    output channel. 'Same' padding; one grouped convolution for the whole batch."""
-    n, c_in, h, w = x.shape
-    c_out, _, kh, kw = weight.shape
-    wts = weight.unsqueeze(0) * styles.view(n, 1, c_in, 1, 1)  # (N, O, I, k, k)
+    ``styles`` (N, I) over the input channels and (``demodulate``) rescaled to unit L2 norm per
+    output channel: w'_oik = s_i w_oik, w''_oik = w'_oik / sqrt(sum_ik w'_oik^2 + 1e-8). 'Same' padding.
+
+    Computed without forming per-sample kernels (the reference's non-fused path): scale the input
+    channels by s, convolve with the shared kernel, scale the output channels by the demodulation
+    coefficients, which only depend on s and w. The same linear map as one grouped convolution over
+    per-sample kernels, and ~5x faster on a CPU (batched instead of grouped convolution)."""
+    n, c_in = x.shape[:2]
+    out = F.conv2d(x * styles.view(n, c_in, 1, 1), weight, padding=weight.shape[-1] // 2)
     if demodulate:
-        wts = wts * (wts.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
-    out = F.conv2d(x.reshape(1, n * c_in, h, w), wts.reshape(n * c_out, c_in, kh, kw),
-                   padding=kh // 2, groups=n)
-    return out.reshape(n, c_out, *out.shape[2:])
+        dcoefs = (styles.square() @ weight.square().sum(dim=(2, 3)).t() + 1e-8).rsqrt()  # (N, O)
+        out = out * dcoefs.view(n, -1, 1, 1)
+    return out
 
 
 class SynthesisLayer(nn.Module):
