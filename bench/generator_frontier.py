@@ -22,6 +22,9 @@ the generator alone. All CPU figures are user+sys of this process with one torch
 
     python bench/generator_frontier.py --json /tmp/frontier.json --figure docs/replay_frontier.png
     python bench/generator_frontier.py --ddpm 8,16:64 --checkpoints 20 40 --gan-steps 20,10 --per-class 5  # smoke
+    python bench/generator_frontier.py --ddpm --gan-steps --per-class 20 --json sg2.json      # StyleGAN2 only
+    python bench/generator_frontier.py --ddpm --gan-steps --stylegan2 --per-class 20 \
+        --merge docs/replay_frontier.json sg2.json --json docs/stylegan2_frontier.json --figure docs/stylegan2_frontier.png
 
 The frontier (printed last) keeps the points that no other point beats on judge accuracy at a lower
 or equal train + sample cost (sampling counted for ``--replay-images`` images, what a DDGR run draws).
@@ -204,13 +207,13 @@ def figure(points: List[dict], front: List[dict], replay_images: int, path: str)
 
     models = sorted({_model(p) for p in points})
     colour = {m: plt.get_cmap("tab10")(i) for i, m in enumerate(models)}
-    samplers = sorted({p["sampler"] for p in points if p["generator"] == "ddpm"})
+    samplers = sorted({p["sampler"] for p in points if p["generator"] != "gan-memory"})
     marker = dict(zip(samplers, "ov^sDP*X"))
     fig, ax = plt.subplots(figsize=(8, 5))
     series: Dict[Tuple[str, str, bool], List[dict]] = {}
     for p in points:
         model = _model(p)
-        series.setdefault((model, p["sampler"] if p["generator"] == "ddpm" else "", p["ema"]), []).append(p)
+        series.setdefault((model, "" if p["generator"] == "gan-memory" else p["sampler"], p["ema"]), []).append(p)
     for (model, sampler, ema), pts in sorted(series.items()):
         pts = sorted(pts, key=cost)
         ax.plot([cost(p) for p in pts], [p["judge_acc"] for p in pts], color=colour[model], lw=0.8,
@@ -254,6 +257,9 @@ def main() -> None:
     p.add_argument("--judge-epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
+    p.add_argument("--merge", nargs="*", default=[],
+                   help="--json files of earlier runs with the same judge set-up (seed, --per-class, --judge-epochs): "
+                        "their points join this run's frontier, table and figure")
     p.add_argument("--json", help="write every point and the frontier here")
     p.add_argument("--figure", help="write the judge accuracy vs CPU seconds figure here (PNG)")
     a = p.parse_args()
@@ -286,6 +292,12 @@ def main() -> None:
         widths, batch = _ddpm_spec(spec)
         points += ddpm_points(widths, batch, a, (x_tr, y_tr), judge, test_feats)
 
+    for path in a.merge:
+        earlier = json.loads(Path(path).read_text())
+        same = {k: earlier["args"][k] for k in ("seed", "per_class", "judge_epochs")}
+        if same != {k: getattr(a, k) for k in same}:
+            raise SystemExit(f"error: {path} was measured with {same}; rerun with those settings to merge")
+        points = [p for p in earlier["points"] if p not in points] + points
     front = frontier(points, a.replay_images)
     print(f"\nfrontier (cost = train CPU s + sampling {a.replay_images} images):")
     for pt in front:

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ...runtime.seeds import seed_for
 from ...runtime.threads import thread_settings
-from ..base import check_finite_samples, from_unit_range, to_unit_range, validate_images, validate_labels
+from ..base import check_finite_samples, from_unit_range, to_unit_range, validate_labels, validate_training_data
 from .config import NOISE_MODES, StyleGAN2Config
 from .discriminator import Discriminator
 from .generator_network import StyleGenerator
@@ -70,14 +70,7 @@ class StyleGAN2Generator(nn.Module):
         the per-class mean latents. The training stream is seeded by (seed, steps done so far), so a
         fit is reproducible and a second fit does not replay the first one's batches."""
         cfg = self.config
-        validate_images(x, cfg.image_shape, cfg.value_range, what="training images")
-        if not isinstance(y, Tensor):
-            raise TypeError(f"training labels must be a torch.Tensor, got {type(y).__name__}")
-        y = validate_labels(y, cfg.num_classes, what="training labels")
-        if len(y) != len(x):
-            raise ValueError(f"got {len(x)} training images but {len(y)} labels")
-        if len(x) == 0:
-            raise ValueError("fit() needs at least one training image")
+        y = validate_training_data(x, y, cfg.image_shape, cfg.value_range, cfg.num_classes)
         steps = cfg.train_steps if steps is None else int(steps)
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
