@@ -7,7 +7,9 @@ Flowers102 (64x64, 102 classes; train+val as training data, test as held-out) wi
 digits``, the ``cpu-small`` preset by default), the same loop at CPU cost. Writes under --out one run
 directory per (generator, seed) (rerunning resumes them; finished ones are only read), and
 ``curves.png`` (FID_clf, CFID_clf, RealAcc per stage) and ``summary.json`` (every stage of every run,
-and the mean and interval per generator and stage).
+and the mean and interval per generator and stage). ``--read-only`` trains nothing: it reads the
+stages the run directories hold so far (e.g. while runs of one seed per process go on) and
+summarises the stages that every seed of a generator has.
 
     python examples/flowers102_bootstrap.py --generator ddpm stylegan2 --data-root ~/data --device cuda
     python examples/flowers102_bootstrap.py --data digits --generator ddpm stylegan2 --seeds 0 1 2
@@ -25,13 +27,30 @@ CURVES = ("FID", "CFID", "RealAcc")
 
 
 def summarize(runs):
-    """{generator: {metric: [(mean, half-width) per stage]}} over the seeds of each generator."""
+    """{generator: {metric: [(mean, half-width) per stage]}} over the seeds of each generator, for
+    the stages all its seeds have."""
     out = {}
     for gen, per_seed in runs.items():
         stages = list(per_seed.values())
+        done = min(len(run) for run in stages)
+        if not done:
+            continue
         keys = [k for k in stages[0][0] if k.split("_")[0] in CURVES and "/" not in k and "Chance" not in k]
-        out[gen] = {k: [interval([run[s][k] for run in stages]) for s in range(len(stages[0]))] for k in keys}
+        out[gen] = {k: [interval([run[s][k] for run in stages]) for s in range(done)] for k in keys}
     return out
+
+
+def stages_so_far(run_dir):
+    """The per-stage scalars a run directory's ``metrics.jsonl`` holds (as ``BootstrapResult.stages``)."""
+    from bootdrift_avalanche.logging import metric_table, read_metrics
+
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    table = {name.replace("/train_phase/train_stream", ""): v for name, v in metric_table(read_metrics(path)).items()}
+    fid = [v for k, v in table.items() if k.startswith("FID")]
+    steps = sorted(fid[0]) if fid else []
+    return [{k: v[s] for k, v in table.items() if s in v} for s in steps]
 
 
 def figure(summary, path, title):
@@ -68,6 +87,7 @@ def main():
     p.add_argument("--download", action="store_true", help="fetch flowers102 where there is internet")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--out", help="default: runs/<data>_bootstrap")
+    p.add_argument("--read-only", action="store_true", help="train nothing: summarise the stages the runs hold")
     a = p.parse_args()
 
     from bootdrift_avalanche.benchmarks.errors import MissingDataError
@@ -85,6 +105,10 @@ def main():
             cfg = BootstrapConfig(generator=gen, data=a.data, stages=a.stages, mix_real=a.mix_real, preset=preset,
                                   seed=seed, device=a.device, data_root=a.data_root, download=a.download)
             run_dir = out / gen / f"seed{seed}"
+            if a.read_only:
+                runs.setdefault(gen, {})[seed] = stages_so_far(run_dir)
+                print(f"{gen}, seed {seed}: {len(runs[gen][seed])} stage(s) done")
+                continue
             try:
                 res = run_bootstrap_experiment(cfg, run_dir, resume=(run_dir / "config.json").exists())
             except MissingDataError as exc:
@@ -92,6 +116,8 @@ def main():
             runs.setdefault(gen, {})[seed] = res.stages
             print(f"\n{gen}, seed {seed}\n{bootstrap_table(res)}", flush=True)
     summary = summarize(runs)
+    if not summary:
+        raise SystemExit(f"error: no run under {out} has a finished stage yet")
     print(f"\nmean ± 95 % t-interval over seeds {a.seeds}:")
     for gen, curves in summary.items():
         for key, per_stage in curves.items():
