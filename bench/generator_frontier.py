@@ -11,6 +11,8 @@ Points:
   ``ddim-50`` from the raw weights (EMA off).
 * **GAN Memory** (``GANMemoryGenerator``): base GAN plus one task modulation on all ten classes, for
   each ``--gan-steps`` pair (base steps, task steps).
+* **StyleGAN2** (``StyleGAN2Generator``, cpu-small preset): one training run evaluated at the
+  cumulative steps ``--stylegan2``, sampled from G_ema at every truncation ``--psi``.
 
 Per point: **judge accuracy** (a classifier trained on the train split labels the samples; the share
 labelled as the asked class), **FID_clf** against the test split (penultimate features of that same
@@ -20,6 +22,9 @@ the generator alone. All CPU figures are user+sys of this process with one torch
 
     python bench/generator_frontier.py --json /tmp/frontier.json --figure docs/replay_frontier.png
     python bench/generator_frontier.py --ddpm 8,16:64 --checkpoints 20 40 --gan-steps 20,10 --per-class 5  # smoke
+    python bench/generator_frontier.py --ddpm --gan-steps --per-class 20 --json sg2.json      # StyleGAN2 only
+    python bench/generator_frontier.py --ddpm --gan-steps --stylegan2 --per-class 20 \
+        --merge docs/replay_frontier.json sg2.json --json docs/stylegan2_frontier.json --figure docs/stylegan2_frontier.png
 
 The frontier (printed last) keeps the points that no other point beats on judge accuracy at a lower
 or equal train + sample cost (sampling counted for ``--replay-images`` images, what a DDGR run draws).
@@ -125,9 +130,47 @@ def gan_memory_points(base_steps, task_steps, a, data, judge, test_feats) -> Lis
     return [pt]
 
 
+def stylegan2_points(a, data, judge, test_feats) -> List[dict]:
+    import torch
+
+    from bootdrift_avalanche.experiments.config import PRESETS
+    from bootdrift_avalanche.generators.stylegan2 import StyleGAN2Generator
+
+    x_tr, y_tr = data
+    gen = StyleGAN2Generator(PRESETS["cpu-small"].stylegan2_config(image_shape=(1, 8, 8), num_classes=10,
+                                                                   seed=a.seed, threads=None))
+    labels = torch.arange(10).repeat_interleave(a.per_class)
+    points, trained, train_cpu = [], 0, 0.0
+    for ckpt in a.stylegan2:
+        c0 = _cpu_seconds()
+        gen.fit(x_tr, y_tr, steps=ckpt - trained)
+        train_cpu += _cpu_seconds() - c0
+        trained = ckpt
+        for psi in a.psi:
+            x, sample_cpu = timed_samples(lambda y: gen.generate(y, seed=a.seed + 1, truncation=psi), labels,
+                                          1000 / len(labels))
+            pt = {"generator": "stylegan2", "widths": [], "batch": gen.config.batch_size, "steps": ckpt,
+                  "sampler": f"psi {psi:g}", "ema": True, "train_cpu_s": train_cpu,
+                  "sample_cpu_s_per_1000": sample_cpu, **score(x, labels, judge, test_feats)}
+            points.append(pt)
+            print(_row(pt), flush=True)
+    return points
+
+
+def _model(pt: dict) -> str:
+    """The trained model a point belongs to (one colour in the figure)."""
+    if pt["generator"] == "gan-memory":
+        return "GAN Memory"
+    if pt["generator"] == "stylegan2":
+        return "StyleGAN2"
+    return f"DDPM {'/'.join(map(str, pt['widths']))} b{pt['batch']}"
+
+
 def _label(pt: dict) -> str:
     if pt["generator"] == "gan-memory":
         return f"GAN Memory {pt['sampler']}"
+    if pt["generator"] == "stylegan2":
+        return f"StyleGAN2 {pt['steps']} st {pt['sampler']}"
     w = "/".join(map(str, pt["widths"]))
     return f"DDPM {w} b{pt['batch']} {pt['steps']} st {pt['sampler']}{'' if pt['ema'] else ' raw'}"
 
@@ -162,16 +205,15 @@ def figure(points: List[dict], front: List[dict], replay_images: int, path: str)
     def cost(p):
         return p["train_cpu_s"] + p["sample_cpu_s_per_1000"] * replay_images / 1000
 
-    models = sorted({"GAN Memory" if p["generator"] == "gan-memory" else
-                     f"DDPM {'/'.join(map(str, p['widths']))} b{p['batch']}" for p in points})
+    models = sorted({_model(p) for p in points})
     colour = {m: plt.get_cmap("tab10")(i) for i, m in enumerate(models)}
-    samplers = sorted({p["sampler"] for p in points if p["generator"] == "ddpm"})
+    samplers = sorted({p["sampler"] for p in points if p["generator"] != "gan-memory"})
     marker = dict(zip(samplers, "ov^sDP*X"))
     fig, ax = plt.subplots(figsize=(8, 5))
     series: Dict[Tuple[str, str, bool], List[dict]] = {}
     for p in points:
-        model = "GAN Memory" if p["generator"] == "gan-memory" else f"DDPM {'/'.join(map(str, p['widths']))} b{p['batch']}"
-        series.setdefault((model, "" if model == "GAN Memory" else p["sampler"], p["ema"]), []).append(p)
+        model = _model(p)
+        series.setdefault((model, "" if p["generator"] == "gan-memory" else p["sampler"], p["ema"]), []).append(p)
     for (model, sampler, ema), pts in sorted(series.items()):
         pts = sorted(pts, key=cost)
         ax.plot([cost(p) for p in pts], [p["judge_acc"] for p in pts], color=colour[model], lw=0.8,
@@ -206,12 +248,18 @@ def main() -> None:
                    help="skip DDPM-1000 at the last checkpoint")
     p.add_argument("--gan-steps", nargs="*", default=["400,200", "800,400"],
                    help="GAN Memory runs as BASE_STEPS,TASK_STEPS")
+    p.add_argument("--stylegan2", type=int, nargs="*", default=[250, 500, 1000],
+                   help="cumulative StyleGAN2 training steps at which it is evaluated (none: skip it)")
+    p.add_argument("--psi", type=float, nargs="+", default=[1.0, 0.7], help="StyleGAN2 truncations sampled")
     p.add_argument("--per-class", type=int, default=30, help="samples per class per point")
     p.add_argument("--replay-images", type=int, default=1000,
                    help="images sampled per training run in the frontier's cost")
     p.add_argument("--judge-epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
+    p.add_argument("--merge", nargs="*", default=[],
+                   help="--json files of earlier runs with the same judge set-up (seed, --per-class, --judge-epochs): "
+                        "their points join this run's frontier, table and figure")
     p.add_argument("--json", help="write every point and the frontier here")
     p.add_argument("--figure", help="write the judge accuracy vs CPU seconds figure here (PNG)")
     a = p.parse_args()
@@ -238,10 +286,18 @@ def main() -> None:
     for spec in a.gan_steps:  # cheap: first
         base, task = (int(s) for s in spec.split(","))
         points += gan_memory_points(base, task, a, (x_tr, y_tr), judge, test_feats)
+    if a.stylegan2:
+        points += stylegan2_points(a, (x_tr, y_tr), judge, test_feats)
     for spec in a.ddpm:
         widths, batch = _ddpm_spec(spec)
         points += ddpm_points(widths, batch, a, (x_tr, y_tr), judge, test_feats)
 
+    for path in a.merge:
+        earlier = json.loads(Path(path).read_text())
+        same = {k: earlier["args"][k] for k in ("seed", "per_class", "judge_epochs")}
+        if same != {k: getattr(a, k) for k in same}:
+            raise SystemExit(f"error: {path} was measured with {same}; rerun with those settings to merge")
+        points = [p for p in earlier["points"] if p not in points] + points
     front = frontier(points, a.replay_images)
     print(f"\nfrontier (cost = train CPU s + sampling {a.replay_images} images):")
     for pt in front:

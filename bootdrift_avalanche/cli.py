@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--mix-real", type=float, help="fraction of real data per stage, augment and fresh (default: 0)")
     b.add_argument("--fresh-size", type=int, help="fresh: real points set aside as the fresh pool (gmm default: "
                                                   "what the stages need; digits: required, taken out of D)")
-    b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan truncation psi in "
+    b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan, stylegan2 truncation psi in "
                                                      "[0, 1], ddpm number of sampling steps (default: none)")
     b.add_argument("--guidance-scale", type=float, help="ddpm: classifier-guidance scale at every stage, by a "
                                                       "classifier trained once on D (default: no guidance)")

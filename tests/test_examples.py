@@ -123,12 +123,14 @@ def test_digits_ddpm_bootstrap_example(tmp_path):
 
 
 @pytest.mark.slow
-def test_flowers102_ddpm_bootstrap_example_on_fake_files(tmp_path):
+@pytest.mark.parametrize("generator", ["ddpm", "stylegan2"])
+def test_flowers102_bootstrap_example_on_fake_files(tmp_path, generator):
     write_fake_flowers102(tmp_path / "data", n_test=2)
-    out = _run("flowers102_ddpm_bootstrap.py", "--preset", "tiny", "--stages", "2", "--data-root", tmp_path / "data",
-               "--run-dir", tmp_path / "run").stdout
-    assert "tensorboard --logdir" in out
-    assert _fid_steps(tmp_path / "run") == [0, 1]
+    out = _run("flowers102_bootstrap.py", "--generator", generator, "--preset", "tiny", "--stages", "2",
+               "--data-root", tmp_path / "data", "--out", tmp_path / "out").stdout
+    assert "tensorboard --logdir" in out and f"{generator:<10} FID_clf" in out
+    assert _fid_steps(tmp_path / "out" / generator / "seed0") == [0, 1]
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -4,8 +4,8 @@ the run's loggers, a checkpoint after every stage and resume.
 
 Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as many as the preset's
 ``gmm_samples``), ``digits`` (all classes at once; 1,437 train / 360 test images), ``flowers102``
-(64x64; needs the files, see ``benchmarks.flowers102``). Generators: ``wgan`` (points) and ``ddpm``
-(images). Metrics go to ``RUN_DIR/metrics.jsonl`` and ``RUN_DIR/tb`` with the stage as the step.
+(64x64; needs the files, see ``benchmarks.flowers102``). Generators: ``wgan`` (points), ``ddpm`` and
+``stylegan2`` (images). Metrics go to ``RUN_DIR/metrics.jsonl`` and ``RUN_DIR/tb`` with the stage as the step.
 
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
 points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly

@@ -313,13 +313,26 @@ def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int)
                                                          **over))
 
 
+def _stylegan2_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    if x_train.dim() != 4:
+        raise ValueError("the stylegan2 generator models images; use --generator wgan for the gmm data")
+    from ..generators.stylegan2 import StyleGAN2Generator
+
+    over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
+    return lambda seed: StyleGAN2Generator(preset.stylegan2_config(image_shape=tuple(x_train.shape[1:]),
+                                                                   num_classes=n_classes, seed=seed,
+                                                                   device=cfg.device, threads=None, **over))
+
+
 #: Bootstrapping generator name -> ``(cfg, preset, x_train, n_classes) -> (seed -> generator)``.
-GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_factory}
+GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_factory,
+                                      "stylegan2": _stylegan2_factory}
 
 #: Bootstrapping generator name -> ``value -> generate keywords``: what ``--sampling-bias`` sets
-#: (wgan: latent truncation psi in [0, 1]; ddpm: the number of sampling steps).
+#: (wgan, stylegan2: truncation psi in [0, 1]; ddpm: the number of sampling steps).
 SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
     "wgan": lambda v: {"truncation": float(v)},
+    "stylegan2": lambda v: {"truncation": float(v)},
     "ddpm": lambda v: {"num_inference_steps": int(v)},
 }
 

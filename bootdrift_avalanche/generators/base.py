@@ -111,6 +111,19 @@ def validate_images(
             )
 
 
+def validate_training_data(x: Tensor, y: Tensor, shape: Sequence[int], value_range: Optional[Tuple[float, float]],
+                           num_classes: Optional[int]) -> Tensor:
+    """Check a labelled training set for ``fit``: images as :func:`validate_images`, labels as
+    :func:`validate_labels`, one label per image, at least one image. Returns the labels as int64."""
+    validate_images(x, shape, value_range, what="training images")
+    y = validate_labels(y, num_classes, what="training labels")
+    if len(y) != len(x):
+        raise ValueError(f"got {len(x)} training images but {len(y)} labels")
+    if len(x) == 0:
+        raise ValueError("fit() needs at least one training image")
+    return y
+
+
 def check_finite_samples(x: Tensor, *, where: str = "") -> Tensor:
     """Raise a clear error when generated samples contain NaN or Inf (instead of logging garbage)."""
     if not torch.isfinite(x).all():

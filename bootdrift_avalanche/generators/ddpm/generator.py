@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ...runtime.seeds import seed_for
 from ...runtime.threads import thread_settings
-from ..base import check_finite_samples, to_unit_range, validate_images, validate_labels
+from ..base import check_finite_samples, to_unit_range, validate_labels, validate_training_data
 from .config import SAMPLERS, DDPMConfig
 from .model import build_scheduler, build_unet
 from .sampling import Classifier, sample_batch
@@ -95,12 +95,7 @@ class DDPMGenerator(nn.Module):
         ``last_fit_info`` records what was fed (``num_samples``, ``label_counts`` per class), the
         learning rates of the first and last step and the loss curve."""
         cfg = self.config
-        validate_images(x, cfg.image_shape, cfg.value_range, what="training images")
-        y = validate_labels(y, cfg.num_classes, what="training labels")
-        if len(y) != len(x):
-            raise ValueError(f"got {len(x)} training images but {len(y)} labels")
-        if len(x) == 0:
-            raise ValueError("fit() needs at least one training image")
+        y = validate_training_data(x, y, cfg.image_shape, cfg.value_range, cfg.num_classes)
         steps = cfg.train_steps if steps is None else int(steps)
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
