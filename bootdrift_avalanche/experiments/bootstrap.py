@@ -4,8 +4,12 @@ the run's loggers, a checkpoint after every stage and resume.
 
 Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as many as the preset's
 ``gmm_samples``), ``digits`` (all classes at once; 1,437 train / 360 test images), ``flowers102``
-(64x64; needs the files, see ``benchmarks.flowers102``). Generators: ``wgan`` (points) and ``ddpm``
-(images). Metrics go to ``RUN_DIR/metrics.jsonl`` and ``RUN_DIR/tb`` with the stage as the step.
+(64x64; needs the files, see ``benchmarks.flowers102``); text (``registry.TEXT_CORPORA``): ``pydoc``
+(embedded), ``textfile`` (``cfg.text_file`` or ``cfg.text_dir``), ``wikitext`` (``cfg.data_root``),
+as word-token chunks (``text.tokens``). Generators: ``wgan`` (points), ``ddpm`` (images), ``ngram``
+and ``gpt2`` (text). Data with a drift suite of its own (``registry.DRIFT_SUITES``: text) is scored
+by it, plus its model's held-out perplexity. Metrics go to ``RUN_DIR/metrics.jsonl`` and
+``RUN_DIR/tb`` with the stage as the step.
 
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
 points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly
@@ -41,6 +45,8 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
+    make_suite = registry.DRIFT_SUITES.get(cfg.data)
+    suite = None if make_suite is None else make_suite(cfg, p)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
@@ -49,4 +55,5 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
             features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
             real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
             progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
-            feature_cache_dir=str(run.cache_dir))
+            feature_cache_dir=str(run.cache_dir), suite=suite,
+            model_metrics=None if suite is None else suite.model_metrics(*test))

@@ -37,6 +37,9 @@ class Preset:
     ddpm: Mapping[str, Any] = field(default_factory=dict)
     gan_memory: Mapping[str, Any] = field(default_factory=dict)
     wgan: Mapping[str, Any] = field(default_factory=dict)
+    # the language-model loop (bootdrift_avalanche.text): chunk_len, and keyword arguments of the
+    # n-gram (NGramConfig), the GPT-2 (GPT2TextConfig) and the fixed text encoder (EncoderConfig)
+    text: Mapping[str, Any] = field(default_factory=dict)
     # {min image side: a name of nets.CLASSIFIERS}: the entry of the largest side not above the image's
     classifier: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({0: "small"}))
 
@@ -88,6 +91,27 @@ class Preset:
         return WGANConfig(**{**self.wgan, "dim": int(dim), "num_classes": int(num_classes), **overrides})
 
 
+    def ngram_config(self, *, vocab_size: int, num_topics: int, **overrides):
+        """The ``text.ngram.NGramConfig`` of this preset (overrides win)."""
+        from ..text.ngram import NGramConfig
+
+        return NGramConfig(**{**self.text["ngram"], "vocab_size": int(vocab_size), "num_topics": int(num_topics),
+                              "chunk_len": self.text["chunk_len"], **overrides})
+
+    def gpt2_config(self, *, vocab_size: int, num_topics: int, **overrides):
+        """The ``text.gpt2.GPT2TextConfig`` of this preset (overrides win)."""
+        from ..text.gpt2 import GPT2TextConfig
+
+        return GPT2TextConfig(**{**self.text["gpt2"], "vocab_size": int(vocab_size), "num_topics": int(num_topics),
+                                 "chunk_len": self.text["chunk_len"], **overrides})
+
+    def encoder_config(self):
+        """The ``text.encoder.EncoderConfig`` of the text drift metrics' fixed encoder."""
+        from ..text.encoder import EncoderConfig
+
+        return EncoderConfig(**self.text["encoder"])
+
+
 def _frozen(**kw) -> Mapping[str, Any]:
     return MappingProxyType(kw)
 
@@ -117,6 +141,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         gan_memory=_frozen(z_dim=8, base_channels=4, max_channels=8, batch_size=8, base_steps=4, task_steps=4,
                            ema_decay=0.0),
         wgan=_frozen(train_steps=20, hidden=32, batch_size=64),
+        text=_frozen(chunk_len=8, ngram=_frozen(order=2), encoder=_frozen(width=8, epochs=1),
+                     gpt2=_frozen(n_layer=1, n_embd=16, n_head=2, train_steps=3, batch_size=8, warmup_steps=1)),
     ),
     "cpu-small": Preset(
         name="cpu-small", solver_width=32, epochs=20, replay_per_class=120, generator_steps=250, n_per_class=30,
@@ -131,6 +157,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         gan_memory=_frozen(z_dim=16, base_channels=16, max_channels=32, batch_size=32, lr=1e-3, r1_every=4,
                            base_steps=800, task_steps=400, ema_decay=0.999),
         wgan=_frozen(),
+        # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128,
+        # GPT2_CPU_NOTE
+        text=_frozen(chunk_len=32, ngram=_frozen(order=2), encoder=_frozen(width=64, epochs=5),
+                     gpt2=_frozen(n_layer=2, n_embd=128, n_head=4, train_steps=400, batch_size=32)),
     ),
     "paper": Preset(
         name="paper", solver_width=None, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
@@ -153,6 +183,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         gan_memory=_frozen(z_dim=256, base_channels=64, max_channels=1024, batch_size=16, base_steps=60_000,
                            task_steps=60_000, ema_decay=0.999, hflip=True, sample_batch_size=128),
         wgan=_frozen(),
+        # Text: a GPU scale of our choosing (the seed paper has no text experiment to follow).
+        text=_frozen(chunk_len=64, ngram=_frozen(order=3), encoder=_frozen(width=128, epochs=10),
+                     gpt2=_frozen(n_layer=6, n_embd=256, n_head=8, train_steps=5000, batch_size=64, lr=6e-4,
+                                  warmup_steps=200)),
     ),
 })
 
@@ -214,6 +248,9 @@ class BootstrapConfig:
     real_acc_epochs: Optional[int] = None  # epochs of the RealAcc classifier (None: preset's)
     features: Optional[str] = None  # drift feature extractor (None: identity for points, clf for images)
     progress: bool = True  # tqdm progress bars
+    text_file: Optional[str] = None  # data textfile: one UTF-8 text file (one topic)
+    text_dir: Optional[str] = None  # data textfile: a folder of .txt files (one topic each)
+    ngram_order: Optional[int] = None  # ngram generator: n (None: the preset's)
 
 
 #: Config keys that may differ between a run and its resumption without changing its results.
