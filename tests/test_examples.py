@@ -158,6 +158,16 @@ def test_loop_regimes_example(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
 
 
+@pytest.mark.slow
+def test_text_bootstrap_example(tmp_path):
+    out = _run("text_bootstrap.py", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1", "--generators", "ngram",
+               "--out", tmp_path).stdout
+    assert "ngram, replace, pydoc, tiny" in out and "ngram, accumulate, pydoc, tiny" in out
+    assert "TailSurvival vs the categorical closed form" in out and "stage 1: measured" in out
+    for name in ("text_curves.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
 def test_every_example_is_tested():
     tested = set(re.findall(r'_run\("(\w+\.py)"', Path(__file__).read_text()))
     assert tested == {p.name for p in EXAMPLES.glob("*.py")}

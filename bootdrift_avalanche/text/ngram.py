@@ -17,7 +17,7 @@ chunk) backs off to the next shorter one (down to the topic's unigram counts); a
 from the real contexts of the MLE model this never happens.
 
 :meth:`NGramGenerator.perplexity` scores held-out text with the same counts smoothed by
-``score_k`` (>= ``add_k``; default 0.1): under maximum likelihood one unseen held-out n-gram would
+``score_k`` (default 0.1): under maximum likelihood one unseen held-out n-gram would
 make the perplexity infinite. Smoothing applies to the score only, never to the samples.
 
 Written by hand, not with ``nltk.lm``: nltk's models are pure Python, generate one token per call
@@ -54,8 +54,8 @@ class NGramConfig:
     def __post_init__(self) -> None:
         if self.order < 1:
             raise ValueError(f"order must be >= 1, got {self.order}")
-        if self.add_k < 0 or self.score_k < self.add_k or self.score_k <= 0:
-            raise ValueError(f"need 0 <= add_k <= score_k and score_k > 0, got add_k={self.add_k}, score_k={self.score_k}")
+        if self.add_k < 0 or self.score_k <= 0:
+            raise ValueError(f"need add_k >= 0 and score_k > 0, got add_k={self.add_k}, score_k={self.score_k}")
         if (self.num_topics + 1) * (self.vocab_size + 1) ** self.order >= 2 ** 62:
             raise ValueError(f"order {self.order} with a vocabulary of {self.vocab_size} overflows the int64 n-gram keys")
 
