@@ -49,7 +49,9 @@ def main():
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--out", default="runs/text_bootstrap")
-    p.add_argument("--tables-only", action="store_true", help="run nothing; tabulate the complete runs under --out")
+    p.add_argument("--tables-only", action="store_true",
+                   help="run nothing; tabulate the stages the runs under --out have finished (a stage's row is over "
+                        "the seeds that reached it, n = their number)")
     a = p.parse_args()
 
     from bootdrift_avalanche.experiments.bootstrap import run_bootstrap_experiment
@@ -67,7 +69,7 @@ def main():
                                       progress=False)
                 if a.tables_only:
                     stages = _read_stages(d, a.stages)
-                    if stages is None:
+                    if not stages:
                         continue
                 else:
                     t0 = time.process_time()
@@ -79,18 +81,19 @@ def main():
 
 
 def _read_stages(d: Path, stages: int):
-    """Per-stage scalars of a complete run from its metrics.jsonl (None when incomplete)."""
+    """Per-stage scalars of the stages a run has finished (its checkpointed ones), from metrics.jsonl."""
     from bootdrift_avalanche.logging import metric_table, read_metrics
 
-    if not (d / "metrics.jsonl").exists():
-        return None
+    done = len(list((d / "checkpoints").glob("step_*.pt.sha256"))) if (d / "checkpoints").is_dir() else 0
+    if done == 0 or not (d / "metrics.jsonl").exists():
+        return []
     table = metric_table(read_metrics(d / "metrics.jsonl"))
-    out = [{} for _ in range(stages)]
+    out = [{} for _ in range(min(done, stages))]
     for name, per_stage in table.items():
         for s, v in per_stage.items():
-            if s < stages:
+            if s < len(out):
                 out[s][name.split("/")[0]] = v
-    return out if all(out) and all(len(s) == len(out[0]) for s in out) else None
+    return out
 
 
 def report(a, results):
@@ -103,16 +106,19 @@ def report(a, results):
     for (gen, regime), per_seed in results.items():
         seeds = sorted(per_seed)
         print(f"\n{gen}, {regime}, pydoc, {a.preset}: mean +- 95 % t half-width over seeds {seeds}")
-        print("stage " + " ".join(f"{m:>17}" for m in METRICS))
-        table = {}
+        print("stage  n " + " ".join(f"{m:>17}" for m in METRICS))
+        table, counts = {}, {}
         for s in range(a.stages):
-            row = {m: interval([per_seed[k][s][m] for k in seeds]) for m in METRICS}
-            table[s] = row
-            print(f"{s:>5} " + " ".join(f"{row[m][0]:>9.4g}+-{row[m][1]:<7.2g}" for m in METRICS))
+            have = [k for k in seeds if len(per_seed[k]) > s]
+            if not have:
+                break
+            row = {m: interval([per_seed[k][s][m] for k in have]) for m in METRICS}
+            table[s], counts[s] = row, len(have)
+            print(f"{s:>5} {len(have):>2} " + " ".join(f"{row[m][0]:>9.4g}+-{row[m][1]:<7.2g}" for m in METRICS))
         chance = per_seed[seeds[0]][0]["RealAccChance"]
         print(f"RealAcc chance level: {chance:.4f}")
-        summary["tables"][f"{gen}/{regime}"] = {"seeds": seeds, "per_stage": table, "chance": chance}
-        if gen == "ngram" and regime == "replace":
+        summary["tables"][f"{gen}/{regime}"] = {"seeds": seeds, "per_stage": table, "n": counts, "chance": chance}
+        if gen == "ngram" and regime == "replace" and len(table) == a.stages:
             t = tokenized_text(BootstrapConfig(data="pydoc", preset=a.preset))
             tail = tail_tokens(t.x_train, t.vocab_size)
             theory = expected_tail_survival(t.x_train, t.y_train, tail, t.vocab_size, a.stages)
@@ -135,10 +141,10 @@ def _figure(a, summary, out):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 8))
-    stages = np.arange(a.stages)
     for i, m in enumerate(METRICS):
         ax = fig.add_subplot(3, 4, i + 1)
         for label, tab in summary["tables"].items():
+            stages = np.arange(len(tab["per_stage"]))
             mean = np.array([tab["per_stage"][s][m][0] for s in stages])
             half = np.nan_to_num(np.array([tab["per_stage"][s][m][1] for s in stages]))
             ax.plot(stages, mean, marker="o", ms=3, label=label)
@@ -148,7 +154,7 @@ def _figure(a, summary, out):
             if m == "RealAcc":
                 ax.axhline(tab["chance"], color="grey", lw=0.8, ls=":")
         ax.set_title(m, fontsize=9)
-        ax.set_xticks(stages)
+        ax.set_xticks(np.arange(a.stages))
         ax.tick_params(labelsize=7)
     fig.axes[0].legend(fontsize=6)
     fig.suptitle(f"language-model bootstrapping on pydoc ({a.preset}; mean over seeds, 95 % bands)", fontsize=10)

@@ -157,8 +157,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         gan_memory=_frozen(z_dim=16, base_channels=16, max_channels=32, batch_size=32, lr=1e-3, r1_every=4,
                            base_steps=800, task_steps=400, ema_decay=0.999),
         wgan=_frozen(),
-        # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128,
-        # GPT2_CPU_NOTE
+        # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128
+        # (0.98 M parameters), 400 AdamW steps of 32 chunks per stage: ~55 CPU s per stage with its
+        # sampling and metrics (held-out perplexity 131 after one stage on real text; docs/TEXT_LOOP.md).
         text=_frozen(chunk_len=32, ngram=_frozen(order=2), encoder=_frozen(width=64, epochs=5),
                      gpt2=_frozen(n_layer=2, n_embd=128, n_head=4, train_steps=400, batch_size=32)),
     ),
