@@ -46,6 +46,9 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = None if cfg.sampling_bias is None else registry.SAMPLING_BIAS[cfg.generator](cfg.sampling_bias)
     make_suite = registry.DRIFT_SUITES.get(cfg.data)
+    if make_suite is not None and cfg.features is not None:
+        raise ValueError(f"--features does not apply to data {cfg.data!r}: its drift suite scores features of its own "
+                         "(text: a fixed encoder trained on the real training text); leave --features out")
     suite = None if make_suite is None else make_suite(cfg, p)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
