@@ -84,7 +84,9 @@ def _read_stages(d: Path, stages: int):
     """Per-stage scalars of the stages a run has finished (its checkpointed ones), from metrics.jsonl."""
     from bootdrift_avalanche.logging import metric_table, read_metrics
 
-    done = len(list((d / "checkpoints").glob("step_*.pt.sha256"))) if (d / "checkpoints").is_dir() else 0
+    # the newest checkpoint's step (older ones are pruned) says how many stages are finished
+    steps = [int(f.name.split("_")[1].split(".")[0]) for f in (d / "checkpoints").glob("step_*.pt.sha256")]
+    done = max(steps) + 1 if steps else 0
     if done == 0 or not (d / "metrics.jsonl").exists():
         return []
     table = metric_table(read_metrics(d / "metrics.jsonl"))
@@ -115,10 +117,19 @@ def report(a, results):
             row = {m: interval([per_seed[k][s][m] for k in have]) for m in METRICS}
             table[s], counts[s] = row, len(have)
             print(f"{s:>5} {len(have):>2} " + " ".join(f"{row[m][0]:>9.4g}+-{row[m][1]:<7.2g}" for m in METRICS))
+        # Paired over seeds (every seed's own stage 0 as its baseline): the change by the last stage
+        # that at least two seeds reached, which seed-to-seed differences of stage 0 do not blur.
+        last = max((s for s, n in counts.items() if n >= 2 and s > 0), default=None)
+        if last is not None:
+            have = [k for k in seeds if len(per_seed[k]) > last]
+            change = {m: interval([per_seed[k][last][m] - per_seed[k][0][m] for k in have]) for m in METRICS}
+            print(f"stage {last} - stage 0, paired over seeds {have}:")
+            print("        " + " ".join(f"{change[m][0]:>+9.4g}+-{change[m][1]:<7.2g}" for m in METRICS))
+            table[f"change_{last}_minus_0"] = change
         chance = per_seed[seeds[0]][0]["RealAccChance"]
         print(f"RealAcc chance level: {chance:.4f}")
         summary["tables"][f"{gen}/{regime}"] = {"seeds": seeds, "per_stage": table, "n": counts, "chance": chance}
-        if gen == "ngram" and regime == "replace" and len(table) == a.stages:
+        if gen == "ngram" and regime == "replace" and len(counts) == a.stages:
             t = tokenized_text(BootstrapConfig(data="pydoc", preset=a.preset))
             tail = tail_tokens(t.x_train, t.vocab_size)
             theory = expected_tail_survival(t.x_train, t.y_train, tail, t.vocab_size, a.stages)
@@ -144,7 +155,7 @@ def _figure(a, summary, out):
     for i, m in enumerate(METRICS):
         ax = fig.add_subplot(3, 4, i + 1)
         for label, tab in summary["tables"].items():
-            stages = np.arange(len(tab["per_stage"]))
+            stages = np.arange(len([s for s in tab["per_stage"] if isinstance(s, int)]))
             mean = np.array([tab["per_stage"][s][m][0] for s in stages])
             half = np.nan_to_num(np.array([tab["per_stage"][s][m][1] for s in stages]))
             ax.plot(stages, mean, marker="o", ms=3, label=label)
