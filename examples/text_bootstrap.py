@@ -9,7 +9,7 @@ it also prints the measured TailSurvival beside the categorical closed form's ex
 (``text.tail_theory``: exact for a unigram model, ``--ngram-order 1``; an approximation above).
 Writes ``text_curves.png`` (one panel per metric, bands = 95 % intervals) and ``summary.json``.
 
-    python examples/text_bootstrap.py --generators ngram --seeds 0 1 2 3 4      # ~2 CPU minutes
+    python examples/text_bootstrap.py --generators ngram --seeds 0 1 2 3 4      # ~1 CPU minute
     python examples/text_bootstrap.py --generators gpt2 --regimes replace       # ~14 CPU minutes (cpu-small)
     python examples/text_bootstrap.py --generators ngram gpt2 --tables-only     # print what is there
 """

@@ -362,7 +362,7 @@ GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_facto
                                       "gpt2": _gpt2_factory}
 
 #: Bootstrapping generator name -> ``value -> generate keywords``: what ``--sampling-bias`` sets
-#: (wgan: latent truncation psi in [0, 1]; ddpm: the number of sampling steps).
+#: (wgan: latent truncation psi in [0, 1]; ddpm: the number of sampling steps; ngram, gpt2: temperature).
 SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
     "wgan": lambda v: {"truncation": float(v)},
     "ddpm": lambda v: {"num_inference_steps": int(v)},
