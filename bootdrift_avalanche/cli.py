@@ -22,6 +22,9 @@ EPILOG = """examples:
   bootdrift bootstrap --regime fresh --mix-real 0.2 --data digits --generator ddpm --fresh-size 500 --stages 3
   bootdrift bootstrap --regime accumulate --stages 5 --sampling-bias 0.7   # truncated WGAN samples
   bootdrift bootstrap --data digits --generator ddpm --regime replace --guidance-scale 8 --train-size 560
+  bootdrift bootstrap --data pydoc --generator ngram --regime replace --stages 5   # language-model loop
+  bootdrift bootstrap --data textfile --text-dir my_texts/ --generator gpt2 --regime accumulate
+  bootdrift bootstrap --data wikitext --data-root ~/data/wikitext-2-raw --generator ngram
   bootdrift bootstrap --resume runs/bootstrap-gmm-...              # continue after a crash
   bootdrift report runs/replay-ddgr-digits-...                     # HTML report + PNG figures
   bootdrift compare runs/A runs/B --out runs/compare.html
@@ -100,7 +103,8 @@ def cmd_bootstrap(a) -> int:
     a.continue_training = True if a.continue_training else None
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "regime", "mix_real", "fresh_size",
                                        "sampling_bias", "guidance_scale", "train_size", "continue_training",
-                                       "generator_steps") + _COMMON, run_dir)
+                                       "generator_steps")
+                  + ("text_file", "text_dir", "ngram_order") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
     if D.is_main_process():
@@ -141,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
         sp.add_argument("--run-dir", help="run directory (default: runs/<kind>-<time>)")
         sp.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR after its last checkpoint")
-        sp.add_argument("--data-root", help="dataset root for cifar100 / flowers102")
+        sp.add_argument("--data-root", help="dataset root for cifar100 / flowers102 / wikitext (wiki.*.raw)")
         sp.add_argument("--download", action="store_true", default=None, help="allow downloading cifar100 / flowers102")
         sp.add_argument("--quiet", action="store_true", help="no progress bars")
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU, best for the small presets)")
@@ -175,14 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--mix-real", type=float, help="fraction of real data per stage, augment and fresh (default: 0)")
     b.add_argument("--fresh-size", type=int, help="fresh: real points set aside as the fresh pool (gmm default: "
                                                   "what the stages need; digits: required, taken out of D)")
-    b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan, stylegan2 truncation psi in "
-                                                     "[0, 1], ddpm number of sampling steps (default: none)")
+    b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan, stylegan2 truncation "
+                                                     "psi in [0, 1], ddpm number of sampling steps, ngram/gpt2 "
+                                                     "sampling temperature (default: none)")
     b.add_argument("--guidance-scale", type=float, help="ddpm: classifier-guidance scale at every stage, by a "
                                                       "classifier trained once on D (default: no guidance)")
     b.add_argument("--train-size", type=int, help="digits, flowers102: D is a stratified subset of this many "
                                                   "training images (default: all; fresh: the pool lies outside)")
     b.add_argument("--continue-training", action="store_true", help="keep training one generator across stages")
     b.add_argument("--generator-steps", type=int, help="generator training steps per stage")
+    b.add_argument("--text-file", help="data textfile: one UTF-8 text file (one topic, split by paragraph)")
+    b.add_argument("--text-dir", help="data textfile: a folder of .txt files, one topic each")
+    b.add_argument("--ngram-order", type=int, help="ngram generator: n (default: the preset's, 2 in cpu-small)")
     common(b)
     b.set_defaults(func=cmd_bootstrap)
 

@@ -179,6 +179,13 @@ def test_loop_regimes_example_on_digits(tmp_path):
                  "--collect").stdout
     assert "cut to their first 2 stages" in again
     assert json.loads((tmp_path / "summary.json").read_text())["curves"] == summary["curves"]
+def test_text_bootstrap_example(tmp_path):
+    out = _run("text_bootstrap.py", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1", "--generators", "ngram",
+               "--out", tmp_path).stdout
+    assert "ngram, replace, pydoc, tiny" in out and "ngram, accumulate, pydoc, tiny" in out
+    assert "TailSurvival vs the categorical closed form" in out and "stage 1: measured" in out
+    for name in ("text_curves.png", "summary.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
 
 
 def test_every_example_is_tested():

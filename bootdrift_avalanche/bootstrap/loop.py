@@ -18,6 +18,10 @@ against the real **held-out** data:
 - optional extra metrics (``extra_metrics(x_syn, y_syn) -> {name: float}``, e.g. the toy's modes);
 - a sample grid (images) or a scatter plot (points).
 
+For text (``bootdrift_avalanche.text``) the samples are token chunks (int64 rows, kept as they
+are), ``suite`` is the text drift suite (same names where the concept is the same) and
+``model_metrics(generator)`` adds values of the stage's model itself (its held-out perplexity).
+
 Values come from the one drift bundle (``metrics.suite``), so a stage logs exactly the names and
 definitions the Avalanche drift plugin logs after an experience (``FID_clf/train_phase/train_stream``,
 ``RealAcc/...``), with the stage as the step, to every Avalanche logger given. The loop owns no run
@@ -77,6 +81,8 @@ def run_bootstrap(
     progress: bool = True,
     feature_cache_dir=None,
     stage0_generator: Optional[dict] = None,
+    suite=None,
+    model_metrics: Optional[Callable[[object], Dict[str, float]]] = None,
 ) -> BootstrapResult:
     """Run ``stages`` stages of train -> sample -> retrain (see the module docstring).
 
@@ -108,6 +114,11 @@ def run_bootstrap(
             of a loop with the same generator, data and seed: stage 0 loads it instead of training.
             Stage 0 trains on D in every regime, so a regime sweep trains it once (stage 0 then only
             samples and scores; its values and everything after are those of a loop that trained it).
+        suite: the drift suite (``real_features(x)``, ``evaluate(...) -> DriftValues`` as
+            ``metrics.suite.DriftSuite``; e.g. ``text.suite.TextDriftSuite``); default: a
+            ``DriftSuite`` on ``features`` (then ``features`` and the RealAcc settings apply).
+        model_metrics: ``model_metrics(generator) -> {name: float}`` of each stage's trained model,
+            logged beside the drift values (the text loop's held-out perplexity).
     """
     from tqdm.auto import tqdm
 
@@ -122,11 +133,12 @@ def run_bootstrap(
         raise ValueError(f"train and test data differ in shape: {tuple(x_tr.shape[1:])} vs {tuple(x_te.shape[1:])}")
     sets = make_regime(regime, real_train, mix_real=mix_real, stages=stages, fresh_pool=fresh_pool, seed=seed)
     torch.manual_seed(seed)
-    extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
-    suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
-                                              real_acc_classifier=real_acc_classifier, seed=seed))
+    if suite is None:
+        extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
+        suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
+                                                  real_acc_classifier=real_acc_classifier, seed=seed))
     real_test_feats = suite.real_features(x_te)  # sharded under torchrun
-    result = BootstrapResult(feature_name=getattr(extractor, "name", "features"))
+    result = BootstrapResult(feature_name=suite.feature_name)
     start, gen, train_set = 0, None, sets.initial()
     if resume_from is not None:
         last, state = resume_from
@@ -150,11 +162,14 @@ def run_bootstrap(
         extra_kw = sample_kwargs(s) if sample_kwargs is not None else {}
         part = gen.generate(D.shard(y_tr), seed=seed_for("bootstrap.samples", seed=seed, stage=s, rank=D.rank()),
                             **extra_kw)
-        x_syn = D.gather_in_order(part.detach().float(), len(y_tr)).cpu()
+        part = part.detach()  # token ids (text) stay integers; images and points are compared in float32
+        x_syn = D.gather_in_order(part.float() if part.is_floating_point() else part, len(y_tr)).cpu()
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
         values = suite.evaluate(x_te, y_te, x_syn, y_syn, real_features=real_test_feats, extra=extra_metrics,
                                 title=f"stage {s}")
+        if model_metrics is not None:
+            values.scalars.update(model_metrics(gen))
         result.stages.append(dict(values.scalars))
         log_values(loggers, values, s)
         if on_stage is not None:

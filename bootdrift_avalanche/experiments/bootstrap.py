@@ -4,8 +4,12 @@ the run's loggers, a checkpoint after every stage and resume.
 
 Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as many as the preset's
 ``gmm_samples``), ``digits`` (all classes at once; 1,437 train / 360 test images), ``flowers102``
-(64x64; needs the files, see ``benchmarks.flowers102``). Generators: ``wgan`` (points), ``ddpm`` and
-``stylegan2`` (images). Metrics go to ``RUN_DIR/metrics.jsonl`` and ``RUN_DIR/tb`` with the stage as the step.
+(64x64; needs the files, see ``benchmarks.flowers102``); text (``registry.TEXT_CORPORA``): ``pydoc``
+(embedded), ``textfile`` (``cfg.text_file`` or ``cfg.text_dir``), ``wikitext`` (``cfg.data_root``),
+as word-token chunks (``text.tokens``). Generators: ``wgan`` (points), ``ddpm`` and ``stylegan2``
+(images), ``ngram`` and ``gpt2`` (text). Data with a drift suite of its own (``registry.DRIFT_SUITES``:
+text) is scored by it, plus its model's held-out perplexity. Metrics go to ``RUN_DIR/metrics.jsonl`` and
+``RUN_DIR/tb`` with the stage as the step.
 
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
 points comes from ``registry.FRESH_POOLS`` (gmm: drawn from its own seed stream, by default exactly
@@ -13,8 +17,8 @@ as many as the stages need; digits, flowers102: ``cfg.fresh_size`` training poin
 stratified, so D shrinks by as many). ``cfg.train_size`` (digits, flowers102) makes D a stratified
 subset of that many training points, the same one in every regime (``registry.TRAIN_SUBSETS``; the
 fresh pool lies outside it). The sampling-bias knobs are turned into ``generate`` keywords by
-``registry.sampling_kwargs`` and applied at every stage: ``cfg.sampling_bias`` (``SAMPLING_BIAS``: wgan
-truncation, ddpm sampling steps) and ``cfg.guidance_scale`` (``GUIDANCE``: ddpm classifier guidance by
+``registry.sampling_kwargs`` and applied at every stage: ``cfg.sampling_bias`` (``SAMPLING_BIAS``: wgan and
+stylegan2 truncation, ddpm sampling steps, ngram and gpt2 temperature) and ``cfg.guidance_scale`` (``GUIDANCE``: ddpm classifier guidance by
 a classifier trained once on D).
 """
 from __future__ import annotations
@@ -56,6 +60,11 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = registry.sampling_kwargs(cfg, p, train, n_classes)
     stage0 = None if stage0_from is None else _stage0_generator(stage0_from)
+    make_suite = registry.DRIFT_SUITES.get(cfg.data)
+    if make_suite is not None and cfg.features is not None:
+        raise ValueError(f"--features does not apply to data {cfg.data!r}: its drift suite scores features of its own "
+                         "(text: a fixed encoder trained on the real training text); leave --features out")
+    suite = None if make_suite is None else make_suite(cfg, p)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(
             lambda stage: make(seed_for("bootstrap.generator", seed=cfg.seed, stage=stage)), train, test,
@@ -64,7 +73,8 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
             features=cfg.features, loggers=run.loggers, seed=cfg.seed, real_acc_epochs=cfg.real_acc_epochs,
             real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
             progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
-            feature_cache_dir=str(run.cache_dir), stage0_generator=stage0)
+            feature_cache_dir=str(run.cache_dir), stage0_generator=stage0, suite=suite,
+            model_metrics=None if suite is None else suite.model_metrics(*test))
 
 
 def _stage0_generator(path) -> dict:

@@ -38,6 +38,9 @@ class Preset:
     gan_memory: Mapping[str, Any] = field(default_factory=dict)
     wgan: Mapping[str, Any] = field(default_factory=dict)
     stylegan2: Mapping[str, Any] = field(default_factory=dict)
+    # the language-model loop (bootdrift_avalanche.text): chunk_len, and keyword arguments of the
+    # n-gram (NGramConfig), the GPT-2 (GPT2TextConfig) and the fixed text encoder (EncoderConfig)
+    text: Mapping[str, Any] = field(default_factory=dict)
     # {min image side: a name of nets.CLASSIFIERS}: the entry of the largest side not above the image's
     classifier: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({0: "small"}))
 
@@ -97,6 +100,27 @@ class Preset:
         return WGANConfig(**{**self.wgan, "dim": int(dim), "num_classes": int(num_classes), **overrides})
 
 
+    def ngram_config(self, *, vocab_size: int, num_topics: int, **overrides):
+        """The ``text.ngram.NGramConfig`` of this preset (overrides win)."""
+        from ..text.ngram import NGramConfig
+
+        return NGramConfig(**{**self.text["ngram"], "vocab_size": int(vocab_size), "num_topics": int(num_topics),
+                              "chunk_len": self.text["chunk_len"], **overrides})
+
+    def gpt2_config(self, *, vocab_size: int, num_topics: int, **overrides):
+        """The ``text.gpt2.GPT2TextConfig`` of this preset (overrides win)."""
+        from ..text.gpt2 import GPT2TextConfig
+
+        return GPT2TextConfig(**{**self.text["gpt2"], "vocab_size": int(vocab_size), "num_topics": int(num_topics),
+                                 "chunk_len": self.text["chunk_len"], **overrides})
+
+    def encoder_config(self):
+        """The ``text.encoder.EncoderConfig`` of the text drift metrics' fixed encoder."""
+        from ..text.encoder import EncoderConfig
+
+        return EncoderConfig(**self.text["encoder"])
+
+
 def _frozen(**kw) -> Mapping[str, Any]:
     return MappingProxyType(kw)
 
@@ -128,6 +152,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         wgan=_frozen(train_steps=20, hidden=32, batch_size=64),
         stylegan2=_frozen(z_dim=8, w_dim=16, mapping_layers=1, channel_base=64, channel_max=16, batch_size=16,
                           train_steps=10, r1_every=4, mean_latent_samples=64, ema_halflife_images=200.0),
+        text=_frozen(chunk_len=8, ngram=_frozen(order=2), encoder=_frozen(width=8, epochs=1),
+                     gpt2=_frozen(n_layer=1, n_embd=16, n_head=2, train_steps=3, batch_size=8, warmup_steps=1)),
     ),
     "cpu-small": Preset(
         name="cpu-small", solver_width=32, epochs=20, replay_per_class=120, generator_steps=250, n_per_class=30,
@@ -146,6 +172,11 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # DDPM's 4-6), flat up to 1000 steps (bench/generator_frontier.py, docs/STYLEGAN2.md). Not tuned.
         stylegan2=_frozen(z_dim=32, w_dim=64, mapping_layers=2, channel_base=512, channel_max=64, batch_size=32,
                           train_steps=500),
+        # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128
+        # (0.98 M parameters), 400 AdamW steps of 32 chunks per stage: ~55 CPU s per stage with its
+        # sampling and metrics (held-out perplexity 131 after one stage on real text; docs/TEXT_LOOP.md).
+        text=_frozen(chunk_len=32, ngram=_frozen(order=2), encoder=_frozen(width=64, epochs=5),
+                     gpt2=_frozen(n_layer=2, n_embd=128, n_head=4, train_steps=400, batch_size=32)),
     ),
     "paper": Preset(
         name="paper", solver_width=None, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
@@ -173,6 +204,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # path length weight 2); 50k steps = 1.6M images (the reference trains for 25M: a GPU budget).
         stylegan2=_frozen(z_dim=512, w_dim=512, mapping_layers=2, channel_base=16384, channel_max=512,
                           batch_size=32, train_steps=50_000, pl_weight=2.0, threads=None),
+        # Text: a GPU scale of our choosing (the seed paper has no text experiment to follow).
+        text=_frozen(chunk_len=64, ngram=_frozen(order=3), encoder=_frozen(width=128, epochs=10),
+                     gpt2=_frozen(n_layer=6, n_embd=256, n_head=8, train_steps=5000, batch_size=64, lr=6e-4,
+                                  warmup_steps=200)),
     ),
 })
 
@@ -236,6 +271,9 @@ class BootstrapConfig:
     real_acc_epochs: Optional[int] = None  # epochs of the RealAcc classifier (None: preset's)
     features: Optional[str] = None  # drift feature extractor (None: identity for points, clf for images)
     progress: bool = True  # tqdm progress bars
+    text_file: Optional[str] = None  # data textfile: one UTF-8 text file (one topic)
+    text_dir: Optional[str] = None  # data textfile: a folder of .txt files (one topic each)
+    ngram_order: Optional[int] = None  # ngram generator: n (None: the preset's)
 
 
 #: Config keys that may differ between a run and its resumption without changing its results.

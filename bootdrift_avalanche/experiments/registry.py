@@ -15,6 +15,7 @@ plugins); recipes add what is theirs.
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -22,6 +23,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 import torch
 
 from .config import BootstrapConfig, Preset, ReplayConfig
+from .config import preset as preset_of
 
 #: Strategy name -> module under ``experiments.recipes`` holding its ``RECIPE`` (or
 #: ``"module:NAME"``: a module holding several recipes, variants of one method). Registering a
@@ -207,8 +209,65 @@ def _flowers102_data(cfg: BootstrapConfig):
     return (stack(train), torch.tensor(ytr)), (stack(test), torch.tensor(yte)), None
 
 
+def _textfile_corpus(cfg: BootstrapConfig):
+    from ..text.corpus import text_dir_corpus, text_file_corpus
+
+    if (cfg.text_file is None) == (cfg.text_dir is None):
+        raise ValueError("data 'textfile' reads one plain text file or one folder of .txt files: give exactly one "
+                         f"of --text-file and --text-dir (got text_file={cfg.text_file!r}, text_dir={cfg.text_dir!r})")
+    return text_file_corpus(cfg.text_file) if cfg.text_file is not None else text_dir_corpus(cfg.text_dir)
+
+
+def _wikitext_corpus(cfg: BootstrapConfig):
+    from ..text.corpus import wikitext_corpus
+
+    if cfg.data_root is None:
+        raise ValueError("data 'wikitext' needs --data-root: the folder with wiki.train.raw, wiki.valid.raw, "
+                         "wiki.test.raw")
+    return wikitext_corpus(cfg.data_root)
+
+
+def _pydoc_corpus(cfg: BootstrapConfig):
+    from ..text.corpus import pydoc_corpus
+
+    return pydoc_corpus()
+
+
+#: Text data name -> ``cfg -> text.corpus.TopicCorpus`` (the language-model loop; tokenized by
+#: ``tokenized_text``, scored by ``text.suite.TextDriftSuite``).
+TEXT_CORPORA: Mapping[str, Callable] = {"pydoc": _pydoc_corpus, "textfile": _textfile_corpus,
+                                        "wikitext": _wikitext_corpus}
+
+
+@functools.lru_cache(maxsize=4)
+def tokenized_text(cfg: BootstrapConfig):
+    """The ``text.tokens.TokenizedText`` of text data ``cfg.data`` in chunks of the preset's length
+    (cached: the data loader, the generator factory and the drift suite all read it)."""
+    from ..text.tokens import tokenize_corpus
+
+    return tokenize_corpus(TEXT_CORPORA[cfg.data](cfg), preset_of(cfg.preset).text["chunk_len"])
+
+
+def _text_data(cfg: BootstrapConfig):
+    t = tokenized_text(cfg)
+    return (t.x_train, t.y_train), (t.x_test, t.y_test), None
+
+
+def _text_suite(cfg: BootstrapConfig, preset: Preset):
+    from ..text.suite import TextDriftSuite
+
+    t = tokenized_text(cfg)
+    return TextDriftSuite(t.x_train, t.y_train, t.vocab_size, len(t.topics), decode=t.decode, topics=t.topics,
+                          encoder=preset.encoder_config(), seed=cfg.seed)
+
+
 #: Bootstrapping data name -> ``cfg -> (train, test, extra_metrics)``.
-DATA: Mapping[str, Callable] = {"gmm": _gmm_data, "digits": _digits_data, "flowers102": _flowers102_data}
+DATA: Mapping[str, Callable] = {"gmm": _gmm_data, "digits": _digits_data, "flowers102": _flowers102_data,
+                                **{name: _text_data for name in TEXT_CORPORA}}
+
+#: Bootstrapping data name -> ``(cfg, preset) -> drift suite`` for data with a suite of its own (text);
+#: the others get ``metrics.suite.DriftSuite`` on ``cfg.features``.
+DRIFT_SUITES: Mapping[str, Callable] = {name: _text_suite for name in TEXT_CORPORA}
 
 
 def _gmm_fresh_pool(cfg: BootstrapConfig, train):
@@ -277,7 +336,7 @@ def _split_subset(cfg: BootstrapConfig, train):
 
 #: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime.
 FRESH_POOLS: Mapping[str, Callable] = {"gmm": _gmm_fresh_pool, "digits": _split_fresh_pool,
-                                       "flowers102": _split_fresh_pool}
+                                       "flowers102": _split_fresh_pool, **{name: _split_fresh_pool for name in TEXT_CORPORA}}
 
 #: Bootstrapping data name -> ``(cfg, train) -> D``: a stratified subset of ``cfg.train_size`` points
 #: (``--train-size``; the gmm toy sizes its data with ``n_samples`` instead).
@@ -293,7 +352,7 @@ def bootstrap_data_loader(name: str) -> Callable:
 
 
 def _wgan_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
-    if x_train.dim() != 2:
+    if x_train.dim() != 2 or not x_train.is_floating_point():
         raise ValueError("the wgan generator models points (data gmm); use --generator ddpm for images")
     from ..generators.wgan import WGANGenerator
 
@@ -324,16 +383,43 @@ def _stylegan2_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes:
                                                                    device=cfg.device, threads=None, **over))
 
 
+def _text_vocab(cfg: BootstrapConfig, generator: str) -> int:
+    if cfg.data not in TEXT_CORPORA:
+        raise ValueError(f"the {generator} generator models text; use --data {' or '.join(TEXT_CORPORA)}")
+    return tokenized_text(cfg).vocab_size
+
+
+def _ngram_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    from ..text.ngram import NGramGenerator
+
+    vocab = _text_vocab(cfg, "ngram")
+    over = {"order": cfg.ngram_order} if cfg.ngram_order else {}
+    return lambda seed: NGramGenerator(preset.ngram_config(vocab_size=vocab, num_topics=n_classes, **over))
+
+
+def _gpt2_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):
+    from ..text.gpt2 import GPT2TextGenerator
+
+    vocab = _text_vocab(cfg, "gpt2")
+    over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
+    return lambda seed: GPT2TextGenerator(preset.gpt2_config(vocab_size=vocab, num_topics=n_classes, seed=seed,
+                                                             device=cfg.device, **over))
+
+
 #: Bootstrapping generator name -> ``(cfg, preset, x_train, n_classes) -> (seed -> generator)``.
 GENERATORS: Mapping[str, Callable] = {"wgan": _wgan_factory, "ddpm": _ddpm_factory,
-                                      "stylegan2": _stylegan2_factory}
+                                      "stylegan2": _stylegan2_factory, "ngram": _ngram_factory,
+                                      "gpt2": _gpt2_factory}
 
 #: Bootstrapping generator name -> ``value -> generate keywords``: what ``--sampling-bias`` sets
-#: (wgan, stylegan2: truncation psi in [0, 1]; ddpm: the number of sampling steps).
+#: (wgan, stylegan2: latent truncation psi in [0, 1]; ddpm: the number of sampling steps; ngram,
+#: gpt2: temperature).
 SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
     "wgan": lambda v: {"truncation": float(v)},
     "stylegan2": lambda v: {"truncation": float(v)},
     "ddpm": lambda v: {"num_inference_steps": int(v)},
+    "ngram": lambda v: {"temperature": float(v)},
+    "gpt2": lambda v: {"temperature": float(v)},
 }
 
 

@@ -42,7 +42,11 @@ from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES  # exact OTDD and ea
 # Top1_Acc_Stream/StreamForgetting: Avalanche's accuracy_metrics/forgetting_metrics of an API run.
 _BETTER = {"FID": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "RealAcc": "higher",
            "Top1_Acc_Seen": "higher", "Top1_Acc_Stream": "higher", "Forgetting": "lower", "StreamForgetting": "lower",
-           "ModesCovered": "higher", "HighQuality": "higher", "DriftTime": "lower"}
+           "ModesCovered": "higher", "HighQuality": "higher",
+           # the language-model loop (text.suite): held-out perplexity and count statistics
+           "Perplexity": "lower", "UnigramJSD": "lower", "BigramJSD": "lower", "TailSurvival": "higher",
+           "Distinct1": "higher", "Distinct2": "higher", "Zipf": "closer to the real text's",
+           "DriftTime": "lower"}
 _FAMILIES = tuple(_BETTER)
 # a per-class CFID curve of what is replayed: CFID_clf/train_phase/train_stream/Class003
 _PER_CLASS = re.compile(r"^(CFID_[^/]*)/train_phase/train_stream/Class(\d+)$")

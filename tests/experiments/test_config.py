@@ -39,6 +39,9 @@ def test_every_preset_sizes_every_generator():
         assert p.gan_memory_config(image_shape=(1, 8, 8), num_classes=10).image_shape == (1, 8, 8)
         assert p.wgan_config(dim=2, num_classes=5).dim == 2
         assert p.ddpm_config(image_shape=(1, 8, 8), num_classes=10, train_steps=3).train_steps == 3
+        assert p.ngram_config(vocab_size=50, num_topics=3).chunk_len == p.text["chunk_len"]
+        assert p.gpt2_config(vocab_size=50, num_topics=3, train_steps=2).train_steps == 2
+        assert p.encoder_config().width > 0
 
 
 def test_unknown_preset_and_fields():

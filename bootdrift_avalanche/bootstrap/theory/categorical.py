@@ -26,7 +26,7 @@ sum_c E[p_t,c (1 - p_t,c)] decays like (1 - 1/n)^t, and E[p_t] = p.
 from __future__ import annotations
 
 import math
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 from scipy.stats import binom
@@ -45,25 +45,37 @@ def _check(probs, n: int, t_max: int) -> np.ndarray:
     return p
 
 
-def categorical_closed_form(probs, n: int, t_max: int) -> Dict[str, np.ndarray]:
+def categorical_closed_form(probs, n: int, t_max: int, *, max_count: Optional[int] = None) -> Dict[str, np.ndarray]:
     """Exact expectations of categorical ML bootstrapping for fits ``t = 0 .. t_max`` (module
     docstring). Returns float64 arrays: ``"t"``; ``"p_lost"`` (K, t_max + 1), the probability that
     category c has probability 0 at fit t; ``"expected_left"`` (t_max + 1), the expected number of
-    categories with probability > 0; ``"expected_gini"``, E[sum_c p_t,c (1 - p_t,c)]."""
+    categories with probability > 0; ``"expected_gini"``, E[sum_c p_t,c (1 - p_t,c)]; and
+    ``"truncated_mass"`` (K, t_max + 1), see ``max_count``.
+
+    ``max_count``: follow each chain on the counts 0 .. max_count only (O(t max_count^2) instead of
+    O(t n^2) time and memory: for rare categories of a large n, e.g. an n-gram's tail tokens). The
+    probability mass that leaves those states is dropped and reported as ``truncated_mass``; every
+    ``p_lost`` is then low by at most that mass (0 without truncation)."""
     p = _check(probs, n, t_max)
-    states = np.arange(n + 1)
-    transition = binom.pmf(states[None, :], n, states[:, None] / n)  # row i: Bin(n, i/n)
+    top = n if max_count is None else int(min(max(int(max_count), 1), n))
+    states = np.arange(top + 1)
+    transition = binom.pmf(states[None, :], n, states[:, None] / n)  # row i: Bin(n, i/n), cut at top
     p_lost = np.zeros((len(p), t_max + 1))
     p_lost[:, 0] = (p == 0).astype(float)
+    dropped = np.zeros((len(p), t_max + 1))
     if t_max >= 1:
         dist = binom.pmf(states[None, :], n, p[:, None])  # fit 1: Bin(n, p), one row per category
         p_lost[:, 1] = dist[:, 0]
+        dropped[:, 1] = np.clip(1.0 - dist.sum(axis=1), 0.0, None)
         for t in range(2, t_max + 1):
             dist = dist @ transition
             p_lost[:, t] = dist[:, 0]
+            dropped[:, t] = np.clip(1.0 - dist.sum(axis=1), 0.0, None)
+    if top == n:  # nothing was cut: the sums differ from 1 by rounding only
+        dropped[:] = 0.0
     t = np.arange(t_max + 1)
     return {"t": t, "p_lost": p_lost, "expected_left": (1.0 - p_lost).sum(axis=0),
-            "expected_gini": float((p * (1.0 - p)).sum()) * (1.0 - 1.0 / n) ** t}
+            "expected_gini": float((p * (1.0 - p)).sum()) * (1.0 - 1.0 / n) ** t, "truncated_mass": dropped}
 
 
 def simulate_categorical(probs, n: int, t_max: int, n_runs: int = 10_000, seed: int = 0) -> Dict[str, np.ndarray]:
