@@ -176,13 +176,15 @@ def test_report_renders_in_headless_chromium(replay_run, tmp_path):
 
 def _hand_run(d, split, experiences=None):
     """A metrics.jsonl as JSONLinesLogger writes it for a script (steps = training iterations, the
-    experience beside them): FID and per-class CFID of the classes of ``split``."""
+    experience beside them): FID and per-class CFID of the classes of ``split`` (a class: its id,
+    or (task, id) for a task-incremental stream with repeated ids)."""
     recs, seen = [], []
     for k, classes in enumerate(split[:experiences]):
         seen += classes
         recs.append({"name": "FID_clf/train_phase/train_stream", "value": 1.0 + k, "step": 10 * (k + 1), "experience": k})
-        recs += [{"name": f"CFID_clf/train_phase/train_stream/Class{c:03d}", "value": 2.0, "step": 10 * (k + 1),
-                  "experience": k} for c in seen]
+        recs += [{"name": "CFID_clf/train_phase/train_stream/" + (f"Class{c:03d}" if isinstance(c, int) else
+                                                                    f"Task{c[0]:03d}/Class{c[1]:03d}"),
+                  "value": 2.0 + k, "step": 10 * (k + 1), "experience": k} for c in seen]
     d.mkdir(parents=True)
     (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     return d
@@ -206,3 +208,16 @@ def test_compare_warns_when_runs_differ_in_class_split_or_experiences(tmp_path):
         warnings.simplefilter("error")  # the same split and length: no warning
         page = write_comparison([a, _hand_run(tmp_path / "d", [[0, 1], [2, 3]])], tmp_path / "ad.html").read_text()
     assert "Not comparable" not in page
+
+
+def test_report_keys_per_class_cfid_of_a_task_incremental_run_on_task_and_class(tmp_path):
+    """Task001/Class000 is its own heatmap row, not merged with (or dropped beside) Task000/Class000."""
+    from bootdrift_avalanche.experiments.report import class_split, per_class, write_report
+    from bootdrift_avalanche.logging import metric_table
+
+    run = _hand_run(tmp_path / "t", [[(0, 0), (0, 1)], [(1, 0), (1, 1)]])
+    table = metric_table(read_metrics(run / "metrics.jsonl"))
+    assert class_split(table) == [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
+    assert per_class(table)["CFID_clf"][(1, 0)] == {1: 3.0}
+    page = write_report(run).read_text()
+    assert "Per-class CFID" in page and "0: t0/0, t0/1; 1: t1/0, t1/1" in page

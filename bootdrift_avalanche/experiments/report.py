@@ -48,8 +48,11 @@ _BETTER = {"FID": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES
            "Distinct1": "higher", "Distinct2": "higher", "Zipf": "closer to the real text's",
            "DriftTime": "lower"}
 _FAMILIES = tuple(_BETTER)
-# a per-class CFID curve of what is replayed: CFID_clf/train_phase/train_stream/Class003
-_PER_CLASS = re.compile(r"^(CFID_[^/]*)/train_phase/train_stream/Class(\d+)$")
+# a per-class CFID curve of what is replayed: CFID_clf/train_phase/train_stream/Class003, or
+# .../Task001/Class000 in a stream whose class ids repeat across tasks (plugins.task_keys)
+_PER_CLASS = re.compile(r"^(CFID_[^/]*)/train_phase/train_stream/(?:Task(\d+)/)?Class(\d+)$")
+#: a class of the per-class curves: its id, or (task, class id) where ids repeat across tasks
+ClassKey = Union[int, Tuple[int, int]]
 # Head suffix of a drift value of the generator without guidance (plugins.drift): drawn in its family.
 _UNGUIDED = "_unguided"
 
@@ -73,18 +76,24 @@ def _curves(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[int, float]]:
     return {k: v for k, v in table.items() if "/Class" not in k and "/Exp" not in k}
 
 
-def per_class(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[int, Dict[int, float]]]:
+def per_class(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[ClassKey, Dict[int, float]]]:
     """``{CFID head: {class: {experience: value}}}`` of the per-class CFID curves (the replay's,
-    not the ``_unguided`` ones)."""
-    out: Dict[str, Dict[int, Dict[int, float]]] = {}
+    not the ``_unguided`` ones); a class is its id, or ``(task, id)`` in a task-incremental stream
+    with repeated ids."""
+    out: Dict[str, Dict[ClassKey, Dict[int, float]]] = {}
     for name, pts in table.items():
         m = _PER_CLASS.match(name)
         if m and not m.group(1).endswith(_UNGUIDED):
-            out.setdefault(m.group(1), {})[int(m.group(2))] = pts
+            key = int(m.group(3)) if m.group(2) is None else (int(m.group(2)), int(m.group(3)))
+            out.setdefault(m.group(1), {})[key] = pts
     return out
 
 
-def class_split(table: Dict[str, Dict[int, float]]) -> Optional[List[List[int]]]:
+def _class_name(key: ClassKey) -> str:
+    return f"class {key}" if isinstance(key, int) else f"task {key[0]} class {key[1]}"
+
+
+def class_split(table: Dict[str, Dict[int, float]]) -> Optional[List[List[ClassKey]]]:
     """The classes each experience brought (the first experience of each class's CFID curve), or
     ``None`` without per-class CFID."""
     classes = next(iter(per_class(table).values()), None)
@@ -184,7 +193,7 @@ def per_class_figures(table: Dict[str, Dict[int, float]], xlabel: str) -> List[T
                     ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6,
                             color="white" if v > mid else "black")
         ax.set_xticks(range(len(xs)), [str(x) for x in xs])
-        ax.set_yticks(range(len(ids)), [f"class {c}" for c in ids], fontsize=7)
+        ax.set_yticks(range(len(ids)), [_class_name(c) for c in ids], fontsize=7)
         ax.set_xlabel(xlabel)
         ax.set_title(f"{head} per class (lower is better)", fontsize=9)
         out.append((f"{head}_per_class", _figure_png(fig)))
@@ -235,8 +244,11 @@ def _table_html(curves: Dict[str, Dict[int, float]], xlabel: str) -> str:
     return f"<table><tr><th>{xlabel}</th>{head}</tr>{rows}</table>"
 
 
-def _split_text(split: Optional[List[List[int]]]) -> str:
-    return "; ".join(f"{k}: {', '.join(map(str, cs))}" for k, cs in enumerate(split)) if split else "(no per-class CFID)"
+def _split_text(split: Optional[List[List[ClassKey]]]) -> str:
+    def name(c: ClassKey) -> str:
+        return str(c) if isinstance(c, int) else f"t{c[0]}/{c[1]}"
+
+    return "; ".join(f"{k}: {', '.join(map(name, cs))}" for k, cs in enumerate(split)) if split else "(no per-class CFID)"
 
 
 def _summary_html(cfg: dict, curves: Dict[str, Dict[int, float]], split, xlabel: str) -> str:

@@ -13,7 +13,7 @@ Drawn with Pillow (its built-in bitmap font: no font file to ship or download).
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -41,9 +41,11 @@ def _to_uint8(x: Tensor, s: int) -> Tensor:
 
 
 def labelled_grid(syn_x: Tensor, syn_y: Tensor, *, real_x: Optional[Tensor] = None, real_y: Optional[Tensor] = None,
-                  per_class: int = 8, title: str = "", cell: int = 32) -> Tensor:
+                  per_class: int = 8, title: str = "", cell: int = 32,
+                  class_names: Optional[Mapping[int, str]] = None) -> Tensor:
     """The labelled real | synthetic grid described in the module docstring, as a (3, H', W')
-    float tensor in [0, 1]."""
+    float tensor in [0, 1]. ``class_names``: the row label of a class id (default "class 3"), e.g.
+    "t1 c0" for the (task, class) pair behind a generator label."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -70,5 +72,6 @@ def labelled_grid(syn_x: Tensor, syn_y: Tensor, *, real_x: Optional[Tensor] = No
     for b, (name, _, _) in enumerate(blocks):
         draw.text((LABEL_W + b * (block_w + GAP), top - LINE_H + 1), name, fill=(0, 0, 0))
     for i, c in enumerate(classes):
-        draw.text((2, top + i * (ch + PAD) + ch // 2 - 5), f"class {c}", fill=(0, 0, 0))
+        name = class_names[c] if class_names and c in class_names else f"class {c}"
+        draw.text((2, top + i * (ch + PAD) + ch // 2 - 5), name, fill=(0, 0, 0))
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255.0

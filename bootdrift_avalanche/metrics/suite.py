@@ -187,19 +187,22 @@ def log_values(loggers: Sequence, values: DriftValues, step: int) -> None:
 
 
 def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = "",
-                   real_x: Optional[Tensor] = None, real_y: Optional[Tensor] = None):
+                   real_x: Optional[Tensor] = None, real_y: Optional[Tensor] = None,
+                   class_names: Optional[Mapping[int, str]] = None):
     """The picture of a labelled sample set, or ``None`` when there is no natural one.
 
     Images (N, C, H, W): :func:`~bootdrift_avalanche.metrics.sample_grid.labelled_grid`, one row
     of ``per_class`` samples per class (sorted class ids), beside ``per_class`` real images of the
-    class when ``real_x``/``real_y`` are given, labelled and enlarged (nearest neighbour) — a
+    class when ``real_x``/``real_y`` are given, labelled (``class_names``, default "class 3") and
+    enlarged (nearest neighbour) — a
     (3, H', W') tensor in [0, 1]. 2-D points (N, 2): a scatter ``matplotlib.figure.Figure``
     coloured by class (built without pyplot's global state).
     """
     if x.dim() == 4:
         from .sample_grid import labelled_grid
 
-        return labelled_grid(x, y, real_x=real_x, real_y=real_y, per_class=per_class, title=title)
+        return labelled_grid(x, y, real_x=real_x, real_y=real_y, per_class=per_class, title=title,
+                             class_names=class_names)
     if x.dim() == 2 and x.shape[1] == 2:
         from matplotlib.figure import Figure
 
@@ -254,6 +257,7 @@ class DriftSuite:
         extra: Optional[ExtraMetrics] = None,
         umap_projection: Optional[UMAPProjection] = None,
         title: str = "",
+        class_names: Optional[Mapping[int, str]] = None,
     ) -> DriftValues:
         """All enabled drift values of (syn_x, syn_y) against (real_x, real_y).
 
@@ -267,6 +271,7 @@ class DriftSuite:
                 extractor's features of the real data) that ``UMAP_<ext>`` draws in; ``None``: one
                 fitted on ``real_features`` for this call alone.
             title: context for figure titles and error messages (``"experience 3"``, ``"stage 2"``).
+            class_names: row labels of the sample grid by class id (default "class 3").
 
         Raises:
             TypeError / ValueError: non-tensor inputs, mismatched shapes or lengths, non-integer
@@ -321,7 +326,8 @@ class DriftSuite:
             out.scalars["RealAcc"] = float(r.accuracy)
             out.scalars["RealAccChance"] = float(r.chance)
         if cfg.samples:
-            pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title, real_x=real_x, real_y=real_y)
+            pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title, real_x=real_x, real_y=real_y,
+                                 class_names=class_names)
             if isinstance(pic, Tensor):
                 out.images["Samples"] = pic
             elif pic is not None:

@@ -366,8 +366,10 @@ class DriftComputation:
             suite = self.suite
             real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"
+            names = ({g: f"t{t} c{c}" for g, (t, c) in zip(seen, keys)} if self._reference.repeated else None)
             values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f, title=title,
-                                    umap_projection=self._projection() if self.cfg.umap else None)
+                                    umap_projection=self._projection() if self.cfg.umap else None,
+                                    class_names=names)
             if self.unguided and sampler.guided:
                 values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title))
         if self._reference.repeated:  # CFID_clf/Class002 is the pair (1, 0): CFID_clf/Task001/Class000

@@ -105,6 +105,13 @@ def test_sample_grid_puts_real_beside_synthetic_enlarged_and_labelled():
     only = sample_picture(sx, sy, per_class=3)  # no real images: the synthetic block alone
     assert tuple(only.shape[1:]) == (G.LINE_H + 3 * (32 + G.PAD), G.LABEL_W + block_w)
     assert sample_picture(torch.rand(6, 5), torch.zeros(6, dtype=torch.long)) is None
+    # class_names relabels a row (a task-incremental pair "t1 c0" behind generator label 2) and only it
+    named = (sample_picture(sx, sy, per_class=3, real_x=rx, real_y=ry, title="after experience 1",
+                            class_names={2: "t1 c0"}) * 255).round()
+    rows = [slice(top + c * (32 + G.PAD), top + (c + 1) * (32 + G.PAD)) for c in range(3)]
+    assert torch.equal(named[:, rows[0]], grid[:, rows[0]]) and torch.equal(named[:, rows[1]], grid[:, rows[1]])
+    assert not torch.equal(named[:, rows[2], :G.LABEL_W], grid[:, rows[2], :G.LABEL_W])
+    assert torch.equal(named[:, rows[2], G.LABEL_W:], grid[:, rows[2], G.LABEL_W:])
 
 
 def test_extra_metrics_are_merged_and_checked():
