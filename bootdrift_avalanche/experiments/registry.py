@@ -31,6 +31,7 @@ from .config import preset as preset_of
 _RECIPES: Mapping[str, str] = {
     "ddgr": "ddgr",
     "gan-memory": "gan_memory",
+    "dgr-stylegan2": "dgr_stylegan2",
     "avalanche-gr": "avalanche_gr",
     "naive": "naive",
     "joint": "joint",

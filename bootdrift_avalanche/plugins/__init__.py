@@ -1,11 +1,12 @@
-"""Avalanche plugins: generative replay (``DDGRPlugin``, ``GANMemoryPlugin``, both
-``ReplaySetPlugin`` s) and the drift metrics (``drift_metrics``, a factory of ``PluginMetric`` s for
+"""Avalanche plugins: generative replay (``DGRPlugin``, ``DDGRPlugin``, ``GANMemoryPlugin``, all
+``ReplaySetPlugin`` s; anchored variants in ``plugins.anchored_replay``) and the drift metrics (``drift_metrics``, a factory of ``PluginMetric`` s for
 ``EvaluationPlugin``), and data-parallel training of a strategy's classifier under ``torchrun``
 (``DataParallelPlugin``)."""
 from .data_parallel import DataParallelPlugin
 from .ddgr import DDGRPlugin
+from .dgr import DGRPlugin
 from .drift import DriftComputation, drift_metrics
 from .gan_memory import GANMemoryPlugin
 from .replay import ReplaySetPlugin
 
-__all__ = ["DataParallelPlugin", "DDGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics", "DriftComputation"]
+__all__ = ["DataParallelPlugin", "DDGRPlugin", "DGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics", "DriftComputation"]

@@ -13,6 +13,9 @@ Per experience t (what the reference code does, re-implemented):
    training from D(t-1) on the current real data **plus its own replays of the old classes**: the
    bootstrapping loop that the drift metrics measure. Experience 1: trained on real data only.
 
+Steps 1 (its sharding under torchrun) and 3 are those of plain generative replay
+(``plugins.dgr.DGRPlugin``); DDGR draws the replay set under classifier guidance.
+
 **Task-incremental streams and multi-head models**: the diffusion model is trained on and asked for
 one generator label per (task, class) pair (``plugins.task_keys``), and each replayed image goes
 into the mini-batch with its own class and task label. Guidance then runs per task: the frozen
@@ -38,13 +41,11 @@ import torch
 from avalanche.models.utils import avalanche_forward, is_multi_task_module
 from torch import Tensor
 
-from ..generators.base import require_generator
-from ..runtime import distributed as D
 from ..runtime.seeds import seed_for
-from .replay import ReplaySetPlugin
+from .dgr import DGRPlugin
 
 
-class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
+class DDGRPlugin(DGRPlugin, supports_distributed=True):
     """Diffusion-based generative replay with classifier guidance (see the module docstring).
 
     Args:
@@ -63,17 +64,14 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
     """
 
     generate_keywords = ("seed", "guidance", "guidance_scale", "guidance_classes", "progress")
+    replay_seed_stream = "ddgr.replay"
 
     def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = 1.0,
                  generator_steps: Optional[int] = None, replay_ratio: Optional[float] = 1.0,
                  train_generator: bool = True, progress: bool = False, seed: int = 0):
-        super().__init__(generator, replay_per_class=replay_per_class, replay_ratio=replay_ratio, seed=seed)
-        if train_generator:
-            require_generator(generator, who=type(self).__name__, methods=("fit",))
+        super().__init__(generator, replay_per_class=replay_per_class, generator_steps=generator_steps,
+                         replay_ratio=replay_ratio, train_generator=train_generator, progress=progress, seed=seed)
         self.guidance_scale = guidance_scale
-        self.generator_steps = generator_steps
-        self.train_generator = train_generator
-        self.progress = progress
 
     def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
         """Images of generator ``labels`` guided by a frozen copy of the current classifier
@@ -104,31 +102,6 @@ class DDGRPlugin(ReplaySetPlugin, supports_distributed=True):
     def _generate(self, labels: Tensor, seed: int, guide, classes: Sequence[int]) -> Tensor:
         return self.generator.generate(labels, seed=seed, guidance=guide, guidance_scale=self.guidance_scale,
                                        guidance_classes=classes, progress=self.progress)
-
-    # -- 1. replay set, once per experience (ReplaySetPlugin.before_training_exp) -----------------
-    def _replay_set(self, strategy, labels: Tensor) -> Tensor:
-        exp = strategy.clock.train_exp_counter
-        # Under torchrun each rank draws its share of the labels and the shares are gathered, so
-        # every rank trains on the same replay set (single process: rank 0 draws everything).
-        x = self.replay_samples(strategy, D.shard(labels),
-                                seed=seed_for("ddgr.replay", seed=self.seed, experience=exp, rank=D.rank()))
-        return D.gather_in_order(x, len(labels))
-
-    # -- 2. replay in every mini-batch: ReplaySetPlugin.before_training_iteration ----------
-
-    # -- 3. the generator learns from real data + its own replays -------------------------------
-    def after_training_exp(self, strategy, **kwargs):
-        x, y = self._generator_data(strategy.experience)
-        if self.replay_x is not None:
-            x, y = torch.cat([x, self.replay_x]), torch.cat([y, self.replay_y])
-        if self.train_generator:
-            self.generator.fit(x, y, steps=self.generator_steps, progress=self.progress,
-                               **self.generator_fit_kwargs(x, y))
-
-    def generator_fit_kwargs(self, x: Tensor, y: Tensor) -> dict:
-        """Extra keyword arguments of the generator's ``fit`` on ``x``, ``y`` (real + replayed, generator
-        labels); none here. Anchored replay adds its moment-matching term (``plugins.anchored_replay``)."""
-        return {}
 
 
 class TaskGuide:
