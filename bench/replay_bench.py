@@ -58,34 +58,40 @@ def main():
     configure_threads("cpu", a.threads)
 
     out = Path(a.out or tempfile.mkdtemp(prefix="replay_bench-"))
-    results = {}
-    for key in a.methods:
-        runs, drift = [], {}
-        for seed in a.seeds:
+    # Seeds outer, methods inner: the methods alternate, so a change in the machine's load between
+    # the start and the end of the bench reaches every method alike (CPU and wall seconds compare).
+    runs = {key: [] for key in a.methods}
+    drift = {key: {} for key in a.methods}
+    for seed in a.seeds:
+        for key in a.methods:
             cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
                                epochs=a.epochs, seed=seed, drift=not a.no_drift, umap=False, progress=False)
             t0, c0 = time.perf_counter(), _cpu_seconds()
             res = run_replay(cfg, out / f"{key}-seed{seed}")
             wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-            runs.append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
-                         "seconds": wall, "cpu_seconds": cpu})
-            if not drift:
-                drift = {k: v for k, v in res.drift.items()
-                         if k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k}
+            runs[key].append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
+                              "seconds": wall, "cpu_seconds": cpu})
+            if not drift[key]:
+                drift[key] = {k: v for k, v in res.drift.items()
+                              if k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k}
             print(f"{key:>13} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting {res.forgetting:.3f}  "
                   f"{wall:.0f} s wall, {cpu:.0f} s CPU", flush=True)
-        resolved = resolve(cfg)
+    results = {}
+    for key in a.methods:
+        resolved = resolve(ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences,
+                                        preset=a.preset, epochs=a.epochs, drift=not a.no_drift, umap=False))
         config = {k: v for k, v in dataclasses.asdict(resolved).items()
                   if k not in ("progress", "data_root", "seed", "download", "device")}
         config.update(registry.recipe(key).describe(resolved, PRESETS[a.preset]))
+        r = runs[key]
         results[key] = {
-            "config": config, "runs": runs, "drift": drift,
-            "final_accuracy": t_interval([r["final_accuracy"] for r in runs]),
-            "forgetting": t_interval([r["forgetting"] for r in runs]),
-            "cpu_seconds": sum(r["cpu_seconds"] for r in runs) / len(runs),
-            "seconds": sum(r["seconds"] for r in runs) / len(runs),
+            "config": config, "runs": r, "drift": drift[key],
+            "final_accuracy": t_interval([x["final_accuracy"] for x in r]),
+            "forgetting": t_interval([x["forgetting"] for x in r]),
+            "cpu_seconds": sum(x["cpu_seconds"] for x in r) / len(r),
+            "seconds": sum(x["seconds"] for x in r) / len(r),
         }
-        print(f"{'':>15}config {config}\n", flush=True)
+        print(f"{key:>13} config {config}", flush=True)
 
     print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset}, seeds {a.seeds} "
           f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run)")
