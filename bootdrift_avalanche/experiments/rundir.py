@@ -61,8 +61,10 @@ def open_run_dir(run_dir: Union[str, Path], config: dict, *, resume: bool = Fals
         if not resume:
             raise RunDirError(f"run directory {d} already holds a run; use --resume {d} or another --run-dir")
         a, b = _comparable(old, ignore), _comparable(config, ignore)
-        if a != b:
-            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        # A key missing on one side reads as None: a setting added to the config after the run was
+        # started (its default None, i.e. off) resumes the run; one set to a value is a difference.
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if diff:
             raise RunDirError(
                 f"run directory {d} belongs to another config (differs in: {', '.join(diff)}); "
                 "resume with the same settings or start a new --run-dir"

@@ -53,3 +53,12 @@ def test_run_dir_config_and_resume_check(tmp_path):
     open_run_dir(d, {"seed": 0, "stages": 3, "device": "cuda"}, resume=True)  # device may differ
     with pytest.raises(RunDirError, match="another config.*seed"):
         open_run_dir(d, {"seed": 1, "stages": 3}, resume=True)
+
+
+def test_resume_takes_a_setting_added_later_at_its_off_default_and_names_one_that_is_on(tmp_path):
+    """A run started before a config field existed (text_file, added with the text loop) resumes when
+    the field is at its default None; before, the check refused it and named no difference."""
+    d = open_run_dir(tmp_path / "run", {"seed": 0, "stages": 3})
+    open_run_dir(d, {"seed": 0, "stages": 3, "text_file": None}, resume=True)
+    with pytest.raises(RunDirError, match=r"differs in: text_file\)"):
+        open_run_dir(d, {"seed": 0, "stages": 3, "text_file": "a.txt"}, resume=True)
