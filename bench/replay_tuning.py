@@ -63,6 +63,22 @@ TRIALS = {
         {"config": dict(replay_per_class=120), "recipe": dict(replay_ratio=None),
          "gan_memory": dict(base_steps=800, task_steps=400)},
     ],
+    # Anchored replay (issue 16), the same budget; each on its recipe's DDGR / GAN Memory settings
+    # above. Trial 0 is the recipe as first set up, before any measurement.
+    "ddgr-anchored": [
+        {},
+        {"recipe": dict(oversample=2)},
+        {"recipe": dict(oversample=8)},
+        {"recipe": dict(moment_weight=1.0)},
+        {"recipe": dict(anchor_features=32)},
+    ],
+    "gan-memory-anchored": [
+        {},
+        {"recipe": dict(oversample=2)},
+        {"recipe": dict(oversample=8)},
+        {"recipe": dict(oversample=16)},
+        {"recipe": dict(anchor_features=32)},
+    ],
 }
 assert all(len(t) <= BUDGET for k, t in TRIALS.items() if k != "avalanche-gr")
 
@@ -92,7 +108,7 @@ def run_trial(method: str, trial: dict, *, preset: str, seed: int, experiences: 
     t0, c0 = time.perf_counter(), _cpu_seconds()
     torch.manual_seed(cfg.seed)
     bm = registry.benchmark_builder(cfg.benchmark)(cfg, recipe.task_labels)
-    model = build_solver(bm, p.solver_width)
+    model = build_solver(bm, p)
     ctx = registry.BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=EvaluationPlugin(loggers=[]))
     strategy = recipe.build(ctx)
     R = []
