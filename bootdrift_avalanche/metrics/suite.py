@@ -194,9 +194,8 @@ def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = "",
     Images (N, C, H, W): :func:`~bootdrift_avalanche.metrics.sample_grid.labelled_grid`, one row
     of ``per_class`` samples per class (sorted class ids), beside ``per_class`` real images of the
     class when ``real_x``/``real_y`` are given, labelled (``class_names``, default "class 3") and
-    enlarged (nearest neighbour) — a
-    (3, H', W') tensor in [0, 1]. 2-D points (N, 2): a scatter ``matplotlib.figure.Figure``
-    coloured by class (built without pyplot's global state).
+    enlarged (nearest neighbour) — a (3, H', W') tensor in [0, 1]. 2-D points (N, 2): a scatter
+    ``matplotlib.figure.Figure`` coloured by class (built without pyplot's global state).
     """
     if x.dim() == 4:
         from .sample_grid import labelled_grid

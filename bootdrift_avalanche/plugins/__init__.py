@@ -1,7 +1,7 @@
 """Avalanche plugins: generative replay (``DGRPlugin``, ``DDGRPlugin``, ``GANMemoryPlugin``, all
-``ReplaySetPlugin`` s; anchored variants in ``plugins.anchored_replay``) and the drift metrics (``drift_metrics``, a factory of ``PluginMetric`` s for
-``EvaluationPlugin``), and data-parallel training of a strategy's classifier under ``torchrun``
-(``DataParallelPlugin``)."""
+``ReplaySetPlugin`` s; anchored variants in ``plugins.anchored_replay``) and the drift metrics
+(``drift_metrics``, a factory of ``PluginMetric`` s for ``EvaluationPlugin``), and data-parallel
+training of a strategy's classifier under ``torchrun`` (``DataParallelPlugin``)."""
 from .data_parallel import DataParallelPlugin
 from .ddgr import DDGRPlugin
 from .dgr import DGRPlugin
