@@ -104,7 +104,7 @@ from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, lo
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
-from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, stream_keys
+from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, sample_keys, stream_keys
 
 
 UNGUIDED = "_unguided"  # head suffix of the values of the generator without guidance
@@ -131,12 +131,8 @@ class _ClassPool:
         if self._index is None:
             self._index = {}
             for e, exp in enumerate(self.experiences):
-                ds = exp.dataset
-                tasks = getattr(ds, "targets_task_labels", None)
-                if tasks is None:
-                    tasks = [int((getattr(exp, "task_labels", None) or [0])[0])] * len(ds.targets)
-                for pos, (t, c) in enumerate(zip(tasks, ds.targets)):
-                    self._index.setdefault((int(t), int(c)), []).append((e, pos))
+                for pos, key in enumerate(sample_keys(exp)):
+                    self._index.setdefault(key, []).append((e, pos))
         return self._index
 
     @property

@@ -28,18 +28,25 @@ from torch import Tensor
 Key = Tuple[int, int]  # (task label, class id)
 
 
+def sample_keys(experience) -> List[Key]:
+    """The (task, class) pair of every sample of an experience's dataset, in order: its
+    ``targets_task_labels`` entry (else the experience's first task label, else 0) and its target."""
+    ds = experience.dataset
+    ts = getattr(ds, "targets_task_labels", None)
+    if ts is None:
+        ts = [(getattr(experience, "task_labels", None) or [0])[0]] * len(ds.targets)
+    return [(int(t), int(c)) for t, c in zip(ts, ds.targets)]
+
+
 def experience_keys(experience) -> List[Key]:
     """The sorted (task, class) pairs of one experience: its ``classes_in_this_experience`` under its
-    task label when it has one task (Avalanche's ``task_labels``; none: task 0), else read from the
-    dataset's ``targets_task_labels`` and ``targets``."""
+    task label when it has one task (Avalanche's ``task_labels``; none: task 0), else
+    :func:`sample_keys`."""
     tasks = list(getattr(experience, "task_labels", None) or [0])
     classes = getattr(experience, "classes_in_this_experience", None)
     if len(tasks) == 1 and classes is not None:
         return sorted((int(tasks[0]), int(c)) for c in classes)
-    ds = experience.dataset
-    ts = getattr(ds, "targets_task_labels", None)
-    ts = [int(tasks[0])] * len(ds.targets) if ts is None else [int(t) for t in ts]
-    return sorted(set(zip(ts, (int(c) for c in ds.targets))))
+    return sorted(set(sample_keys(experience)))
 
 
 def stream_keys(stream) -> Optional[List[Key]]:
