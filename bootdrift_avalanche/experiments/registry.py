@@ -110,6 +110,25 @@ class Recipe(abc.ABC):
                 plugin.load_state_dict(s)
 
 
+class PluginRecipe(Recipe):
+    """A recipe whose strategy is Avalanche's ``SupervisedTemplate`` with one replay plugin (built
+    by :meth:`plugin`), whose generator is the one the drift metrics score."""
+
+    has_generator = True
+
+    @abc.abstractmethod
+    def plugin(self, ctx: BuildContext):
+        """The replay plugin, its generator sized for ``ctx``."""
+
+    def build(self, ctx: BuildContext):
+        from avalanche.training.templates import SupervisedTemplate
+
+        return SupervisedTemplate(plugins=[self.plugin(ctx)], **ctx.template_kwargs())
+
+    def generator(self, strategy):
+        return strategy.plugins[0].generator
+
+
 def strategy_names() -> Tuple[str, ...]:
     return tuple(_RECIPES)
 

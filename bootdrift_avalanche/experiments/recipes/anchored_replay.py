@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .ddgr import DDGRRecipe, ddpm_generator
 from .gan_memory import GANMemoryRecipe, gan_memory_generator
-from ..registry import BuildContext
+from ..registry import BuildContext, PluginRecipe
 
 _ANCHOR_SETTINGS = {"oversample": 2, "anchor_features": 64}
 
@@ -32,49 +32,35 @@ def _anchors(ctx: BuildContext, generator, features: int):
                         seed=seed_for("anchored.features", seed=ctx.cfg.seed))
 
 
-def _template(ctx: BuildContext, plugin):
-    from avalanche.training.templates import SupervisedTemplate
-
-    return SupervisedTemplate(plugins=[plugin], **ctx.template_kwargs())
-
-
-class AnchoredDDGRRecipe(DDGRRecipe):
+class AnchoredDDGRRecipe(PluginRecipe, DDGRRecipe):
     SETTINGS = {**DDGRRecipe.SETTINGS, **_ANCHOR_SETTINGS, "moment_weight": 0.1, "moment_batch": 32,
                 "moment_t_max": 0.3}
 
-    def build(self, ctx: BuildContext):
+    def plugin(self, ctx: BuildContext):
         from ...plugins.anchored_replay import AnchoredDDGRPlugin
 
         cfg, s = ctx.cfg, self.settings
         generator = ddpm_generator(ctx)
-        plugin = AnchoredDDGRPlugin(
+        return AnchoredDDGRPlugin(
             generator, anchors=_anchors(ctx, generator, s["anchor_features"]), oversample=s["oversample"],
             moment_weight=s["moment_weight"], moment_batch=s["moment_batch"], moment_t_max=s["moment_t_max"],
             replay_per_class=cfg.replay_per_class, guidance_scale=cfg.guidance_scale,
             generator_steps=cfg.generator_steps, replay_ratio=s["replay_ratio"], progress=cfg.progress,
             seed=cfg.seed)
-        return _template(ctx, plugin)
-
-    def generator(self, strategy):
-        return strategy.plugins[0].generator
 
 
-class AnchoredGANMemoryRecipe(GANMemoryRecipe):
+class AnchoredGANMemoryRecipe(PluginRecipe, GANMemoryRecipe):
     SETTINGS = {**GANMemoryRecipe.SETTINGS, **_ANCHOR_SETTINGS}
 
-    def build(self, ctx: BuildContext):
+    def plugin(self, ctx: BuildContext):
         from ...plugins.anchored_replay import AnchoredGANMemoryPlugin
 
         cfg, s = ctx.cfg, self.settings
         generator = gan_memory_generator(ctx)
-        plugin = AnchoredGANMemoryPlugin(
+        return AnchoredGANMemoryPlugin(
             generator, anchors=_anchors(ctx, generator, s["anchor_features"]), oversample=s["oversample"],
             replay_per_class=cfg.replay_per_class, replay_ratio=s["replay_ratio"], progress=cfg.progress,
             seed=cfg.seed)
-        return _template(ctx, plugin)
-
-    def generator(self, strategy):
-        return strategy.plugins[0].generator
 
 
 DDGR_BOTH = AnchoredDDGRRecipe()

@@ -5,7 +5,7 @@ for it, ``docs/STYLEGAN2.md``), not the DDPM's ``generator_steps``; replays are 
 truncation)."""
 from __future__ import annotations
 
-from ..registry import BuildContext, Recipe
+from ..registry import BuildContext, PluginRecipe
 
 
 def stylegan2_generator(ctx: BuildContext):
@@ -17,8 +17,7 @@ def stylegan2_generator(ctx: BuildContext):
                                                           seed=cfg.seed, device=cfg.device, threads=None))
 
 
-class DGRStyleGAN2Recipe(Recipe):
-    has_generator = True
+class DGRStyleGAN2Recipe(PluginRecipe):
     #: replay_ratio: in proportion to the replay set, as the ``ddgr`` and ``gan-memory`` recipes
     #: (chosen for them by bench/replay_tuning.py; not tuned again for StyleGAN2).
     SETTINGS = {"replay_ratio": None}
@@ -26,18 +25,12 @@ class DGRStyleGAN2Recipe(Recipe):
     def describe(self, cfg, preset):
         return {**self.settings, "stylegan2": dict(preset.stylegan2)}
 
-    def build(self, ctx: BuildContext):
-        from avalanche.training.templates import SupervisedTemplate
-
+    def plugin(self, ctx: BuildContext):
         from ...plugins.dgr import DGRPlugin
 
         cfg = ctx.cfg
-        plugin = DGRPlugin(stylegan2_generator(ctx), replay_per_class=cfg.replay_per_class,
-                           replay_ratio=self.settings["replay_ratio"], progress=cfg.progress, seed=cfg.seed)
-        return SupervisedTemplate(plugins=[plugin], **ctx.template_kwargs())
-
-    def generator(self, strategy):
-        return strategy.plugins[0].generator
+        return DGRPlugin(stylegan2_generator(ctx), replay_per_class=cfg.replay_per_class,
+                         replay_ratio=self.settings["replay_ratio"], progress=cfg.progress, seed=cfg.seed)
 
 
 RECIPE = DGRStyleGAN2Recipe()
