@@ -60,14 +60,16 @@ def main():
     out = Path(a.out or tempfile.mkdtemp(prefix="replay_bench-"))
     # Seeds outer, methods inner: the methods alternate, so a change in the machine's load between
     # the start and the end of the bench reaches every method alike (CPU and wall seconds compare).
+    def config(key, seed):
+        return ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
+                            epochs=a.epochs, seed=seed, drift=not a.no_drift, umap=False, progress=False)
+
     runs = {key: [] for key in a.methods}
     drift = {key: {} for key in a.methods}
     for seed in a.seeds:
         for key in a.methods:
-            cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
-                               epochs=a.epochs, seed=seed, drift=not a.no_drift, umap=False, progress=False)
             t0, c0 = time.perf_counter(), _cpu_seconds()
-            res = run_replay(cfg, out / f"{key}-seed{seed}")
+            res = run_replay(config(key, seed), out / f"{key}-seed{seed}")
             wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
             runs[key].append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
                               "seconds": wall, "cpu_seconds": cpu})
@@ -78,8 +80,7 @@ def main():
                   f"{wall:.0f} s wall, {cpu:.0f} s CPU", flush=True)
     results = {}
     for key in a.methods:
-        resolved = resolve(ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences,
-                                        preset=a.preset, epochs=a.epochs, drift=not a.no_drift, umap=False))
+        resolved = resolve(config(key, a.seeds[0]))  # the seed is left out of the printed config
         config = {k: v for k, v in dataclasses.asdict(resolved).items()
                   if k not in ("progress", "data_root", "seed", "download", "device")}
         config.update(registry.recipe(key).describe(resolved, PRESETS[a.preset]))
