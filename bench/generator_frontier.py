@@ -75,24 +75,31 @@ def timed_samples(sample, labels, per_1000: float):
     return x, (_cpu_seconds() - c0) * per_1000
 
 
+def trained_to(gen, data, checkpoints):
+    """Train ``gen`` on ``data`` up to each number of steps of ``checkpoints`` in turn (one run);
+    yields ``(steps, training CPU seconds so far)`` at each."""
+    trained, train_cpu = 0, 0.0
+    for ckpt in checkpoints:
+        c0 = _cpu_seconds()
+        gen.fit(*data, steps=ckpt - trained)
+        train_cpu += _cpu_seconds() - c0
+        trained = ckpt
+        yield ckpt, train_cpu
+
+
 def ddpm_points(widths, batch, a, data, judge, test_feats) -> List[dict]:
     import torch
 
     from bootdrift_avalanche.experiments.config import PRESETS
     from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 
-    x_tr, y_tr = data
     cfg = PRESETS["cpu-small"].ddpm_config(image_shape=(1, 8, 8), num_classes=10, block_out_channels=widths,
                                            batch_size=batch, seed=a.seed, threads=None)
     gen = DDPMGenerator(cfg)
     labels = torch.arange(10).repeat_interleave(a.per_class)
     per_1000 = 1000 / len(labels)
-    points, trained, train_cpu = [], 0, 0.0
-    for ckpt in a.checkpoints:
-        c0 = _cpu_seconds()
-        gen.fit(x_tr, y_tr, steps=ckpt - trained)
-        train_cpu += _cpu_seconds() - c0
-        trained = ckpt
+    points = []
+    for ckpt, train_cpu in trained_to(gen, data, a.checkpoints):
         runs = [(s, True) for s in a.samplers] + [("ddim-50", False)]
         if ckpt == a.checkpoints[-1] and a.ddpm_1000:
             runs.append(("ddpm-1000", True))
@@ -136,16 +143,11 @@ def stylegan2_points(a, data, judge, test_feats) -> List[dict]:
     from bootdrift_avalanche.experiments.config import PRESETS
     from bootdrift_avalanche.generators.stylegan2 import StyleGAN2Generator
 
-    x_tr, y_tr = data
     gen = StyleGAN2Generator(PRESETS["cpu-small"].stylegan2_config(image_shape=(1, 8, 8), num_classes=10,
                                                                    seed=a.seed, threads=None))
     labels = torch.arange(10).repeat_interleave(a.per_class)
-    points, trained, train_cpu = [], 0, 0.0
-    for ckpt in a.stylegan2:
-        c0 = _cpu_seconds()
-        gen.fit(x_tr, y_tr, steps=ckpt - trained)
-        train_cpu += _cpu_seconds() - c0
-        trained = ckpt
+    points = []
+    for ckpt, train_cpu in trained_to(gen, data, a.stylegan2):
         for psi in a.psi:
             x, sample_cpu = timed_samples(lambda y: gen.generate(y, seed=a.seed + 1, truncation=psi), labels,
                                           1000 / len(labels))
