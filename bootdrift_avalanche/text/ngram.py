@@ -20,11 +20,9 @@ from the real contexts of the MLE model this never happens.
 ``score_k`` (default 0.1): under maximum likelihood one unseen held-out n-gram would
 make the perplexity infinite. Smoothing applies to the score only, never to the samples.
 
-Written by hand, not with ``nltk.lm``: nltk's models are pure Python, generate one token per call
-(0.6 ms per token for a bigram MLE, measured: ~45 s per stage for the 72k tokens of the pydoc
-training set, per topic-free model) and are not topic-conditional. Here the counts are one sorted
-int64 key array (``numpy.unique``) and all N chunks are sampled at once, one position per
-vectorised step (``searchsorted`` on cumulative counts).
+Written by hand, not with ``nltk.lm``: nltk's models are pure Python, sample one token per call and
+are not topic-conditional; here the counts are one sorted int64 key array (``numpy.unique``) and
+all chunks are sampled at once (``searchsorted`` on cumulative counts). docs/TEXT_LOOP.md.
 """
 from __future__ import annotations
 
