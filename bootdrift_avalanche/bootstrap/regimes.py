@@ -124,7 +124,9 @@ class Fresh(Regime):
         x_pool, y_pool = fresh_pool
         x_tr, y_tr = real_train
         if x_pool.shape[1:] != x_tr.shape[1:]:
-            raise ValueError(f"fresh_pool points have shape {tuple(x_pool.shape[1:])}, real_train {tuple(x_tr.shape[1:])}")
+            raise ValueError(
+                f"fresh_pool points have shape {tuple(x_pool.shape[1:])}, real_train {tuple(x_tr.shape[1:])}"
+            )
         self.k = real_counts(y_tr, self.mix_real)
         short = {c: (stages - 1) * k - int((y_pool == c).sum()) for c, k in self.k.items()}
         short = {c: v for c, v in short.items() if v > 0}

@@ -42,7 +42,8 @@ class WGANConfig:
     conditional: bool = True  # condition on labels (False: one unconditional model of all the data)
     seed: int = 0  # seeds the initial weights and the training random stream (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
-    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU (restored after); None keeps torch's setting
+    # torch threads inside fit/generate on CPU (restored after); None keeps torch's setting
+    threads: Optional[int] = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
         for name in ("dim", "num_classes", "noise_dim", "embed_dim", "hidden", "depth", "n_critic",

@@ -87,7 +87,8 @@ class ClassifierFeatures:
         train_classifier(model, x, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         acc = float((predict(model, x) == y).float().mean())
         if path is not None:
-            atomic_torch_save({"state_dict": model.state_dict(), "train_accuracy": acc, "config": json.dumps(config)}, path)
+            blob = {"state_dict": model.state_dict(), "train_accuracy": acc, "config": json.dumps(config)}
+            atomic_torch_save(blob, path)
         return cls(model, name=name, train_accuracy=acc)
 
     def __repr__(self) -> str:

@@ -58,7 +58,8 @@ class WeightsFile:
     def help(self) -> str:
         """How to supply the file."""
         return (f"Supply it with {self.argument}=... or the environment variable {self.env}, or put {self.file} "
-                f"(from {self.url}) into {hub_checkpoints()} (torch hub's checkpoint folder, $TORCH_HOME/hub/checkpoints), "
+                f"(from {self.url}) into {hub_checkpoints()} "
+                "(torch hub's checkpoint folder, $TORCH_HOME/hub/checkpoints), "
                 "or pass download=True on a machine with internet. Without the file, the features 'clf' and 'random' "
                 "need no weights.")
 

@@ -55,7 +55,9 @@ class NGramConfig:
         if self.add_k < 0 or self.score_k <= 0:
             raise ValueError(f"need add_k >= 0 and score_k > 0, got add_k={self.add_k}, score_k={self.score_k}")
         if (self.num_topics + 1) * (self.vocab_size + 1) ** self.order >= 2 ** 62:
-            raise ValueError(f"order {self.order} with a vocabulary of {self.vocab_size} overflows the int64 n-gram keys")
+            raise ValueError(
+                f"order {self.order} with a vocabulary of {self.vocab_size} overflows the int64 n-gram keys"
+            )
 
 
 class NGramGenerator:
@@ -71,7 +73,8 @@ class NGramGenerator:
     def _contexts(self, x: np.ndarray, m: int) -> np.ndarray:
         """(N, L, m) the m tokens before each position ([BOS]-padded)."""
         padded = np.concatenate([np.full((len(x), m), self.bos, dtype=np.int64), x], axis=1)
-        return np.stack([padded[:, j:j + x.shape[1]] for j in range(m)] or [np.empty(x.shape, np.int64)], axis=2)[..., :m]
+        shifted = [padded[:, j:j + x.shape[1]] for j in range(m)] or [np.empty(x.shape, np.int64)]
+        return np.stack(shifted, axis=2)[..., :m]
 
     def _key(self, topic: np.ndarray, ctx: np.ndarray) -> np.ndarray:
         key = topic.astype(np.int64)

@@ -29,7 +29,9 @@ def bag_of_words(x: Tensor, vocab_size: int):
     return csr_matrix((np.ones(int(keep.sum())), (rows[keep], ids.ravel()[keep])), shape=(len(ids), vocab_size))
 
 
-def topic_accuracy(x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, vocab_size: int) -> Tuple[float, float]:
+def topic_accuracy(
+    x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, vocab_size: int
+) -> Tuple[float, float]:
     """(accuracy on the real chunks, chance level) of a classifier fitted on the synthetic chunks."""
     from sklearn.naive_bayes import ComplementNB
 

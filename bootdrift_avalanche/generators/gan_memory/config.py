@@ -38,7 +38,8 @@ class GANMemoryConfig:
     sample_batch_size: int = 512  # images per forward pass in generate()
     seed: int = 0  # seeds the initial weights, the training noise and the mini-batch draws (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
-    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU (runtime/threads.py); None keeps torch's setting
+    # torch threads inside fit/generate on CPU (runtime/threads.py); None keeps torch's setting
+    threads: Optional[int] = DEFAULT_THREADS
 
     def __post_init__(self):
         self.image_shape = tuple(int(s) for s in self.image_shape)
