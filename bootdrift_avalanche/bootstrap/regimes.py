@@ -45,8 +45,8 @@ def mix_with_real(x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, 
                   generator: torch.Generator) -> Dataset:
     """Replace k_c = round_half_up(``mix_real`` n_c) of each class's synthetic samples, chosen at
     random, by real ones of that class drawn at random without replacement from (x_real, y_real)
-    (class balance and total size are kept). The draws come in the order of earlier versions (the
-    count now rounds half up, like ``theory.n_real_samples``, where ``round`` rounded half to even)."""
+    (class balance and total size are kept). The count rounds half up, like
+    ``theory.n_real_samples``, so the loop and its theory mix the same number of real points."""
     if not 0.0 <= mix_real <= 1.0:
         raise ValueError(f"mix_real must be in [0, 1], got {mix_real}")
     if mix_real == 0.0:
