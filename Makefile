@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(PY) examples/split_digits_ddgr.py
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

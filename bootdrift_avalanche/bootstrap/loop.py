@@ -1,33 +1,12 @@
 """The bootstrapping loop of "On the Dangers of Bootstrapping Generation for Continual Learning and
 Beyond" (Zverev, Koepke, Henriques; arXiv 2512.11867): iterative retraining on synthetic data.
 
-Stage 0 trains a generator on the real training data D. Every stage then samples a synthetic set of
-the same size and class balance as D (the same label vector), and stage s+1 trains a **fresh**
-generator (``continue_training=True``: keeps training the previous one) on a set that the
-``regime`` builds from it (``regimes.py``, which defines each stage's composition exactly):
-``replace`` (the samples only: the paper's setting), ``augment`` (a fraction ``mix_real`` of each
-class replaced by real points of D), ``fresh`` (the same fraction replaced by never-seen real points
-from ``fresh_pool``), ``accumulate`` (D and every synthetic set so far). ``sample_kwargs(stage)``
-passes extra keywords to ``generate`` at that stage: the sampling-bias knob (``truncation=psi`` for
-the WGAN and GAN Memory, ``guidance_scale``/``num_inference_steps`` for the DDPM). After every stage,
-against the real **held-out** data:
-
-- FID and CFID (per-class FID) on a feature space (identity for 2-D points, a classifier trained on
-  the real training data for images), OTDD (p = 2, Gaussian label cost, exact outer OT);
-- RealAcc: accuracy on real held-out data of a fresh classifier trained on the stage's synthetic set;
-- optional extra metrics (``extra_metrics(x_syn, y_syn) -> {name: float}``, e.g. the toy's modes);
-- a sample grid (images) or a scatter plot (points).
-
-For text (``bootdrift_avalanche.text``) the samples are token chunks (int64 rows, kept as they
-are), ``suite`` is the text drift suite (same names where the concept is the same) and
-``model_metrics(generator)`` adds values of the stage's model itself (its held-out perplexity).
-
-Values come from the one drift bundle (``metrics.suite``), so a stage logs exactly the names and
-definitions the Avalanche drift plugin logs after an experience (``FID_clf/train_phase/train_stream``,
-``RealAcc/...``), with the stage as the step, to every Avalanche logger given. The loop owns no run
-directory: it hands its state after every stage to ``checkpoint(stage, state)`` and continues from
-``resume_from=(stage, state)`` (the experiment layer, ``experiments.bootstrap``, stores them
-atomically); a resumed loop gives the same results as an uninterrupted one (same seed, machine, CPU).
+Stage 0 trains a generator on the real training data; every later stage trains on a set that the
+``regime`` (``regimes.py``) builds from the previous stage's samples. After every stage the loop
+logs the drift values of the one drift bundle (``metrics.suite``, the same names as the Avalanche
+drift plugin) against real held-out data. It owns no run directory: ``checkpoint(stage, state)``
+and ``resume_from`` let the experiment layer store and resume it, with the same results as an
+uninterrupted run. Details: docs/BOOTSTRAP_LOOP.md.
 """
 from __future__ import annotations
 
@@ -84,7 +63,7 @@ def run_bootstrap(
     suite=None,
     model_metrics: Optional[Callable[[object], Dict[str, float]]] = None,
 ) -> BootstrapResult:
-    """Run ``stages`` stages of train -> sample -> retrain (see the module docstring).
+    """Run ``stages`` stages of train -> sample -> retrain (docs/BOOTSTRAP_LOOP.md).
 
     Args:
         make_generator: ``make_generator(stage)`` returns a fresh trainable generator (``fit(x, y)``,

@@ -1,32 +1,11 @@
 """Training-set regimes of the self-consuming loop: what each stage's generator is trained on.
 
-Notation: D = ``real_train`` = (x, y), N = len(D), n_c = the number of points of class c in D, λ =
-``mix_real``, S_s = the synthetic set sampled from stage s's generator (N points, exactly D's label
-vector y, so every S_s has n_c points of class c), T = ``stages``, k_c = round_half_up(λ n_c).
-Stage 0 trains on D in every regime. Stage s >= 1 trains on:
-
-- **replace** (the seed paper, MAD's "fully synthetic loop"): S_{s-1}. N points, 0 real. Needs λ = 0.
-- **augment** (MAD's "synthetic augmentation loop", Bertrand et al. 2024): S_{s-1} in which, for every
-  class c, k_c synthetic points (chosen at random) are replaced by k_c real points of class c drawn
-  at random without replacement from D, anew at every stage. N points, Σ_c k_c real (all from the
-  fixed set D), N - Σ_c k_c synthetic. λ = 0 is replace.
-- **fresh** (MAD's "fresh data loop"): as augment, but the k_c real points of class c come from a pool
-  ``fresh_pool`` of real points disjoint from D, and every stage takes new ones: the pool's points of
-  class c are put once in a seeded random order and stage s takes the k_c after the first (s-1) k_c
-  (the per-class cursor). So no real point is seen by two stages, nor is any pool point in D
-  (the caller guarantees that the pool and D are disjoint; the loop checks that no pool row equals a
-  row of D). N points, Σ_c k_c real (fresh), N - Σ_c k_c synthetic. The pool must hold
-  (T - 1) k_c points of every class c; if it does not, the regime refuses at construction (before
-  any training) with the shortfall per class.
-- **accumulate** (Gerstgrasser et al. 2024): D ∪ S_0 ∪ ... ∪ S_{s-1}. (s + 1) N points, N real, s N
-  synthetic (every class c: (s + 1) n_c points). Needs λ = 0 (the real fraction is 1/(s+1) by
-  construction).
-
-The loop asks a regime for ``initial()`` (stage 0's set) and, after stage s's samples, for
-``next_train(stage, x_syn, y_syn)``. Everything a regime keeps between stages (its random stream,
-the accumulated synthetic sets, the fresh-pool cursor) is in ``state_dict()`` and is restored by
-``load_state_dict``, so a resumed loop builds exactly the training sets of an uninterrupted one.
-``REGIMES`` maps a name to its class; ``make_regime`` looks it up.
+``replace`` (samples only), ``augment`` (a fraction ``mix_real`` of each class swapped for real
+points of D), ``fresh`` (the same fraction from a pool of never-seen real points) and
+``accumulate`` (D and every synthetic set so far). A regime's state (its random stream, the
+accumulated sets, the fresh-pool cursor) is in ``state_dict()``, so a resumed loop builds exactly
+the training sets of an uninterrupted one. ``REGIMES`` maps a name to its class; ``make_regime``
+looks it up. Exact definitions: docs/BOOTSTRAP_LOOP.md; measurements: docs/LOOP_REGIMES.md.
 """
 from __future__ import annotations
 
@@ -66,8 +45,8 @@ def mix_with_real(x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, 
                   generator: torch.Generator) -> Dataset:
     """Replace k_c = round_half_up(``mix_real`` n_c) of each class's synthetic samples, chosen at
     random, by real ones of that class drawn at random without replacement from (x_real, y_real)
-    (class balance and total size are kept). The draws come in the order of earlier versions (the
-    count now rounds half up, like ``theory.n_real_samples``, where ``round`` rounded half to even)."""
+    (class balance and total size are kept). The count rounds half up, like
+    ``theory.n_real_samples``, so the loop and its theory mix the same number of real points."""
     if not 0.0 <= mix_real <= 1.0:
         raise ValueError(f"mix_real must be in [0, 1], got {mix_real}")
     if mix_real == 0.0:
@@ -86,7 +65,7 @@ def mix_with_real(x_syn: Tensor, y_syn: Tensor, x_real: Tensor, y_real: Tensor, 
 
 
 class Regime(abc.ABC):
-    """Base: stage 0 trains on D; subclasses say what later stages train on (module docstring)."""
+    """Base: stage 0 trains on D; subclasses say what later stages train on (docs/BOOTSTRAP_LOOP.md)."""
 
     needs_mix_real = True  # False: the regime fixes the real fraction itself (mix_real must be 0)
     uses_fresh_pool = False  # True: takes ``fresh_pool``, real points disjoint from real_train
@@ -145,7 +124,9 @@ class Fresh(Regime):
         x_pool, y_pool = fresh_pool
         x_tr, y_tr = real_train
         if x_pool.shape[1:] != x_tr.shape[1:]:
-            raise ValueError(f"fresh_pool points have shape {tuple(x_pool.shape[1:])}, real_train {tuple(x_tr.shape[1:])}")
+            raise ValueError(
+                f"fresh_pool points have shape {tuple(x_pool.shape[1:])}, real_train {tuple(x_tr.shape[1:])}"
+            )
         self.k = real_counts(y_tr, self.mix_real)
         short = {c: (stages - 1) * k - int((y_pool == c).sum()) for c, k in self.k.items()}
         short = {c: v for c, v in short.items() if v > 0}

@@ -1,34 +1,11 @@
 """A (class-conditional) WGAN-GP on low-dimensional points: the generator of the 2-D GMM toy.
 
-"On the Dangers of Bootstrapping Generation for Continual Learning and Beyond" (arXiv 2512.11867)
-illustrates bootstrapping with a WGAN trained on 5 Gaussians in 2-D. This module is that model:
-Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein
-GANs"), two MLPs, and (by default) class conditioning by a learned label embedding concatenated to
-the generator's noise and to the critic's input.
-
-The data are standardised (mean and std of the training set, stored as buffers) so one configuration
-fits any scale; samples are mapped back. ``normalize="global"`` (default, the plain WGAN-GP) uses one
-mean/std per coordinate; ``normalize="class"`` uses each class's own, so the networks only model the
-shape of every class around its (re-estimated) mean and spread.
-
-``fit`` continues from the current weights; a new ``WGANGenerator`` (or ``reset_parameters()``)
-starts from the seeded initialisation. Both the weights and the training position (``steps_done``,
-which seeds the next ``fit``'s random stream) are in ``state_dict``, so a reloaded model continues
-training exactly like the original. Adam's moments are re-created at every ``fit`` call, for the same
-reason. ``fit`` and ``generate`` run on ``config.threads`` torch threads (default 1, restored
-afterwards; ``runtime.threads.thread_settings``): these MLPs are so small that a second thread only
-adds synchronisation, and on a busy 2-core machine it made a step ~10x slower. Sizes per scale are in
-``experiments.config.PRESETS`` (``PRESETS[name].wgan_config(dim=..., num_classes=...)``).
-
-Measured on the toy (``bench/wgan_stage0.py``: 5,000 points, 5 modes of std 0.1 on a circle of
-radius 2; 3 seeds; one thread of a shared 2-core machine): the default config (500 generator steps)
-fits in 16-18 CPU seconds and covers all 5 modes with 96-98% of samples within 3 std of their mode
-(real data: 98.9%), label agreement 100%. It is **under-dispersed**, though: each mode's spread is
-0.61-0.68 of the real one (a smooth critic cannot resolve blobs that are 0.07 wide in standardised
-units, and the generator climbs to its maximum); longer training, a 128x3 net, a gradient-penalty
-weight of 10, a one-sided penalty, a 4x batch or rescaled inputs all stayed at 0.5-0.77. ``normalize="class"`` removes
-the scale problem: spread ratio 0.96-1.09, 98-99.5% within 3 std, FID on raw coordinates ~1e-4
-instead of ~1e-2.
+Wasserstein GAN with gradient penalty (Gulrajani et al. 2017), two MLPs and a learned label
+embedding, on data standardised per coordinate (``normalize="global"``) or per class
+(``normalize="class"``). ``fit`` continues from the current weights; weights and training position
+are in ``state_dict``, so a reloaded model continues exactly like the original. It runs on
+``config.threads`` torch threads (default 1: these MLPs gain nothing from a second thread). Sizes
+per scale: ``experiments.config.PRESETS``; what it was measured to do: docs/WGAN_TOY.md.
 """
 from __future__ import annotations
 
@@ -65,7 +42,8 @@ class WGANConfig:
     conditional: bool = True  # condition on labels (False: one unconditional model of all the data)
     seed: int = 0  # seeds the initial weights and the training random stream (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
-    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU (restored after); None keeps torch's setting
+    # torch threads inside fit/generate on CPU (restored after); None keeps torch's setting
+    threads: Optional[int] = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
         for name in ("dim", "num_classes", "noise_dim", "embed_dim", "hidden", "depth", "n_critic",

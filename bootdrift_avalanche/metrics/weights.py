@@ -6,16 +6,18 @@ order, at an explicit path, the environment variable, and torch hub's checkpoint
 (``<torch.hub.get_dir()>/checkpoints/<file>``, where ``torch.hub.load_state_dict_from_url`` — used by
 both torchvision and torch-fidelity — stores its downloads, so a copy downloaded once by either
 library is found). Nothing is downloaded here; when no file exists, one ``FileNotFoundError`` says
-which file, where it looked and how to supply it.
+which file, where it looked and how to supply it. The two published files the extractors use,
+:data:`INCEPTION_WEIGHTS` and :data:`RESNET50_WEIGHTS`, are named here too.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
+from torch import nn
 
 PathLike = Union[str, Path]
 
@@ -56,7 +58,8 @@ class WeightsFile:
     def help(self) -> str:
         """How to supply the file."""
         return (f"Supply it with {self.argument}=... or the environment variable {self.env}, or put {self.file} "
-                f"(from {self.url}) into {hub_checkpoints()} (torch hub's checkpoint folder, $TORCH_HOME/hub/checkpoints), "
+                f"(from {self.url}) into {hub_checkpoints()} "
+                "(torch hub's checkpoint folder, $TORCH_HOME/hub/checkpoints), "
                 "or pass download=True on a machine with internet. Without the file, the features 'clf' and 'random' "
                 "need no weights.")
 
@@ -72,3 +75,38 @@ class WeightsFile:
                 return p
         looked = "; ".join(f"{origin}: {p}" for origin, p in candidates)
         raise FileNotFoundError(f"{self.what} weights file {self.file} is missing (looked in {looked}). {self.help()}")
+
+
+def load_or_explain(load: Callable[[], nn.Module], weights: WeightsFile, path: Optional[Path]) -> nn.Module:
+    """``load()``, with any failure (corrupt file, wrong format, failed download) turned into one
+    error that names the file and how to supply a good one."""
+    try:
+        return load()
+    except Exception as err:
+        where = path if path is not None else f"download from {weights.url}"
+        raise RuntimeError(f"could not load {weights.what} weights ({where}): {err}. {weights.help()}") from err
+
+
+def find_or_download(weights: WeightsFile, path, download: bool) -> Optional[Path]:
+    """The local weights file, or ``None`` when there is none and ``download`` lets the publishing
+    library fetch it (into torch hub's checkpoint folder)."""
+    try:
+        return weights.find(path)
+    except FileNotFoundError:
+        if download and path is None:
+            return None
+        raise
+
+
+INCEPTION_ENV = "BOOTDRIFT_INCEPTION_WEIGHTS"
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILE
+
+#: torch-fidelity's InceptionV3 (``torch_fidelity.feature_extractor_inceptionv3.URL_INCEPTION_V3``).
+INCEPTION_WEIGHTS = WeightsFile(what="InceptionV3", file=INCEPTION_FILE, url=INCEPTION_URL,
+                                env=INCEPTION_ENV)
+
+#: torchvision's ``ResNet50_Weights.IMAGENET1K_V2`` (torchvision's default ResNet-50 weights).
+RESNET50_WEIGHTS = WeightsFile(
+    what="ResNet-50", file="resnet50-11ad3fa6.pth",
+    url="https://download.pytorch.org/models/resnet50-11ad3fa6.pth", env="BOOTDRIFT_RESNET50_WEIGHTS")

@@ -20,11 +20,9 @@ from the real contexts of the MLE model this never happens.
 ``score_k`` (default 0.1): under maximum likelihood one unseen held-out n-gram would
 make the perplexity infinite. Smoothing applies to the score only, never to the samples.
 
-Written by hand, not with ``nltk.lm``: nltk's models are pure Python, generate one token per call
-(0.6 ms per token for a bigram MLE, measured: ~45 s per stage for the 72k tokens of the pydoc
-training set, per topic-free model) and are not topic-conditional. Here the counts are one sorted
-int64 key array (``numpy.unique``) and all N chunks are sampled at once, one position per
-vectorised step (``searchsorted`` on cumulative counts).
+Written by hand, not with ``nltk.lm``: nltk's models are pure Python, sample one token per call and
+are not topic-conditional; here the counts are one sorted int64 key array (``numpy.unique``) and
+all chunks are sampled at once (``searchsorted`` on cumulative counts). docs/TEXT_LOOP.md.
 """
 from __future__ import annotations
 
@@ -57,7 +55,9 @@ class NGramConfig:
         if self.add_k < 0 or self.score_k <= 0:
             raise ValueError(f"need add_k >= 0 and score_k > 0, got add_k={self.add_k}, score_k={self.score_k}")
         if (self.num_topics + 1) * (self.vocab_size + 1) ** self.order >= 2 ** 62:
-            raise ValueError(f"order {self.order} with a vocabulary of {self.vocab_size} overflows the int64 n-gram keys")
+            raise ValueError(
+                f"order {self.order} with a vocabulary of {self.vocab_size} overflows the int64 n-gram keys"
+            )
 
 
 class NGramGenerator:
@@ -73,7 +73,8 @@ class NGramGenerator:
     def _contexts(self, x: np.ndarray, m: int) -> np.ndarray:
         """(N, L, m) the m tokens before each position ([BOS]-padded)."""
         padded = np.concatenate([np.full((len(x), m), self.bos, dtype=np.int64), x], axis=1)
-        return np.stack([padded[:, j:j + x.shape[1]] for j in range(m)] or [np.empty(x.shape, np.int64)], axis=2)[..., :m]
+        shifted = [padded[:, j:j + x.shape[1]] for j in range(m)] or [np.empty(x.shape, np.int64)]
+        return np.stack(shifted, axis=2)[..., :m]
 
     def _key(self, topic: np.ndarray, ctx: np.ndarray) -> np.ndarray:
         key = topic.astype(np.int64)

@@ -56,8 +56,8 @@ class TextDriftSuite:
     """
 
     def __init__(self, x_train: Tensor, y_train: Tensor, vocab_size: int, num_topics: int, *,
-                 decode: Callable[[Tensor], str], topics: Sequence[str] = (), encoder: EncoderConfig = EncoderConfig(), seed: int = 0,
-                 otdd_max_samples: Optional[int] = 2000) -> None:
+                 decode: Callable[[Tensor], str], topics: Sequence[str] = (), encoder: EncoderConfig = EncoderConfig(),
+                 seed: int = 0, otdd_max_samples: Optional[int] = 2000) -> None:
         self.vocab_size, self.num_topics, self.decode, self.seed = vocab_size, num_topics, decode, seed
         self.topics = tuple(topics)
         self.otdd_max_samples = otdd_max_samples

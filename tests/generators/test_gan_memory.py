@@ -7,7 +7,7 @@ import torch
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.base import Generator, TrainableGenerator, from_unit_range
 from bootdrift_avalanche.generators.gan_memory import GANMemoryConfig, GANMemoryGenerator
-from bootdrift_avalanche.generators.gan_memory.layers import ModulatedConv2d, ModulatedLinear, modulate
+from bootdrift_avalanche.generators.gan_memory.modulated_layers import ModulatedConv2d, ModulatedLinear, modulate
 from bootdrift_avalanche.runtime import checkpoint
 
 

@@ -17,5 +17,5 @@ from .gaussian import (
     simulate_mle_bootstrap,
 )
 
-__all__ = ["GAUSSIAN_REGIMES", "categorical_closed_form", "simulate_categorical", "gaussian_closed_form", "mle_bootstrap_closed_form", "n_real_samples",
-           "simulate_gaussian", "simulate_mle_bootstrap"]
+__all__ = ["GAUSSIAN_REGIMES", "categorical_closed_form", "simulate_categorical", "gaussian_closed_form",
+           "mle_bootstrap_closed_form", "n_real_samples", "simulate_gaussian", "simulate_mle_bootstrap"]

@@ -1,116 +1,12 @@
 """Gaussian maximum-likelihood bootstrapping: the bias/variance argument behind model collapse.
 
-The simplest generative model is a 1-D Gaussian fitted by maximum likelihood. Bootstrapping it means:
-fit the mean and the (1/n, i.e. maximum-likelihood) variance to n samples, draw n new samples from
-the fit, refit, and repeat. This is the analytic counterpart of the bootstrapping loop
-(``bootstrap.py``) of "On the Dangers of Bootstrapping Generation for Continual Learning and Beyond"
-(arXiv 2512.11867); Shumailov et al. (2024, "AI models collapse when trained on recursively
-generated data", Nature 631) make the same Gaussian argument. Two effects compound over stages:
-
-- **bias**: the ML variance underestimates the truth by the factor ``(n-1)/n`` at every fit, so the
-  expected fitted variance decays geometrically and the fitted distribution collapses;
-- **variance**: every fit moves the mean by a fresh sampling error, so the fitted mean performs a
-  random walk away from the true mean.
-
-Indexing. ``t`` counts fits: ``t = 0`` is the true distribution N(mu, sigma2) (mu_0 = mu,
-s2_0 = sigma2); fit ``t >= 1`` is trained on n samples, of which ``m = n_real_samples(n, mix_real)``
-are fresh draws from the truth and ``k = n - m`` are drawn from fit ``t-1``. Fit 1 therefore sees only
-real data whatever ``mix_real`` is, exactly like stage 0 of the bootstrapping loop: loop stage ``s``
-corresponds to ``t = s + 1``. The loop's regimes (``bootstrap.regimes``) map onto four models:
-
-- **replace**: m = 0 (below, lambda = 0);
-- **fresh**: the m real samples are fresh draws from the truth at every fit (below: "A fraction
-  lambda of real data"; ``mle_bootstrap_closed_form`` and ``simulate_mle_bootstrap`` are this model);
-- **augment**: the m real samples are drawn without replacement, anew at every fit, from the fixed
-  set D of n real points that fit 1 was trained on ("Augment" below);
-- **accumulate**: fit t is trained on D and on the n samples of every earlier fit, t n points in all
-  ("Accumulate" below).
-
-``gaussian_closed_form(regime, ...)`` and ``simulate_gaussian(regime, ...)`` take the regime by name
-(``GAUSSIAN_REGIMES``).
-
-Derivation (write lambda = m/n, q = (n-1)/n, V_t = E[s2_t], M_t = Var[mu_t] = E[(mu_t - mu)^2];
-E[mu_t] = mu at every t, because every sampling step is unbiased for the mean).
-
-*No real data (lambda = 0).* Given fit t-1, the n samples are i.i.d. N(mu_{t-1}, s2_{t-1}), so
-n s2_t / s2_{t-1} ~ chi2_{n-1}, independent of the new sample mean, which is N(mu_{t-1}, s2_{t-1}/n).
-Hence E[s2_t | past] = q s2_{t-1} and::
-
-    E[s2_t]   = sigma2 q^t
-    Var[mu_t] = sum_{s=1..t} E[s2_{s-1}] / n = sigma2/n sum_{s=0..t-1} q^s = sigma2 (1 - q^t)
-
-(the mean increments are martingale differences, so their variances add). Also
-E[s2_t^2] = E[s2_{t-1}^2] E[(chi2_{n-1}/n)^2] = E[s2_{t-1}^2] (n^2 - 1)/n^2, giving
-Var[s2_t] = sigma2^2 (((n^2-1)/n^2)^t - q^(2t)).
-
-*A fraction lambda of real data.* The pooled ML fit of m real points R (mean Rbar) and k synthetic
-points S (mean Sbar) has mu_t = lambda Rbar + (1-lambda) Sbar and
-n s2_t = W_R + W_S + (m k / n)(Rbar - Sbar)^2, where W_R, W_S are the within-group sums of squares
-and the last term is the between-group term. With E[W_R] = (m-1) sigma2,
-E[W_S | past] = (k-1) s2_{t-1} and E[(Rbar - Sbar)^2 | past] = sigma2/m + s2_{t-1}/k + (mu - mu_{t-1})^2::
-
-    E[s2_t | past] = q (lambda sigma2 + (1-lambda) s2_{t-1}) + lambda (1-lambda) (mu_{t-1} - mu)^2
-    V_t = q (lambda sigma2 + (1-lambda) V_{t-1}) + lambda (1-lambda) M_{t-1}
-    M_t = (1-lambda)^2 M_{t-1} + (lambda sigma2 + (1-lambda) V_{t-1}) / n
-
-an exact linear recursion for (V_t, M_t), from V_0 = sigma2, M_0 = 0. Adding the two lines gives a
-conservation law, V_t + M_t = lambda sigma2 + (1-lambda)(V_{t-1} + M_{t-1}) = sigma2 for every t (the ML
-fit preserves the samples' mean squared deviation from mu, s2_t + (mu_t - mu)^2, and that is
-sigma2 in expectation): the variance the fit loses to the bias reappears as the wandering of the
-mean. Substituting V_{t-1} = sigma2 - M_{t-1} gives the closed form::
-
-    rho = (1 - lambda)(1 - lambda - 1/n),    N = lambda (2n - 1 - n lambda) = n (1 - rho) - 1
-    Var[mu_t] = sigma2 (1 - rho^t) / (1 + N),    E[s2_t] = sigma2 - Var[mu_t]
-
-with stationary values Var[mu_inf] = sigma2 / (1 + N) and E[s2_inf] = sigma2 N / (1 + N). At
-lambda = 0 this is the collapse above (rho = q, N = 0: E[s2_t] -> 0); at lambda = 1 every fit is a
-fresh fit to real data (rho = 0: no drift); in between the relative variance deficit settles at
-1/(1 + N), about 1/(n lambda (2 - lambda)) for large n.
-
-*Augment (a fixed real set).* Condition on D (mean Dbar, ML variance S2; E[S2] = q sigma2) and write
-M_t = E[(mu_t - Dbar)^2 | D], V_t = E[s2_t | D]. The m real points R are a uniform subset of D, so
-E[Rbar | D] = Dbar, Var[Rbar | D] = S2 (n - m) / ((n - 1) m) (finite-population correction), and the
-ML fit preserves the mean squared deviation from Dbar of its training set: each real point has
-E[(x - Dbar)^2 | D] = S2, each synthetic one s2_{t-1} + (mu_{t-1} - Dbar)^2. Hence
-V_t + M_t = lambda S2 + (1 - lambda)(V_{t-1} + M_{t-1}), and from V_1 = S2, M_1 = 0 (fit 1 is fitted
-to D itself), V_t + M_t = S2 for every t >= 1. The fitted mean is
-mu_t - Dbar = lambda (Rbar - Dbar) + (1 - lambda)(Sbar - Dbar) with independent parts, so::
-
-    M_t = lambda^2 S2 (n - m)/((n - 1) m) + (1 - lambda)^2 (M_{t-1} + V_{t-1}/k)
-        = rho M_{t-1} + c S2,    rho = (1 - lambda)(1 - lambda - 1/n),  c = (1 - lambda)(lambda/(n - 1) + 1/n)
-
-(substituting V_{t-1} = S2 - M_{t-1}), so M_t = c S2 (1 - rho^(t-1)) / (1 - rho). Every step is
-unbiased for Dbar given D, so the cross term with Dbar - mu (variance sigma2/n) vanishes::
-
-    Var[mu_t] = sigma2/n + q sigma2 c (1 - rho^(t-1)) / (1 - rho),    E[s2_t] = q sigma2 (1 - c (1 - rho^(t-1)) / (1 - rho))
-
-for t >= 1. lambda = 0 gives c/(1 - rho) = 1 and the collapse above; lambda = 1 gives c = 0 (every fit
-is the fit to D). For lambda > 0 the excess Var[mu_inf] - sigma2/n = q sigma2 c/(1 - rho) is about
-sigma2 (1 - lambda^2) / (n lambda (2 - lambda)): the same order 1/(n lambda) as with fresh data, but the
-fixed set's own error sigma2/n is never averaged away.
-
-*Accumulate.* Fit t is the ML fit to D and S_1, ..., S_{t-1} (S_j: n samples of fit j), so
-t mu_t = Dbar + sum_{j<t} Sbar_j and hence mu_{t+1} = mu_t + a_t / (t + 1) with a_t = Sbar_t - mu_t,
-E[a_t | past] = 0, E[a_t^2 | past] = s2_t / n. The mean is a martingale with shrinking steps::
-
-    Var[mu_t] = sigma2/n + sum_{j=1}^{t-1} E[s2_j] / (n (j + 1)^2).
-
-The variance follows from the same conservation: the t n training points have
-sum (x - mu_t)^2 = sum (x - mu)^2 - t n (mu_t - mu)^2, with E = n sigma2 from D and
-n (E[s2_j] + Var[mu_j]) from S_j, so with U_j = E[s2_j] + Var[mu_j]: t U_t = sigma2 + sum_{j<t} U_j,
-and U_1 = q sigma2 + sigma2/n = sigma2 gives U_t = sigma2 for all t. Then V_t = sigma2 - Var[mu_t]
-and the mean's recursion give V_{t+1} = V_t (1 - 1/(n (t + 1)^2)), V_1 = sigma2 (1 - 1/n)::
-
-    E[s2_t] = sigma2 prod_{j=1}^{t} (1 - 1/(n j^2)),    Var[mu_t] = sigma2 - E[s2_t].
-
-The product converges (sum 1/j^2 < inf), to Euler's sin(pi x)/(pi x) at x = 1/sqrt(n): the error stays
-bounded, E[s2_inf] = sigma2 sin(pi/sqrt(n)) / (pi/sqrt(n)) ~ sigma2 (1 - pi^2/(6 n)), where replace's
-E[s2_t] = sigma2 q^t goes to 0 (Gerstgrasser et al. 2024 show the same bound for linear regression).
-
-The Monte-Carlo simulator draws either the raw samples (``method="samples"``; exact and independent
-of the algebra above, O(n) per run and stage) or the sufficient statistics (``method="statistics"``;
-the same distribution, using only that a Gaussian sample's mean and within-group sum of squares are
-independent normal and scaled chi-squared variables; O(1) per run and stage, for large n).
+A 1-D Gaussian is fitted by maximum likelihood to n samples, n new samples are drawn from the fit
+(mixed with real ones as the loop's regime says), and the fit repeats: the analytic counterpart of
+the bootstrapping loop (``bootstrap/loop.py``). The ML variance's bias shrinks the spread and each
+fit's sampling error moves the mean. ``gaussian_closed_form(regime, ...)`` gives the exact
+moments of every regime (``GAUSSIAN_REGIMES``), ``simulate_gaussian`` checks them by Monte Carlo;
+``t = 0`` is the truth and loop stage ``s`` is fit ``t = s + 1``. Derivations:
+docs/GAUSSIAN_THEORY.md.
 """
 from __future__ import annotations
 
@@ -151,7 +47,7 @@ def mle_bootstrap_closed_form(
     """Exact expectations of Gaussian ML bootstrapping for fits ``t = 0 .. t_max``, in the fresh
     regime (fresh real samples at every fit; ``mix_real=0`` is replace).
 
-    See the module docstring for the derivation. ``mix_real`` is the fraction of fresh real samples
+    See docs/GAUSSIAN_THEORY.md for the derivation. ``mix_real`` is the fraction of fresh real samples
     in each fit, rounded to ``m = n_real_samples(n, mix_real)`` points; the formulas use the
     effective fraction ``m / n``.
 
@@ -269,7 +165,7 @@ def simulate_mle_bootstrap(
 
 
 def _augment_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
-    """Augment (fixed real set D, a fresh subset of it at every fit); see the module docstring."""
+    """Augment (fixed real set D, a fresh subset of it at every fit); see docs/GAUSSIAN_THEORY.md."""
     _check_common(t_max, sigma2)
     m = n_real_samples(n, mix_real)
     lam, q, t = m / n, (n - 1.0) / n, np.arange(t_max + 1)
@@ -284,7 +180,7 @@ def _augment_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: floa
 
 
 def _accumulate_closed_form(t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0) -> Dict[str, np.ndarray]:
-    """Accumulate (fit t on D and every earlier fit's n samples); see the module docstring."""
+    """Accumulate (fit t on D and every earlier fit's n samples); see docs/GAUSSIAN_THEORY.md."""
     _check_common(t_max, sigma2)
     n_real_samples(n, mix_real)  # validates n
     _no_real_fraction("accumulate", mix_real)
@@ -376,7 +272,7 @@ def _regime(name: str):
 def gaussian_closed_form(regime: str, t_max: int, n: int, sigma2: float = 1.0, mix_real: float = 0.0
                          ) -> Dict[str, np.ndarray]:
     """E[fitted variance] (``"expected_var"``) and Var[fitted mean] (``"var_of_mean"``) for fits
-    ``t = 0 .. t_max`` of Gaussian ML bootstrapping in ``regime`` (module docstring; loop stage s is
+    ``t = 0 .. t_max`` of Gaussian ML bootstrapping in ``regime`` (docs/GAUSSIAN_THEORY.md; loop stage s is
     fit t = s + 1), as float64 arrays, with ``"t"`` and regime-specific scalars."""
     return _regime(regime)[0](t_max, n, sigma2, mix_real)
 

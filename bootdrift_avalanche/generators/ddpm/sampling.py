@@ -1,30 +1,11 @@
 """DDPM / DDIM sampling with optional classifier guidance (Dhariwal & Nichol 2021, Alg. 1/2).
 
 The guidance gradient g = ∇_{x_t} log softmax(C(x_t))[y] (taken at x_t, as guided-diffusion's
-``cond_fn``) enters each sampler the way the paper and guided-diffusion write it:
-
-- **DDPM (ancestral), Algorithm 1** (guided-diffusion's ``condition_mean``): the posterior mean is
-  formed by the scheduler from the *unshifted* ε̂, with the predicted x0 clipped to [-1, 1], and then
-  moved by Σ_t·s·g, where Σ_t is the step's posterior variance (``fixed_small``: β̃_t of the
-  respaced chain, what ``DDPMScheduler`` samples with). The shift is added after the clipping, so
-  none of it is clipped away, and at the last step (Σ = 0) there is none.
-- **DDIM, Algorithm 2** (guided-diffusion's ``condition_score``): ε̂ ← ε̂ − sqrt(1−ᾱ_t)·s·g, and x0 is
-  predicted from the shifted ε̂.
-
-The two are *not* the same update. Shifting ε̂ by −sqrt(1−ᾱ_t)·s·g moves the predicted x0 by
-(1−ᾱ_t)/sqrt(ᾱ_t)·s·g and so an unclipped DDPM mean by β_t·sqrt(ᾱ_prev/ᾱ_t)·s·g, against
-Algorithm 1's Σ_t·s·g = β_t·(1−ᾱ_prev)/(1−ᾱ_t)·s·g. Their ratio (1−ᾱ_t)/(1−ᾱ_prev)·sqrt(ᾱ_prev/ᾱ_t)
-tends to 1 only as the step shrinks (the "agree to first order" this docstring used to claim), and
-a 50-step respaced chain is far from that limit at small t: 2.0 for the step t=59 -> 39, 3.0 for
-39 -> 19. At large t the clip of x0 (whose 1/sqrt(ᾱ_t) amplifies the ε-form shift) removes most
-of it. That ε form was used for both samplers before issue 13. Measured on Split Digits with an
-oracle ε̂ and a SmallCNN guide (50 trailing steps, cosine, T=1000), its shift / (Σ_t·s·g) was 0.07
-at t=979, 0.20 at 899, 0.71 at 599, 1.11 at 199, 1.85 at 59 and 2.8 at 39 (a reviewer's similar
-set-up: 0.37, 0.69, ~1.0, 1.16, 1.93 at t=979, 899, 599-399, 199, 59); the DDPM step now moves by
-Σ_t·s·g exactly, ratio 1.000 at every step (``tests/generators/test_ddpm.py``).
-
-As in the DDGR reference code, the classifier is the continual learner itself (not a noise-aware
-classifier) and sees the noisy x_t mapped to the benchmark's value range.
+``cond_fn``) enters each sampler as the paper writes it: for DDPM (Algorithm 1, ``condition_mean``)
+the posterior mean, formed from the unshifted ε̂ with x0 clipped, moves by Σ_t·s·g; for DDIM
+(Algorithm 2, ``condition_score``) ε̂ ← ε̂ − sqrt(1−ᾱ_t)·s·g. The two are not the same update on a
+respaced chain (docs/ddpm_guidance_and_training.md). As in the DDGR reference, the classifier is the
+continual learner itself and sees x_t mapped to the benchmark's value range.
 """
 from __future__ import annotations
 

@@ -1,13 +1,7 @@
 """``GANMemoryConfig``: everything that sizes and trains a GAN Memory, validated.
 
-Named scales live in the one presets table, ``experiments.config.PRESETS``
-(``PRESETS[name].gan_memory_config(image_shape=..., num_classes=...)``). The plain defaults here pair
-the reference's optimiser with a small 8x8 network and are not tuned: start from a preset. What the
-cpu-small entry was measured to do (Split Digits, 5 tasks of 2 classes, one CPU thread): base plus
-five task modulations in about 80 CPU-seconds; a logistic regression trained on real digits labels
-96.5% of 1,000 generated samples correctly (96.7% on the real test set); 8,288 modulation parameters
-per task against 39,921 in the base generator. Its lr is 10x the reference's and R1 is lazy (every
-4th step) to fit in that time: at lr 1e-4 the same 400 base steps gave ~50% sample accuracy.
+The plain defaults are small and untuned; named scales live in ``experiments.config.PRESETS``
+(what they were measured to do: docs/GAN_MEMORY.md, "Presets").
 """
 from __future__ import annotations
 
@@ -16,7 +10,7 @@ from typing import Optional, Tuple
 
 from ...runtime.threads import DEFAULT_THREADS, check_threads
 
-#: Where the base GAN comes from (see the package docstring).
+#: Where the base GAN comes from (see docs/GAN_MEMORY.md).
 SOURCES = ("first_experience", "separate")
 
 
@@ -44,7 +38,8 @@ class GANMemoryConfig:
     sample_batch_size: int = 512  # images per forward pass in generate()
     seed: int = 0  # seeds the initial weights, the training noise and the mini-batch draws (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
-    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU (runtime/threads.py); None keeps torch's setting
+    # torch threads inside fit/generate on CPU (runtime/threads.py); None keeps torch's setting
+    threads: Optional[int] = DEFAULT_THREADS
 
     def __post_init__(self):
         self.image_shape = tuple(int(s) for s in self.image_shape)

@@ -1,8 +1,7 @@
 """``GANMemoryGenerator``: the generator memory of GAN Memory (a frozen base GAN plus one style
 modulation per task) as an ``nn.Module`` that follows the Generator protocol of
 ``generators/base.py``: ``fit`` learns one task per call, ``generate(labels, seed=)`` routes each
-label to the task that learned it. The method, its choices and deviations are described in the
-package docstring; the layers are ``layers.py``, the training loop ``training.py``.
+label to the task that learned it. The method, its choices and deviations: docs/GAN_MEMORY.md.
 """
 from __future__ import annotations
 
@@ -17,14 +16,9 @@ from ...runtime.seeds import seed_for
 from ...runtime.threads import thread_settings
 from ..base import check_finite_samples, from_unit_range, to_unit_range, validate_images, validate_labels
 from .config import GANMemoryConfig
-from .layers import (
-    DiscriminatorModulation,
-    GeneratorModulation,
-    ModulationBank,
-    ResNetDiscriminator,
-    ResNetGenerator,
-    base_signature,
-)
+from .bank import ModulationBank, base_signature
+from .networks import ResNetDiscriminator, ResNetGenerator
+from .task_modulation import DiscriminatorModulation, GeneratorModulation
 from .training import FitStats, gan_training
 
 

@@ -14,7 +14,7 @@ reading NVlabs/stylegan2-ada-pytorch (no code copied). One concern per module:
 - ``generator``: ``StyleGAN2Generator``, the Generator-protocol object.
 
 Why hand-written: no maintained pip package fits. ``stylegan2-pytorch`` (lucidrains) is
-unconditional (class conditioning is an open request, its issue #194), built around its own CLI
+unconditional (class conditioning is an open request in its tracker), built around its own CLI
 trainer and pulls in several extra packages; ``stylegan2-torch`` is unconditional and unmaintained
 since 2022; NVlabs' code is not a package and needs its custom CUDA ops (with slow fallbacks).
 """

@@ -53,7 +53,9 @@ class Discriminator(nn.Module):
         res = cfg.resolutions()
         top = res[-1]
         self.fromrgb = EqualConv2d(cfg.image_shape[0], cfg.channels(top), 1)
-        self.blocks = nn.ModuleList(DiscriminatorBlock(cfg.channels(r), cfg.channels(r // 2)) for r in reversed(res[1:]))
+        self.blocks = nn.ModuleList(
+            DiscriminatorBlock(cfg.channels(r), cfg.channels(r // 2)) for r in reversed(res[1:])
+        )
         c4 = cfg.channels(4)
         self.cmap_dim = c4
         self.mbstd_group = cfg.mbstd_group
