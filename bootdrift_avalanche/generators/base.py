@@ -66,7 +66,7 @@ def require_generator(generator, *, who: str, methods: Sequence[str] = ("generat
             absent = [k for k in generate_keywords if k not in params]
             if absent:
                 raise TypeError(f"{who} cannot use a {kind}: its generate() takes no {', '.join(absent)} "
-                                f"argument (the plugin calls generate(labels, seed=, {'=, '.join(generate_keywords)}=))")
+                                f"argument (the plugin calls generate(labels, {', '.join(k + '=' for k in generate_keywords)}))")
 
 
 def validate_labels(labels: Tensor, num_classes: Optional[int], *, what: str = "labels") -> Tensor:
