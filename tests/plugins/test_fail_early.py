@@ -243,3 +243,50 @@ def test_the_ddgr_plugin_names_each_generate_keyword_once():
 def test_check_output_keeps_good_samples_and_casts_them():
     out = check_output(torch.zeros(3, 1, 8, 8, dtype=torch.float64), torch.tensor([0, 1, 2]), who="g")
     assert out.dtype == torch.float32 and out.shape == (3, 1, 8, 8)
+
+
+def test_the_generative_replay_helper_prints_no_logger_warning_of_its_own_vae():
+    import warnings
+
+    from bootdrift_avalanche.strategies import avalanche_generative_replay
+
+    model = SimpleMLP(num_classes=10, input_size=64)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        avalanche_generative_replay(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                    criterion=torch.nn.CrossEntropyLoss(), image_shape=(1, 8, 8),
+                                    evaluator=EvaluationPlugin(loggers=[_Quiet()]))
+    assert not [w for w in caught if "No loggers specified" in str(w.message)]
+
+
+class _Quiet:
+    """A logger that logs nothing (so the user's own evaluator has one)."""
+
+    def log_single_metric(self, *a, **k):
+        pass
+
+    def log_metrics(self, *a, **k):
+        pass
+
+    def __getattr__(self, name):  # every before_/after_ callback: nothing to do
+        if name.startswith(("before_", "after_")):
+            return lambda *a, **k: None
+        raise AttributeError(name)
+
+
+def test_metric_table_given_a_path_says_to_read_it_first(tmp_path):
+    from bootdrift_avalanche.logging import metric_table
+
+    with pytest.raises(TypeError, match=r"metric_table\(read_metrics\('.*m.jsonl'\)\)"):
+        metric_table(str(tmp_path / "m.jsonl"))
+
+
+def test_the_small_sample_warning_does_not_only_ask_for_more_n_per_class():
+    from bootdrift_avalanche.metrics.features import make_extractor
+    from bootdrift_avalanche.metrics.suite import DriftSuite, SuiteConfig
+
+    x = torch.randn(8, 2)
+    y = torch.arange(8) % 2
+    suite = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, samples=False, otdd=False))
+    with pytest.warns(RuntimeWarning, match="use a reference stream with more"):
+        suite.evaluate(x, y, x.clone(), y)
