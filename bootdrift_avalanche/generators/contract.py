@@ -1,7 +1,7 @@
 """The output contract of a generator, checked where its samples enter a replay set or a drift metric.
 
-Samples must be a floating-point tensor with one sample per label, the real data's sample shape,
-finite values, and the real data's value scale. The scale is judged from the real data's per-channel
+Samples must be a real-valued tensor (cast to float32) with one sample per label, the real data's
+sample shape, finite values, and the real data's value scale. The scale is judged from the real data's per-channel
 statistics (mean, std, min, max), not only from its min/max. A [-1, 1] generator against [0, 1] data
 lies inside twice the data's width, but its per-channel mean and std are those of the data mapped
 by ``2x - 1``. A [0, 1] generator against mean/std-normalised data lies inside the data's range,
