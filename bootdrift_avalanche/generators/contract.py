@@ -166,8 +166,8 @@ def check_output(out, labels: Tensor, *, who: str, reference: Optional[ValueStat
     reference is known."""
     n = len(labels)
     if not isinstance(out, Tensor):
-        raise GeneratorOutputError(f"{who} returned a {type(out).__name__} for {n} label(s): a generator must "
-                                   "return one tensor of shape (len(labels), *sample_shape) (stack a list with torch.stack)")
+        raise GeneratorOutputError(f"{who} returned a {type(out).__name__} for {n} label(s): a generator must return "
+                                   "one tensor of shape (len(labels), *sample_shape) (stack a list with torch.stack)")
     if out.dim() < 2 or out.shape[0] != n:
         raise GeneratorOutputError(f"{who} returned shape {tuple(out.shape)} for {n} label(s): a generator must "
                                    "return exactly one sample per label, in the labels' order")

@@ -114,4 +114,5 @@ def _train_keys(strategy) -> Optional[list]:
     return stream_keys(stream) if stream is not None else None
 
 
-__all__ = ["GeneratorOutputError", "ValueStats", "check_drift_setup", "check_output", "check_features", "check_replay_data", "fix_for"]
+__all__ = ["GeneratorOutputError", "ValueStats", "check_drift_setup", "check_features", "check_output",
+           "check_replay_data", "fix_for"]
