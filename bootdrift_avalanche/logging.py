@@ -128,6 +128,9 @@ def metric_table(records: List[Dict], prefix: str = "") -> Dict[str, Dict[int, f
     evaluation during training and one after it): the last one logged wins. In a file that records
     experiences, values logged before the first training experience (an evaluation of the untrained
     model) have none and are left out: their step is an iteration count, not an experience."""
+    if isinstance(records, (str, Path)):
+        raise TypeError("metric_table takes the records of a file, not its path: "
+                        f"metric_table(read_metrics({str(records)!r}))")
     by_experience = any("experience" in r for r in records)
     table: Dict[str, Dict[int, float]] = {}
     for r in records:

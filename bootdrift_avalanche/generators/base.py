@@ -65,8 +65,9 @@ def require_generator(generator, *, who: str, methods: Sequence[str] = ("generat
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             absent = [k for k in generate_keywords if k not in params]
             if absent:
+                call = ", ".join(k + "=" for k in generate_keywords)
                 raise TypeError(f"{who} cannot use a {kind}: its generate() takes no {', '.join(absent)} "
-                                f"argument (the plugin calls generate(labels, seed=, {'=, '.join(generate_keywords)}=))")
+                                f"argument (the plugin calls generate(labels, {call}))")
 
 
 def validate_labels(labels: Tensor, num_classes: Optional[int], *, what: str = "labels") -> Tensor:

@@ -335,7 +335,8 @@ class DriftSuite:
         if out.scalars["DriftSamplesPerClass"] < MIN_SAMPLES_PER_CLASS and (cfg.fid or cfg.cfid or cfg.otdd):
             warnings.warn(f"drift metrics{where} scored only {int(out.scalars['DriftSamplesPerClass'])} sample(s) of "
                           f"some class (fewer than {MIN_SAMPLES_PER_CLASS}): FID/CFID/OTDD estimate covariances from "
-                          "them and are dominated by small-sample bias; raise n_per_class", RuntimeWarning,
+                          "them and are dominated by small-sample bias; raise n_per_class, or, for a class the "
+                          "reference has fewer samples of, use a reference stream with more", RuntimeWarning,
                           stacklevel=2)
         if extra is not None:
             self._merge_extra(out, extra(syn_x, syn_y), where)

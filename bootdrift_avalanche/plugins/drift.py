@@ -104,6 +104,7 @@ from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, lo
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
+from .preflight import ValueStats, check_drift_setup, check_features, check_output
 from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, sample_keys, stream_keys
 
 
@@ -216,6 +217,7 @@ class DriftComputation:
             raise ValueError(f"gen_batch_size must be >= 1, got {gen_batch_size}")
         self.cfg = suite
         self.generator = as_generator(generator)  # a wrong generator fails here, not after training
+        check_features(features)  # an unknown name or a missing weights file fails here too
         self.features = features
         self.n_per_class = n_per_class
         self.gen_batch_size = gen_batch_size
@@ -314,6 +316,7 @@ class DriftComputation:
         if self._checked:
             return
         self._checked = True
+        check_drift_setup(self, strategy)  # generator, reference classes, a probe: plugins/preflight.py
         if not (self._reference.repeated or is_multi_task_module(getattr(strategy, "model", None))):
             return
         sampler = find_sampler(strategy, self.generator)
@@ -358,7 +361,8 @@ class DriftComputation:
             sampler = find_sampler(strategy, self.generator)
             keys = [self.labels.key(g) for g in seen]
             real_x, real_y = self._reference.labelled(keys, seen)
-            syn_x = self._sample(strategy, sampler, real_y)
+            syn_x = check_output(self._sample(strategy, sampler, real_y), real_y, who=repr(sampler),
+                                 reference=ValueStats.of(real_x))  # the output contract, before any metric
             suite = self.suite
             real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from ..generators.base import check_finite_samples, validate_labels
+from ..generators.contract import check_output
 
 
 class AvalancheGRAdapter:
@@ -192,12 +193,8 @@ class DriftSampler:
                     f"{type(self.generator).__name__}.generate must accept a seed: the generator protocol is "
                     "generate(labels, *, seed=None) -> samples"
                 ) from err
-        if not isinstance(out, Tensor) or out.dim() < 2 or out.shape[0] != len(labels):
-            got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else f"a {type(out).__name__}"
-            raise ValueError(f"{self!r} returned {got} for {len(labels)} label(s): the generator protocol is "
-                             "one sample per label, a tensor of shape (len(labels), *sample_shape)")
-        # user generators may hand back GPU or float64 tensors; the metrics work on CPU float32
-        return out.detach().float().cpu()
+        # count, dtype, finite; CPU float32 (user generators may hand back GPU or float64 tensors)
+        return check_output(out, labels, who=repr(self))
 
     def __repr__(self) -> str:  # the generator's own repr may be a whole network
         via = f", via {type(self.plugin).__name__}.replay_samples" if self.plugin is not None else ""

@@ -17,7 +17,9 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..generators.base import require_generator
+from ..generators.contract import ValueStats, check_output
 from ..runtime.seeds import seed_for
+from .preflight import check_replay_data
 from .task_keys import TaskClassLabels, check_stream, stream_keys
 
 
@@ -75,7 +77,10 @@ class ReplaySetPlugin(SupervisedPlugin):
     Subclasses may draw the replay set their own way in :meth:`_replay_set` and, after
     an experience, train the generator on :meth:`_generator_data` and record its (task, class) pairs
     with ``self.labels.add_experience``. Before the first experience trains, the stream is checked
-    against the generator (``task_keys.check_stream``: enough labels for every (task, class) pair).
+    against the generator (``task_keys.check_stream``: enough labels for every (task, class) pair)
+    and the experience's images against it (``preflight.check_replay_data``: its ``value_range``, a
+    probe of a user generator); every replay set then meets the output contract
+    (``generators.contract``: count, shape, finite, the data's scale) before the solver sees it.
     Added to any template, the plugin is found by the drift metrics (``plugins.generator_lookup``:
     a plugin with ``replay_samples`` and a ``generator``), which sample it through
     :meth:`replay_samples`, so they measure exactly what the plugin replays.
@@ -119,6 +124,7 @@ class ReplaySetPlugin(SupervisedPlugin):
         self.replay_y: Optional[Tensor] = None
         self._replay_keys: Optional[Tuple[Tensor, Tensor]] = None  # (classes, tasks) of the replay set
         self._stream_checked = False
+        self._data_stats: Optional[ValueStats] = None  # the scale of the training data (preflight)
         self._rng = torch.Generator().manual_seed(seed_for("replay.minibatch", seed=seed))
 
     @property
@@ -150,11 +156,16 @@ class ReplaySetPlugin(SupervisedPlugin):
             check_stream(stream_keys(stream) if stream is not None else None, self.generator,
                          who=type(self).__name__)
             self._stream_checked = True
+        if self._data_stats is None:  # first experience (or a resume without it): read its images once
+            x, y, t = experience_task_tensors(strategy.experience)
+            self._data_stats = check_replay_data(self, strategy, x, self.labels.copy().add_experience(
+                strategy.experience).to_labels(t, y))
         self.replay_x = self.replay_y = self._replay_keys = None
         if not len(self.labels):
             return
         labels = torch.tensor(self.seen_classes).repeat_interleave(self.replay_per_class)
-        self.replay_x = self._replay_set(strategy, labels)
+        self.replay_x = check_output(self._replay_set(strategy, labels), labels, reference=self._data_stats,
+                                     who=f"{type(self).__name__}'s generator {type(self.generator).__name__}")
         self.replay_y = labels
         tasks, classes = self.labels.to_keys(labels)
         self._replay_keys = (classes, tasks)
@@ -186,7 +197,7 @@ class ReplaySetPlugin(SupervisedPlugin):
 
     def state_dict(self) -> dict:
         """The (task, class) labels, the mini-batch sampling RNG and the generator's state (for resume)."""
-        return {"labels": self.labels.state_dict(), "rng": self._rng.get_state(),
+        return {"labels": self.labels.state_dict(), "rng": self._rng.get_state(), "data_stats": self._data_stats,
                 "generator": self.generator.state_dict() if hasattr(self.generator, "state_dict") else None}
 
     def load_state_dict(self, state: dict) -> None:
@@ -197,5 +208,6 @@ class ReplaySetPlugin(SupervisedPlugin):
         else:
             self.labels = TaskClassLabels((0, int(c)) for c in state["seen_classes"])
         self._rng.set_state(state["rng"])
+        self._data_stats = state.get("data_stats")
         if state.get("generator") is not None:
             self.generator.load_state_dict(state["generator"])

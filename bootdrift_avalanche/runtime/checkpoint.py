@@ -151,3 +151,25 @@ def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
+
+
+def pickle_optimizers_by_reference() -> None:
+    """Let Avalanche's ``save_checkpoint`` (dill) pickle torch optimizers.
+
+    ``torch/optim/__init__.py`` deletes its submodule names (``del sgd``). dill then cannot find
+    ``torch.optim.sgd.SGD`` by its module path, pickles the class by value, and pulls in module globals
+    that cannot be pickled (typing_extensions' ``sentinel`` from 4.16, a ``PyCapsule`` before). No dill or
+    typing_extensions version avoids that. Putting the submodule names back (the very modules, as
+    importing them would) lets dill pickle the classes by reference. Idempotent; called on
+    ``import bootdrift_avalanche.plugins``.
+    """
+    import sys
+
+    import torch.optim
+
+    prefix = "torch.optim."
+    for name, module in list(sys.modules.items()):
+        child = name[len(prefix):]
+        if name.startswith(prefix) and child and "." not in child and module is not None \
+                and not hasattr(torch.optim, child):
+            setattr(torch.optim, child, module)

@@ -9,6 +9,7 @@ replay regenerated every iteration, and it fails on ``[x, y]`` mini-batches (it 
 """
 from __future__ import annotations
 
+import warnings
 from typing import List, Optional, Sequence
 
 import torch
@@ -32,10 +33,13 @@ def avalanche_generative_replay(*, model, optimizer, criterion, image_shape: Seq
     from avalanche.training.supervised.strategy_wrappers import VAETraining
 
     vae = MlpVAE(tuple(image_shape), nhid=nhid, device=device)
+    with warnings.catch_warnings():  # silent on purpose: Avalanche's "No loggers specified" would mislead
+        warnings.filterwarnings("ignore", message="No loggers specified")
+        silent = EvaluationPlugin(loggers=[])
     gen_strategy = VAETraining(
         model=vae, optimizer=torch.optim.Adam(vae.parameters(), lr=generator_lr, weight_decay=1e-4),
         train_mb_size=train_mb_size, train_epochs=generator_epochs or train_epochs, device=device,
-        evaluator=EvaluationPlugin(loggers=[]),  # silence the VAE's own logging
+        evaluator=silent,  # the VAE's own training logs nothing
         plugins=[GenerativeReplayPlugin(replay_size=replay_size, increasing_replay_size=increasing_replay_size)],
     )
     extra = {} if evaluator is None else {"evaluator": evaluator}

@@ -457,8 +457,9 @@ def test_nan_samples_stop_before_logging(tmp_path):
 
     logger = JSONLinesLogger(tmp_path / "m.jsonl")
     s = _naive_with(bm, drift_metrics(reference_stream=bm.test_stream, generator=NaNGen(), features="identity"), [logger])
-    with pytest.raises(FloatingPointError, match="NaN or Inf.*experience 0"):
-        s.train(bm.train_stream[0])
+    with pytest.raises(ValueError, match="NaNGen .probed before training. returned 2 of 2 sample.s. with NaN or Inf"):
+        s.train(bm.train_stream[0])  # refused by the probe, before any iteration
+    assert s.clock.train_iterations == 0
     assert not [r for r in read_metrics(tmp_path / "m.jsonl") if r["name"].startswith("FID")]
 
 
@@ -480,7 +481,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
     assert vals.scalars["DriftSamplesPerClass"] == 3.0
 
 
-def test_samples_on_another_scale_than_the_reference_warn():
+def test_samples_on_another_scale_than_the_reference_are_refused():
     stream = _stream(0, images=True)
 
     class Bytes:  # a generator that forgot to divide by 255
@@ -489,8 +490,8 @@ def test_samples_on_another_scale_than_the_reference_warn():
 
     comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
                             generator=Bytes(), features="identity", n_per_class=10)
-    with pytest.warns(RuntimeWarning, match=r"lie in \[.*, 25\d\] but the real reference in \[.*, 0.89"):
-        comp.result(_strategy(stream[0], 0))
+    with pytest.raises(ValueError, match=r"Bytes\): its samples look \[0, 255\].*values in \[.*, 25\d\]"):
+        comp.result(_strategy(stream[0], 0))  # the output contract (generators/contract.py), before any metric
 
 
 @pytest.fixture(scope="module")
