@@ -92,10 +92,10 @@ def test_split_cifar100_ddgr_example_on_fake_files(tmp_path):
 
 def test_split_cifar100_ddgr_example_offline_error(tmp_path):
     proc = _run("split_cifar100_ddgr.py", "--preset", "tiny", "--data-root", tmp_path / "none",
-                "--log-dir", tmp_path / "log", check=False, timeout=300)
+                "--log-dir", tmp_path / "log", "--no-download", check=False, timeout=300)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "CIFAR-100 not found" in proc.stderr and str(tmp_path / "none") in proc.stderr
-    assert "cifar-100-python" in proc.stderr and "--download" in proc.stderr
+    assert "cifar-100-python" in proc.stderr and "--no-download" in proc.stderr
 
 
 @pytest.mark.slow
