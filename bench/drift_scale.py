@@ -19,6 +19,13 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
     python bench/drift_scale.py --data /tmp/fake_cifar100 --probe drift --n 100
     python bench/drift_scale.py --probe label --n 30 --classes 100 200 400 1000
 
+3. ``example`` (for ``bench/gpu_check.sh``; not part of ``both``): ``examples/split_cifar100_ddgr.py
+   --preset paper --only-experiences 1`` on the full-size fake files, on ``--device``, with the
+   step counts cut (printed; DDPM training steps, sampling steps, epochs) so one experience fits a
+   check; prints the run's wall time and every ``DriftTime/<part>`` of its drift evaluation.
+
+    python bench/drift_scale.py --probe example --device cuda --out /tmp/example_paper
+
 Results: ``docs/DRIFT_SCALE.md``. On a shared machine compare CPU s, not wall s.
 """
 from __future__ import annotations
@@ -208,6 +215,45 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             print(f"baseline: growth exponent {fit_exponent(*zip(*bs)):.2f} ({bs[0][0]}-{bs[-1][0]})")
 
 
+def probe_example(data: Path, out: Path, device: str, cut: Dict[str, int], preset: str = "paper") -> int:
+    """One paper-preset experience of the CIFAR-100 example on the fake files (module docstring)."""
+    import dataclasses
+    import runpy
+    from types import MappingProxyType
+
+    import torchvision.datasets.cifar as tv_cifar
+
+    from bootdrift_avalanche.experiments import config
+
+    presets = config.PRESETS
+    full = presets[preset]
+    paper = dataclasses.replace(full, epochs=cut["epochs"], generator_steps=cut["generator_steps"],
+                                real_acc_epochs=cut["real_acc_epochs"],
+                                ddpm=MappingProxyType({**full.ddpm, "num_inference_steps": cut["sampling_steps"]}))
+    print(f"example, preset {preset} on {device}, cut for one check: {cut} (uncut: epochs {full.epochs}, "
+          f"DDPM steps {full.generator_steps or full.ddpm['train_steps']}, sampling steps "
+          f"{full.ddpm['num_inference_steps']}, RealAcc epochs {full.real_acc_epochs})", flush=True)
+    check = tv_cifar.check_integrity
+    config.PRESETS = MappingProxyType({**presets, preset: paper})
+    tv_cifar.check_integrity = lambda path, md5=None: os.path.isfile(path)  # fake files: presence only
+    argv = sys.argv
+    sys.argv = [str(ROOT / "examples" / "split_cifar100_ddgr.py"), "--preset", preset, "--device", device,
+                "--data-root", str(data), "--no-download", "--only-experiences", "1", "--no-umap",
+                "--log-dir", str(out)]
+    w0 = time.perf_counter()
+    try:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    finally:
+        sys.argv, config.PRESETS, tv_cifar.check_integrity = argv, presets, check
+    wall = time.perf_counter() - w0
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    times = {r["name"].replace("/train_phase/train_stream", ""): r["value"] for r in lines if r["name"].startswith("DriftTime")}
+    print(f"\nexample: one experience in {wall:.1f} s wall (training, drift evaluation and the eval stream)")
+    for name in sorted(times):
+        print(f"  {name:32s} {times[name]:8.2f} s")
+    return 0 if "DriftTime" in times else 1
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
@@ -216,7 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--probe", choices=("drift", "label", "both"), default="both")
+    p.add_argument("--probe", choices=("drift", "label", "both", "example"), default="both")
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "bootdrift_fake_cifar100",
                    help="fake CIFAR-100 files of the real size (written there when absent)")
     p.add_argument("--n", type=int, nargs="+", default=[30, 100], help="samples per class")
@@ -225,7 +271,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--baseline", default=BASELINE, help="git revision of the baseline code ('' for none)")
     p.add_argument("--baseline-max-classes", type=int, default=200)
     p.add_argument("--json", type=Path, help="write every measurement here")
+    p.add_argument("--device", default="cuda", help="example probe: device")
+    p.add_argument("--out", type=Path, help="example probe: log folder (default: a temporary one)")
+    p.add_argument("--example-preset", default="paper", help="example probe: preset (tiny: a CPU smoke test)")
+    p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1], metavar=("EPOCHS", "DDPM_STEPS", "SAMPLING_STEPS",
+                   "REALACC_EPOCHS"), help="example probe: the step counts one experience runs with")
     args = p.parse_args(argv)
+    if args.probe == "example":
+        ensure_data(args.data)
+        cut = dict(zip(("epochs", "generator_steps", "sampling_steps", "real_acc_epochs"), args.cut))
+        with tempfile.TemporaryDirectory() as tmp:
+            return probe_example(args.data, args.out or Path(tmp), args.device, cut, args.example_preset)
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"drift_scale: current code {ROOT} at {head or '?'}, baseline {args.baseline or 'none'}; one thread per process")
     results: dict = {"commit": head, "baseline": args.baseline}

@@ -93,7 +93,7 @@ def main(args):
 
     # --- the continual-learning loop
     start, results = time.perf_counter(), []
-    for exp in benchmark.train_stream:
+    for exp in benchmark.train_stream[: args.only_experiences]:
         strategy.train(exp)
         results.append(strategy.eval(benchmark.test_stream))
     print("\n" + eval_results_table(results, time.perf_counter() - start))
@@ -111,4 +111,6 @@ if __name__ == "__main__":
     parser.add_argument("--no-download", action="store_true", help="never download: missing files are an error")
     parser.add_argument("--log-dir", default="runs/split_cifar100_ddgr", help="TensorBoard events and metrics.jsonl")
     parser.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")
+    parser.add_argument("--only-experiences", type=int, metavar="K",
+                        help="train only the first K experiences (to size a run: DriftTime/<part> in metrics.jsonl)")
     main(parser.parse_args())
