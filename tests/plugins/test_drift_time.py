@@ -79,3 +79,22 @@ def test_real_accuracy_every_k_experiences_and_the_last():
     assert "FID_identity" in got[1] and "DriftTime/real_acc" not in got[1]
     with pytest.raises(ValueError, match="real_accuracy_every"):
         _computation(_SlowImages(), real_accuracy_every=0)
+
+
+def test_report_shows_the_drift_time_per_part(tmp_path):
+    from bootdrift_avalanche.experiments.report import write_report
+    from bootdrift_avalanche.logging import JSONLinesLogger
+    from bootdrift_avalanche.metrics import tag_for
+
+    log = JSONLinesLogger(tmp_path / "metrics.jsonl")
+    for step in (0, 1):
+        for name, v in {"FID_clf": 3.0, "DriftTime": 10.0 + step, "DriftTimeCPU": 8.0, "DriftTime/sampling": 6.5,
+                        "DriftTimeCPU/sampling": 5.25, "DriftTime/real_acc": 3.5}.items():
+            log.log_single_metric(tag_for(name), v, step)
+    page = write_report(tmp_path).read_text()
+    section = page.split("<h2>Drift time per part</h2>")[1].split("</table>")[0]
+    assert ">wall s sampling<" in section and ">CPU s sampling<" in section and ">wall s real_acc<" in section
+    assert ">6.5<" in section and ">5.25<" in section and ">11<" in section
+    # the parts are not curves of the metrics table
+    metrics = page.split("<h2>Metrics per")[1].split("</table>")[0]
+    assert metrics.count(">DriftTime<") == 1
