@@ -26,6 +26,13 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
 
     python bench/drift_scale.py --probe example --device cuda --out /tmp/example_paper
 
+4. ``realacc`` (not part of ``both``): what fewer RealAcc epochs do to its value and cost, on Split
+   Digits' real images (``--n`` per class from the training split as the "synthetic" set, clean
+   and with Gaussian noise; scored on the test split), epochs in ``--epochs``, seeds 0-2: mean,
+   95 % t-interval and CPU s per evaluation.
+
+    python bench/drift_scale.py --probe realacc --epochs 5 10 30
+
 Results: ``docs/DRIFT_SCALE.md``. On a shared machine compare CPU s, not wall s.
 """
 from __future__ import annotations
@@ -254,6 +261,32 @@ def probe_example(data: Path, out: Path, device: str, cut: Dict[str, int], prese
     return 0 if "DriftTime" in times else 1
 
 
+def probe_realacc(epochs: List[int], n: int, seeds=(0, 1, 2)) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    from bootdrift_avalanche.benchmarks.digits import load_digits_tensors
+    from bootdrift_avalanche.metrics.accuracy import real_data_accuracy
+
+    xtr, ytr, xte, yte = load_digits_tensors()
+    keep = torch.cat([torch.nonzero(ytr == c).flatten()[:n] for c in range(10)])
+    x, y = xtr[keep], ytr[keep]
+    print(f"\n== RealAcc against its epochs: Split Digits, {len(y)} training images as the synthetic set, "
+          f"{len(yte)} test images, seeds {list(seeds)} (mean ± 95 % t-interval) ==")
+    print(f"{'synthetic set':>16s} {'epochs':>6s} {'RealAcc':>16s} {'CPU s':>6s}")
+    for label, noise in (("real", 0.0), ("real + noise 0.3", 0.3)):
+        g = torch.Generator().manual_seed(1)
+        xs = (x + noise * torch.randn(x.shape, generator=g)).clamp(0, 1)
+        for e in epochs:
+            vals, c0 = [], time.process_time()
+            for seed in seeds:
+                vals.append(real_data_accuracy(xs, y, xte, yte, epochs=e, seed=seed).accuracy)
+            cpu = (time.process_time() - c0) / len(seeds)
+            mean = sum(vals) / len(vals)
+            sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+            print(f"{label:>16s} {e:6d} {mean:8.3f} ± {4.303 * sd / math.sqrt(len(vals)):5.3f} {cpu:6.2f}")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
@@ -262,7 +295,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--probe", choices=("drift", "label", "both", "example"), default="both")
+    p.add_argument("--probe", choices=("drift", "label", "both", "example", "realacc"), default="both")
+    p.add_argument("--epochs", type=int, nargs="+", default=[5, 10, 30], help="realacc probe: RealAcc epochs")
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "bootdrift_fake_cifar100",
                    help="fake CIFAR-100 files of the real size (written there when absent)")
     p.add_argument("--n", type=int, nargs="+", default=[30, 100], help="samples per class")
@@ -277,6 +311,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1], metavar=("EPOCHS", "DDPM_STEPS", "SAMPLING_STEPS",
                    "REALACC_EPOCHS"), help="example probe: the step counts one experience runs with")
     args = p.parse_args(argv)
+    if args.probe == "realacc":
+        probe_realacc(args.epochs, args.n[0])
+        return 0
     if args.probe == "example":
         ensure_data(args.data)
         cut = dict(zip(("epochs", "generator_steps", "sampling_steps", "real_acc_epochs"), args.cut))

@@ -12,10 +12,12 @@ Gram matrices of the cross products (‖G‖* = Σ √λ(GᵀG)). Factors of dif
 zero columns, which leave every nuclear norm unchanged.
 
 Cost: Ca·Cb·(2 r² d + ~9 r³) flops, done in BLAS/LAPACK batches on the features' device; memory is
-the stacked factors (C·d·r) plus one row block of cross products, sized to ``memory_bytes``
-(default :data:`LABEL_COST_BUDGET`). Values agree with the per-pair route of
-``_gaussian.trace_sqrt_pairs`` to ~1e-12 relative (``tests/metrics/test_otdd_label_cost.py``);
-``bench/drift_scale.py`` measures both from 100 to 1,000 classes.
+the stacked factors (C·d·r) plus one block of class pairs' cross products, sized to ``memory_bytes``
+(default :data:`LABEL_COST_BUDGET`, 128 MiB). Values agree with the per-pair SVD route of
+``_gaussian.trace_sqrt_pairs`` within 1e-7 · (tr Σi + tr Σj) (the eigenvalues of Gram matrices
+carry √eps of their largest singular value; ``tests/metrics/test_otdd_label_cost.py``), measured
+~1e-11 relative on the sum in ``bench/drift_scale.py``, which times both from 100 to 1,000 classes
+(``docs/DRIFT_SCALE.md``).
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from torch import Tensor
 
 from ._gaussian import Gauss
 
-#: Memory budget (bytes) of one row block of cross products and their Gram matrices.
-LABEL_COST_BUDGET = 256 * 2**20
+#: Memory budget (bytes) of one block of class pairs: their cross products, a copy, their Gram matrices.
+LABEL_COST_BUDGET = 128 * 2**20
 
 
 def class_factors(gs: Sequence[Gauss]) -> Tensor:
@@ -44,24 +46,26 @@ def class_factors(gs: Sequence[Gauss]) -> Tensor:
 
 def trace_sqrt_matrix(fa: Tensor, fb: Tensor, *, memory_bytes: Optional[int] = None) -> Tensor:
     """(Ca, Cb) matrix of tr (Σi Σj)^½ = ‖fb[j]ᵀ fa[i]‖* from stacked factors ``fa`` (Ca, d, ra)
-    and ``fb`` (Cb, d, rb), in row blocks of at most ``memory_bytes``."""
+    and ``fb`` (Cb, d, rb), in blocks of class pairs of at most ``memory_bytes`` (a single pair
+    may exceed it)."""
     budget = LABEL_COST_BUDGET if memory_bytes is None else memory_bytes
     ca, d, ra = fa.shape
     cb, _, rb = fb.shape
     r = min(ra, rb)
-    per_row = fa.element_size() * cb * (2 * ra * rb + 2 * r * r)  # cross products, their copy, Grams
-    rows = max(1, budget // per_row)
-    b_flat = fb.transpose(1, 2).reshape(cb * rb, d)  # every class of B stacked: one GEMM per row block
+    pairs = max(1, budget // (fa.element_size() * (2 * ra * rb + 2 * r * r)))  # cross products, a copy, Grams
+    cols = min(cb, pairs)
+    rows = max(1, pairs // cols)
+    b_flat = fb.transpose(1, 2).reshape(cb * rb, d)  # every class of B stacked once: one GEMM per block
     out = torch.empty(ca, cb, dtype=fa.dtype, device=fa.device)
     for s in range(0, ca, rows):
         blk = fa[s : s + rows]
         k = blk.shape[0]
-        cross = (b_flat @ blk.permute(1, 0, 2).reshape(d, k * ra)).view(cb, rb, k, ra).permute(2, 0, 1, 3)
-        if ra <= rb:
-            gram = cross.transpose(-1, -2) @ cross
-        else:
-            gram = cross @ cross.transpose(-1, -2)
-        out[s : s + k] = torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().sum(-1)
+        a_flat = blk.permute(1, 0, 2).reshape(d, k * ra)
+        for c in range(0, cb, cols):
+            m = min(cols, cb - c)
+            cross = (b_flat[c * rb : (c + m) * rb] @ a_flat).view(m, rb, k, ra).permute(2, 0, 1, 3)
+            gram = cross.transpose(-1, -2) @ cross if ra <= rb else cross @ cross.transpose(-1, -2)
+            out[s : s + k, c : c + m] = torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().sum(-1)
     return out
 
 

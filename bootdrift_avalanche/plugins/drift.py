@@ -604,7 +604,7 @@ def drift_metrics(
             The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
         real_accuracy_every: RealAcc (a classifier trained from scratch, the dearest part at many
             classes) only at every ``real_accuracy_every``-th evaluated experience and the last;
-            see ``docs/DRIFT_COST.md`` for its cost and the effect of ``real_acc_epochs``. What each
+            fewer ``real_acc_epochs`` bias it down instead (``docs/DRIFT_SCALE.md``). What each
             evaluation cost is logged as ``DriftTime`` / ``DriftTimeCPU`` and their parts
             (``plugins.drift_time``).
     """
