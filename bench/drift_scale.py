@@ -105,10 +105,11 @@ def child_drift(data: str, n: int) -> dict:
     return out
 
 
-def child_label(classes: int, n: int, d: int) -> dict:
+def child_label(classes: int, n: int, d: int, device: str = "cpu") -> dict:
     import torch
 
     torch.set_num_threads(1)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     from bootdrift_avalanche.metrics.otdd import class_gaussians, gaussian_label_distances
 
     g = torch.Generator().manual_seed(0)
@@ -116,11 +117,14 @@ def child_label(classes: int, n: int, d: int) -> dict:
     centres = torch.randn(classes, d, generator=g, dtype=torch.float64)
     xa = centres[y] + torch.randn(len(y), d, generator=g, dtype=torch.float64)
     xb = centres[y] + 1.2 * torch.randn(len(y), d, generator=g, dtype=torch.float64)
+    xa, xb, y = xa.to(device), xb.to(device), y.to(device)
+    sync()
     rss0 = _peak_rss_mb()
     w0, c0 = _clocks()
-    ga = class_gaussians(xa, y, torch.arange(classes), "a")
-    gb = class_gaussians(xb, y, torch.arange(classes), "b")
+    ga = class_gaussians(xa, y, torch.arange(classes, device=device), "a")
+    gb = class_gaussians(xb, y, torch.arange(classes, device=device), "b")
     w = gaussian_label_distances(ga, gb)
+    sync()
     w1, c1 = _clocks()
     return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0,
             "checksum": float(w.sum()), "diag_mean": float(w.diagonal().mean())}
@@ -189,7 +193,7 @@ def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict
 
 
 def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: int, baseline_max: int,
-                results: dict) -> None:
+                results: dict, device: str = "cpu") -> None:
     for n in ns:
         rows = []
         for c in classes:
@@ -197,16 +201,17 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             for name, tree in trees.items():  # alternating baseline / current at every size
                 if name == "baseline" and c > baseline_max:
                     continue
-                row[name] = run_child(tree, ["label", str(c), str(n), str(d)])
+                row[name] = run_child(tree, ["label", str(c), str(n), str(d), device])
             rows.append(row)
         results[f"label_n{n}"] = rows
-        print(f"\n== OTDD label cost alone, n = {n} per class, d = {d} ==")
-        print(f"{'classes':>7s} {'baseline CPU s':>15s} {'current CPU s':>14s} {'ratio':>6s} {'current +MB':>11s} {'max rel diff':>12s}")
+        print(f"\n== OTDD label cost alone, n = {n} per class, d = {d}, on {device} ==")
+        print(f"{'classes':>7s} {'baseline CPU s':>15s} {'current CPU s':>14s} {'ratio':>6s} {'current wall s':>14s} "
+              f"{'current +MB':>11s} {'rel diff of sum':>15s}")
         for row in rows:
             b, c = row.get("baseline"), row["current"]
             diff = abs(b["checksum"] - c["checksum"]) / abs(b["checksum"]) if b else float("nan")
             print(f"{row['classes']:7d} {b['cpu'] if b else float('nan'):15.2f} {c['cpu']:14.2f} "
-                  f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['extra_rss_mb']:11.0f} {diff:12.1e}")
+                  f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['wall']:14.2f} {c['extra_rss_mb']:11.0f} {diff:15.1e}")
         cs = [r["classes"] for r in rows]
         k = fit_exponent(cs, [r["current"]["cpu"] for r in rows])
         at = next((r["current"]["cpu"] for r in rows if r["classes"] == 1000), None)
@@ -291,7 +296,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
         kind, rest = argv[1], argv[2:]
-        out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest))
+        out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest[:3]), rest[3])
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -306,6 +311,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--baseline-max-classes", type=int, default=200)
     p.add_argument("--json", type=Path, help="write every measurement here")
     p.add_argument("--device", default="cuda", help="example probe: device")
+    p.add_argument("--label-device", default="cpu", help="label probe: where the features and the label cost live")
     p.add_argument("--out", type=Path, help="example probe: log folder (default: a temporary one)")
     p.add_argument("--example-preset", default="paper", help="example probe: preset (tiny: a CPU smoke test)")
     p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1], metavar=("EPOCHS", "DDPM_STEPS", "SAMPLING_STEPS",
@@ -329,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             ensure_data(args.data)
             probe_drift(trees, args.data, args.n, results)
         if args.probe in ("label", "both"):
-            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results)
+            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results, args.label_device)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

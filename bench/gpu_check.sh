@@ -5,7 +5,7 @@
 # tensors); then one `paper`-preset CIFAR-100 experience on fake CIFAR-100 files (bench/paper_step.py:
 # the paper's ADM UNet guided by a SlimResNet18 solver, drift metrics with a SlimResNet18 RealAcc
 # classifier; step counts cut), which checks the classes; then FID and the large-set OTDD variants
-# on CUDA tensors at 50,000 points per side; last, the mission's command itself,
+# on CUDA tensors at 50,000 points per side; OTDD's label cost on CUDA up to 1,000 classes; last, the mission's command itself,
 # examples/split_cifar100_ddgr.py --preset paper, for one experience on fake CIFAR-100 files of the real size
 # (bench/drift_scale.py --probe example: step counts cut and printed), with the time of every part of its
 # drift evaluation (DriftTime/<part>). Prints PASS/FAIL and seconds per check; exit status 0 only if all pass.
@@ -41,6 +41,10 @@ check bootstrap_ddpm_1_stage_nccl $run bootstrap --generator ddpm --data digits 
 check paper_cifar100_slim_resnet18 "$PY" bench/paper_step.py --device cuda --out "$LOGS/paper"
 check metrics_scale_50k_cuda "$PY" bench/metrics_scale.py --device cuda --dims 128 --sizes 50000 \
     --metrics fid hierarchical entropic sliced --json "$LOGS/metrics_scale_cuda.json"
+# OTDD's label cost on CUDA (stacked products and batched eigenvalues) from 100 to 1,000 classes, n = 100, d = 512
+check otdd_label_cost_cuda "$PY" bench/drift_scale.py --probe label --label-device cuda --baseline "" --n 100 \
+    --classes 100 200 400 1000
+grep -E "^ +[0-9]+ |growth exponent" "$LOGS/otdd_label_cost_cuda.log"
 LIMIT=420 check example_cifar100_paper_1_experience "$PY" bench/drift_scale.py --probe example --device cuda \
     --data "$LOGS/fake_cifar100_full" --out "$LOGS/example_paper"
 grep -E "^device:|cut for one check|one experience in|^  DriftTime" "$LOGS/example_cifar100_paper_1_experience.log"
