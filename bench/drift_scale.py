@@ -151,7 +151,9 @@ def run_child(tree: Path, args: List[str]) -> dict:
 
 
 def fit_exponent(xs: List[float], ys: List[float]) -> float:
-    """Slope of log y against log x (least squares)."""
+    """Slope of log y against log x (least squares); NaN with fewer than two distinct x."""
+    if len(set(xs)) < 2:
+        return float("nan")
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
     mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
