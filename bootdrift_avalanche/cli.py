@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sp):
         sp.add_argument("--preset", choices=list(PRESETS), help="model sizes (default: cpu-small)")
         sp.add_argument("--seed", type=int, help="random seed (default: 0)")
-        sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cpu)")
+        sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cuda when available, else cpu)")
         sp.add_argument("--run-dir", help="run directory (default: runs/<kind>-<time>)")
         sp.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR after its last checkpoint")
         sp.add_argument("--data-root", help="dataset root for cifar100 / flowers102 / wikitext (wiki.*.raw)")
@@ -207,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "device", "") is None and not getattr(args, "resume", None):  # a resumed run keeps its own
+        from .runtime.device import resolve_device
+
+        args.device = resolve_device(None)  # the GPU when torch sees one, printed
     from .benchmarks.errors import MissingDataError
     from .experiments.rundir import RunDirError
 

@@ -2,17 +2,21 @@
 drift of its diffusion model measured after every experience: how to add the drift metrics to an
 existing Avalanche benchmark and script.
 
-Presets: `paper` (default; the DDGR reference's UNet and training: use --device cuda), `cpu-small`
+Presets: `paper` (default; the DDGR reference's UNet and training: meant for a GPU), `cpu-small`
 (a small UNet and short training; the drift numbers then describe a weak generator), `tiny` (a smoke
 test). Images are `ToTensor()` only, in [0, 1] without normalisation: the diffusion model and the
 drift metrics see what the solver sees.
 
-Data: torchvision's CIFAR-100 files (`cifar-100-python/{train,test,meta}`) under --data-root (default:
-Avalanche's ~/.avalanche/data/cifar100). torchvision checks their MD5 sums; with --download, missing
-files are fetched (needs internet); without the files and without --download: one clear error.
+Device: the GPU when torch sees one, else the CPU (printed at the start; --device to choose). The
+drift metrics (feature extractor, RealAcc classifier, OTDD's label cost) run there too.
 
-    python examples/split_cifar100_ddgr.py --data-root ~/data/cifar100 --device cuda
-    python examples/split_cifar100_ddgr.py --data-root ~/data/cifar100 --preset cpu-small
+Data: torchvision's CIFAR-100 files (`cifar-100-python/{train,test,meta}`) under --data-root (default:
+Avalanche's ~/.avalanche/data/cifar100). Missing files are downloaded on first use, as Avalanche's
+benchmarks do (torchvision checks their MD5 sums); --no-download forbids it. When the files are
+missing and cannot be fetched: one clear error naming them, the directory and how to supply them.
+
+    python examples/split_cifar100_ddgr.py
+    python examples/split_cifar100_ddgr.py --data-root ~/data/cifar100 --preset cpu-small --device cpu
     tensorboard --logdir runs/split_cifar100_ddgr
 
 Run directories with checkpoints, resume and reports are the CLI's job: `bootdrift replay --help`.
@@ -36,11 +40,13 @@ from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
 from bootdrift_avalanche.plugins import drift_metrics
+from bootdrift_avalanche.runtime.device import resolve_device
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import DDGR
 
 
 def main(args):
+    args.device = resolve_device(args.device)  # the GPU when there is one; printed
     threads = configure_threads(args.device, args.threads)  # CPU: 1 unless --threads; the generator uses it too
     torch.manual_seed(args.seed)
     p = PRESETS[args.preset]  # every size of the run: solver, generator, drift evaluation
@@ -48,9 +54,10 @@ def main(args):
     # --- benchmark: Avalanche's SplitCIFAR100 (it downloads missing files; offline, say so instead)
     root = Path(args.data_root or default_dataset_location("cifar100"))
     how = (f"extract {CIFAR100_URL} into {root} (giving {root}/cifar-100-python/), point --data-root at a "
-           "directory that holds cifar-100-python/, or pass --download on a machine with internet.")
+           "directory that holds cifar-100-python/, or run without --no-download on a machine with internet "
+           "(missing files are then downloaded).")
     missing = missing_paths(root, CIFAR100_FILES)
-    if missing and not args.download:
+    if missing and args.no_download:
         raise SystemExit(f"error: {MissingDataError('CIFAR-100', root, missing, how)}")
     try:
         benchmark = SplitCIFAR100(n_experiences=args.experiences, seed=args.seed, dataset_root=root,
@@ -71,7 +78,7 @@ def main(args):
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
                        n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
                        real_acc_classifier=p.classifier_name((3, 32, 32)),
-                       seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache"),
+                       seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache", device=args.device),
         loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],
     )
@@ -86,7 +93,7 @@ def main(args):
 
     # --- the continual-learning loop
     start, results = time.perf_counter(), []
-    for exp in benchmark.train_stream:
+    for exp in benchmark.train_stream[: args.only_experiences]:
         strategy.train(exp)
         results.append(strategy.eval(benchmark.test_stream))
     print("\n" + eval_results_table(results, time.perf_counter() - start))
@@ -97,11 +104,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="sizes (default: paper)")
     parser.add_argument("--experiences", type=int, default=5)
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
+    parser.add_argument("--device", help="torch device, e.g. cuda or cpu (default: cuda when available, else cpu)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     parser.add_argument("--data-root", help="directory holding cifar-100-python/ (default: Avalanche's)")
-    parser.add_argument("--download", action="store_true", help="let torchvision download missing files")
+    parser.add_argument("--no-download", action="store_true", help="never download: missing files are an error")
     parser.add_argument("--log-dir", default="runs/split_cifar100_ddgr", help="TensorBoard events and metrics.jsonl")
     parser.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")
+    parser.add_argument("--only-experiences", type=int, metavar="K",
+                        help="train only the first K experiences (to size a run: DriftTime/<part> in metrics.jsonl)")
     main(parser.parse_args())

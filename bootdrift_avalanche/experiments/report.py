@@ -73,7 +73,27 @@ def _records(run_dir: Path) -> List[dict]:
 
 def _curves(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[int, float]]:
     """The curves of the panels and the table: no per-class or per-experience ones."""
-    return {k: v for k, v in table.items() if "/Class" not in k and "/Exp" not in k}
+    return {k: v for k, v in table.items() if "/Class" not in k and "/Exp" not in k and not _TIME_PART.match(k)}
+
+
+# the time of one part of a drift evaluation (plugins.drift_time): DriftTime/train_phase/train_stream/sampling
+_TIME_PART = re.compile(r"^(DriftTime|DriftTimeCPU)/train_phase/train_stream/(\w+)$")
+
+
+def _drift_time_html(table: Dict[str, Dict[int, float]], xlabel: str) -> str:
+    """Wall and CPU seconds of each drift evaluation and of its parts, one row per step."""
+    from ..plugins.drift_time import PARTS
+
+    cols = [(f"{head} {part}".strip(), table.get(f"{head}/train_phase/train_stream" + (f"/{part}" if part else ""), {}))
+            for part in ("",) + PARTS for head in ("DriftTime", "DriftTimeCPU")]
+    cols = [(n.replace("DriftTimeCPU", "CPU s").replace("DriftTime", "wall s"), c) for n, c in cols if c]
+    steps = sorted({s for _, c in cols for s in c})
+    if not steps:
+        return ""
+    head = "".join(f"<th>{html.escape(n)}</th>" for n, _ in cols)
+    rows = "".join(f"<tr><td>{s}</td>" + "".join(f"<td>{c.get(s, float('nan')):.3g}</td>" for _, c in cols) + "</tr>"
+                   for s in steps)
+    return f"<h2>Drift time per part</h2><table><tr><th>{xlabel}</th>{head}</tr>{rows}</table>"
 
 
 def per_class(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[ClassKey, Dict[int, float]]]:
@@ -286,7 +306,7 @@ def write_report(run_dir: Union[str, Path]) -> Path:
     images = _event_images(run_dir, experience_of_step(records))
     parts = [f"<h1>bootdrift report: {html.escape(run_dir.name)}</h1>",
              "<h2>Run</h2>", _summary_html(cfg, curves, class_split(table), xlabel),
-             "<h2>Metrics per " + xlabel + "</h2>", _table_html(curves, xlabel),
+             "<h2>Metrics per " + xlabel + "</h2>", _table_html(curves, xlabel), _drift_time_html(table, xlabel),
              '<h2>Curves</h2><div class="figs">' + "".join(_img(p, f) for f, p in figs) + "</div>"]
     if heatmaps:
         parts.append('<h2>Per-class CFID</h2><div class="figs">' + "".join(_img(p, f) for f, p in heatmaps) + "</div>")

@@ -1,6 +1,7 @@
 """Gaussian linear algebra shared by FID/CFID (:mod:`.fid`) and OTDD's Gaussian label cost
-(:mod:`.otdd`): square-root factors, the trace term tr (Σa Σb)^½, Bures / 2-Wasserstein distances
-between Gaussians, and the batched evaluation of that trace term over many pairs.
+(:mod:`.otdd_label_cost`): square-root factors, the trace term tr (Σa Σb)^½, Bures / 2-Wasserstein
+distances between Gaussians, and the batched evaluation of that trace term over a list of pairs
+(FID, CFID's per-class pairs; OTDD's all-pairs matrix has its own route in :mod:`.otdd_label_cost`).
 
 How the trace term is computed (never ``scipy.linalg.sqrtm`` of the non-symmetric Σa Σb):
 

@@ -27,8 +27,8 @@ Cost: the outer problem needs an n×m dense float64 cost matrix (8·n·m bytes) 
 simplex, which holds several more n·m arrays; measured on one CPU thread (d = 128, 10 classes,
 ``bench/metrics_bench.py``): 1k×1k 1 s / +50 MB, 2k×2k 4 s / +210 MB, 5k×5k 37 s / +1 GB. Keep
 n ≲ 5k, use ``max_samples`` or :func:`.otdd_hierarchical.otdd_hierarchical`. The Gaussian label
-term costs one root factor per class and, per class pair, an (n_i × n_j) SVD when classes have
-fewer samples than dimensions, else a d×d eigenvalue problem (≈1–3 s per pair at d = 2048).
+term costs one root factor per class and, per class pair, a slice of one batched product and the
+eigenvalues of an r×r matrix, r = min(n, d) (:mod:`.otdd_label_cost`).
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ import torch
 from torch import Tensor
 
 from ._checks import ArrayLike, as_features, as_labels, check_same_dim
-from ._gaussian import Gauss, gauss_from_features, trace_sqrt_pairs
+from ._gaussian import Gauss, gauss_from_features
+from .otdd_label_cost import label_cost_matrix
 
 _ROW_BLOCK = 1024  # rows per block when building the outer cost matrix (bounds temporaries)
 
@@ -74,14 +75,14 @@ def otdd(
         raise ValueError(f"inner must be 'gaussian' or 'exact', got {inner!r}")
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
-    xa, ia_full, classes_a, xb, ib_full, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b,
-                                                                   device="cpu")
+    # class moments and the label cost on the features' device; the outer problem on the CPU (POT)
+    xa, ia_full, classes_a, xb, ib_full, classes_b = labelled_sets(feats_a, labels_a, feats_b, labels_b)
 
     gen = torch.Generator().manual_seed(seed)
     sa = subsample(xa.shape[0], max_samples, gen)
     sb = subsample(xb.shape[0], max_samples, gen)
-    pa, la = xa[sa], ia_full[sa]
-    pb, lb = xb[sb], ib_full[sb]
+    pa, la = xa.cpu()[sa], ia_full.cpu()[sa]
+    pb, lb = xb.cpu()[sb], ib_full.cpu()[sb]
 
     if inner == "gaussian":
         ga = class_gaussians(xa, ia_full, classes_a, "feats_a")
@@ -129,17 +130,9 @@ def class_gaussians(x: Tensor, idx: Tensor, classes: Tensor, name: str) -> List[
 
 
 def gaussian_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:
-    """(Ca, Cb) matrix of ‖μi − μj‖² + Bures²(Σi, Σj), all class pairs batched (see
-    ``_gaussian.trace_sqrt_pairs``: one root factor per class, then per pair only the eigenvalues of
-    Fᵀ Σ F or the nuclear norm of the cross-Gram matrix); clamped at 0."""
-    pairs = [(i, j) for i in range(len(ga)) for j in range(len(gb))]
-    tr = trace_sqrt_pairs([ga[i] for i, _ in pairs], [gb[j] for _, j in pairs]).view(len(ga), len(gb))
-    mu_a = torch.stack([g.mean for g in ga])
-    mu_b = torch.stack([g.mean for g in gb])
-    t_a = torch.tensor([g.trace for g in ga], dtype=torch.float64)
-    t_b = torch.tensor([g.trace for g in gb], dtype=torch.float64)
-    w = sq_dists(mu_a, mu_b).cpu() + t_a[:, None] + t_b[None, :] - 2.0 * tr
-    return w.clamp_min(0.0)
+    """(Ca, Cb) CPU matrix of ‖μi − μj‖² + Bures²(Σi, Σj) for all class pairs, computed on the
+    classes' device from one shared root factor per class (:mod:`.otdd_label_cost`); clamped at 0."""
+    return label_cost_matrix(ga, gb).cpu()
 
 
 def joint_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:

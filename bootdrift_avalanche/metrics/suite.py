@@ -94,7 +94,7 @@ class SuiteConfig:
             (the presets pick it per image size: ``Preset.classifier_name``).
         grid_per_class: samples per class (one row each) in the image grid.
         seed: run seed of the OTDD subsample, the RealAcc classifier and the UMAP layout.
-        device: where the RealAcc classifier trains (``None``: the CPU).
+        device: where the RealAcc classifier trains and OTDD's costs are computed (``None``: the CPU).
     """
 
     fid: bool = True
@@ -304,13 +304,15 @@ class DriftSuite:
             if cfg.otdd or cfg.umap:  # point sets, not statistics: every row, in the original order
                 real_f, syn_f = sharded.gather(real_f, len(real_x)), sharded.gather(syn_f, len(syn_x))
             if cfg.otdd:
+                # OTDD's class moments, label cost and block costs on the run's device
+                ot_real, ot_syn = (real_f, syn_f) if cfg.device is None else (real_f.to(cfg.device), syn_f.to(cfg.device))
                 variant = EXACT if cfg.otdd_max_samples is not None else choose_otdd(
                     len(real_f), len(syn_f), exact_max=cfg.otdd_exact_max, large=cfg.otdd_large)
                 if variant is EXACT:
-                    value = variant.fn(real_f, real_y, syn_f, syn_y, inner=cfg.otdd_inner,
+                    value = variant.fn(ot_real, real_y, ot_syn, syn_y, inner=cfg.otdd_inner,
                                        max_samples=cfg.otdd_max_samples, seed=seed_for("drift.otdd", seed=cfg.seed))
                 else:
-                    value = variant.fn(real_f, real_y, syn_f, syn_y)
+                    value = variant.fn(ot_real, real_y, ot_syn, syn_y)
                 out.scalars[f"{variant.prefix}_{name}"] = float(value)
             if cfg.umap:
                 from .umap import umap_figure

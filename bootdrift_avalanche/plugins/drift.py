@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -103,6 +104,7 @@ from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
+from .drift_time import DriftTimer, TimedExtractor
 from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
 from .preflight import ValueStats, check_drift_setup, check_features, check_output
 from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, sample_keys, stream_keys
@@ -203,9 +205,12 @@ class DriftComputation:
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
-                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1):
+                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1,
+                 real_accuracy_every: int = 1):
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
+        if real_accuracy_every < 1:
+            raise ValueError(f"real_accuracy_every must be >= 1 (RealAcc every k-th experience), got {real_accuracy_every}")
         if reference_stream is None:
             raise ValueError(
                 "drift_metrics needs reference_stream=: the stream with the real data to compare "
@@ -224,6 +229,8 @@ class DriftComputation:
         self.feature_cache_dir = feature_cache_dir
         self.unguided = unguided
         self.every = every
+        self.real_accuracy_every = real_accuracy_every
+        self._timer: Optional[DriftTimer] = None  # of the evaluation in progress
         self.labels = TaskClassLabels()  # grown from the training experiences, as the replay plugins' labels
         self._reference = _ClassPool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
@@ -262,6 +269,13 @@ class DriftComputation:
     def suite(self) -> DriftSuite:
         """The drift suite on the feature extractor, built (and the extractor trained) on first use."""
         if self._suite is None:
+            with self._timer.part("extractor") if self._timer is not None else nullcontext():
+                self._build_suite()
+        return self._suite
+
+    def _build_suite(self) -> None:
+        """Train or build the extractor; its calls count as the ``features`` part of DriftTime."""
+        if self._suite is None:
             x_fit = y_fit = None
             if self.features is None or isinstance(self.features, str):  # a kind: may need fit data
                 pool = self._reference
@@ -273,8 +287,7 @@ class DriftComputation:
                 x_fit, y_fit = pool.labelled(keys, [labels.label(*k) for k in keys])
             extractor = make_extractor(self.features, x_fit, y_fit, cache_dir=self.feature_cache_dir,
                                        seed=seed_for("drift.features", seed=self.cfg.seed), device=self.cfg.device)
-            self._suite = DriftSuite(extractor, self.cfg)
-        return self._suite
+            self._suite = DriftSuite(TimedExtractor(extractor, lambda: self._timer), self.cfg)
 
     def prepare(self) -> "DriftComputation":
         """Build the feature extractor now instead of at the first evaluation, so that a missing
@@ -333,15 +346,17 @@ class DriftComputation:
             return
         check_stream(stream_keys(stream), sampler.generator, who="drift_metrics")
 
-    def _due(self, strategy, step: int) -> bool:
+    def _due(self, strategy, step: int, every: Optional[int] = None) -> bool:
         """Whether experience ``step`` is evaluated: every ``every``-th one from the first, and the
-        last of its stream (when the experience knows its stream) so a run always ends measured."""
+        last of its stream (when the experience knows its stream) so a run always ends measured.
+        (``every``: ``self.every`` unless given; RealAcc's schedule passes its own.)"""
+        every = self.every if every is None else every
         stream = getattr(strategy.experience, "origin_stream", None)
         try:
             last = stream is not None and step == len(stream) - 1
         except TypeError:  # a stream without a length (lazy): only the modulo rule
             last = False
-        return step % self.every == 0 or last
+        return step % every == 0 or last
 
     def result(self, strategy) -> Tuple[int, Optional[DriftValues]]:
         """``(step, values)`` after the current training experience (computed once per step);
@@ -357,37 +372,58 @@ class DriftComputation:
         # The evaluation runs in the middle of training and must not change it: whatever a user
         # generator or extractor draws from torch's global RNG is drawn from a fork. (A resumed run
         # builds the extractor at another step than an uninterrupted one.)
-        with torch.random.fork_rng():
+        # DriftTime: the whole evaluation, by part (plugins.drift_time)
+        timer = self._timer = DriftTimer()
+        real_acc = self.cfg.real_accuracy and self._due(strategy, step, self.real_accuracy_every)
+        with timer.total(), torch.random.fork_rng():
             sampler = find_sampler(strategy, self.generator)
             keys = [self.labels.key(g) for g in seen]
-            real_x, real_y = self._reference.labelled(keys, seen)
-            syn_x = check_output(self._sample(strategy, sampler, real_y), real_y, who=repr(sampler),
-                                 reference=ValueStats.of(real_x))  # the output contract, before any metric
+            with timer.part("reference"):
+                real_x, real_y = self._reference.labelled(keys, seen)
+            with timer.part("sampling"):  # the output contract is checked before any metric sees it
+                syn_x = check_output(self._sample(strategy, sampler, real_y), real_y, who=repr(sampler),
+                                     reference=ValueStats.of(real_x))
             suite = self.suite
             real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"
             names = ({g: f"t{t} c{c}" for g, (t, c) in zip(seen, keys)} if self._reference.repeated else None)
-            values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f, title=title,
+            values = self._evaluate(self.cfg, real_acc, real_x, real_y, syn_x, real_f, title=title,
                                     umap_projection=self._projection() if self.cfg.umap else None,
                                     class_names=names)
             if self.unguided and sampler.guided:
-                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title))
+                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title, real_acc))
+        self._timer = None
+        values.scalars.update(timer.scalars())
         if self._reference.repeated:  # CFID_clf/Class002 is the pair (1, 0): CFID_clf/Task001/Class000
             values.scalars = {_PER_CLASS.sub(lambda m: "/" + self.labels.name(int(m.group(1)), with_task=True), k): v
                               for k, v in values.scalars.items()}
         self._last = (step, values)
         return self._last
 
+    def _evaluate(self, cfg: SuiteConfig, real_acc: bool, real_x: Tensor, real_y: Tensor, syn_x: Tensor,
+                  real_f: Optional[Tensor], **kw) -> DriftValues:
+        """The suite's values under ``cfg``, timed as the ``metrics`` part, with RealAcc (when
+        ``real_acc``: its schedule) computed apart as the ``real_acc`` part."""
+        with self._timer.part("metrics"):
+            values = DriftSuite(self.suite.extractor, replace(cfg, real_accuracy=False)).evaluate(
+                real_x, real_y, syn_x, real_y, real_features=real_f, **kw)
+        if real_acc:
+            only = replace(cfg, fid=False, cfid=False, otdd=False, samples=False, umap=False)
+            with self._timer.part("real_acc"):
+                acc = DriftSuite(self.suite.extractor, only).evaluate(real_x, real_y, syn_x, real_y, title=kw["title"])
+            values.scalars.update({k: acc.scalars[k] for k in ("RealAcc", "RealAccChance")})
+        return values
+
     def _unguided_scalars(self, strategy, sampler: DriftSampler, real_x: Tensor, real_y: Tensor,
-                          real_f: Optional[Tensor], title: str) -> Dict[str, float]:
+                          real_f: Optional[Tensor], title: str, real_acc: bool) -> Dict[str, float]:
         """The scalar values of the generator without guidance (same labels, seeds, reference and
         features as the replay), under the ``_unguided`` names."""
         cfg = replace(self.cfg, samples=False, umap=False)  # pictures of it would double the report
-        if not (cfg.fid or cfg.cfid or cfg.otdd or cfg.real_accuracy):
+        if not (cfg.fid or cfg.cfid or cfg.otdd or real_acc):
             return {}
-        plain_x = self._sample(strategy, sampler.unguided(), real_y)
-        plain = DriftSuite(self.suite.extractor, cfg).evaluate(real_x, real_y, plain_x, real_y, real_features=real_f,
-                                                               title=f"{title}, unguided")
+        with self._timer.part("sampling"):
+            plain_x = self._sample(strategy, sampler.unguided(), real_y)
+        plain = self._evaluate(cfg, real_acc, real_x, real_y, plain_x, real_f, title=f"{title}, unguided")
         # RealAccChance equals the replay's (the same labels); DriftTime stays the replay's evaluation time
         return {with_head_suffix(name, UNGUIDED): v for name, v in plain.scalars.items()
                 if name not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")}
@@ -489,7 +525,7 @@ class RealAccMetric(_DriftMetric):
 
 
 class DriftTimeMetric(_DriftMetric):
-    keys = ("DriftTime",)
+    keys = ("DriftTime", "DriftTimeCPU")  # and their parts, DriftTime/<part> (plugins.drift_time)
     per_extractor = False
 
 
@@ -531,6 +567,7 @@ def drift_metrics(
     unguided: bool = True,
     device: Optional[str] = None,
     every: int = 1,
+    real_accuracy_every: int = 1,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -569,6 +606,11 @@ def drift_metrics(
             fresh classifier ~0.6, FID/CFID/OTDD a few hundredths each, UMAP ~0.2 after a first
             fit of ~12 s (numba's compilation, once per process; hence ``umap=False`` by default).
             The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
+        real_accuracy_every: RealAcc (a classifier trained from scratch, the dearest part at many
+            classes) only at every ``real_accuracy_every``-th evaluated experience and the last;
+            fewer ``real_acc_epochs`` bias it down instead (``docs/DRIFT_SCALE.md``). What each
+            evaluation cost is logged as ``DriftTime`` / ``DriftTimeCPU`` and their parts
+            (``plugins.drift_time``).
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
@@ -576,7 +618,7 @@ def drift_metrics(
                         real_acc_classifier=real_acc_classifier, seed=seed, device=device)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
-                            unguided=unguided, every=every)
+                            unguided=unguided, every=every, real_accuracy_every=real_accuracy_every)
     metrics: List[PluginMetric] = []
     for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (real_accuracy, RealAccMetric),
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):

@@ -199,9 +199,8 @@ def test_frozen_generator_gives_identical_values_at_two_steps():
     comp.load_state_dict({"seen": []})  # the same classes again, now at a later step
     step3, later = comp.result(_strategy(stream[0], 3))
     assert (step0, step3) == (0, 3)
-    drop = {"DriftTime"}
-    assert {k: v for k, v in first.scalars.items() if k not in drop} == \
-           {k: v for k, v in later.scalars.items() if k not in drop}
+    assert {k: v for k, v in first.scalars.items() if not k.startswith("DriftTime")} == \
+           {k: v for k, v in later.scalars.items() if not k.startswith("DriftTime")}
     # the seed of a class does not change with the step or with which other classes are seen
     _, both = comp.result(_strategy(stream[1], 4))
     assert set(gen.seeds[:2]) <= set(gen.seeds[4:])
