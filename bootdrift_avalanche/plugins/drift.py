@@ -99,8 +99,10 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..metrics.features import make_extractor
+from ..metrics.floor import RealFloor, floor_names
+from ..metrics.qualifiers import CEILING, FLOOR, base_name, qualified, qualifiers_of
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
-from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
+from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
@@ -120,9 +122,9 @@ class _ClassPool:
     class is all its samples whatever their task (as a class-incremental stream is read); once one
     does (``class_ids_from_zero_in_each_exp``), a class is its (task, class) pair alone."""
 
-    def __init__(self, stream, *, n_per_class: int, seed: int, stream_name: str, seed_stream: str):
+    def __init__(self, stream, *, n_per_class: int, seed: int, stream_name: str, seed_stream: str, offset: int = 0):
         self.experiences = list(stream)
-        self.n_per_class, self.seed = n_per_class, seed
+        self.n_per_class, self.seed, self.offset = n_per_class, seed, offset  # offset: skip that many of the subset
         self.stream_name, self.seed_stream = stream_name, seed_stream
         self._index: Optional[Dict[Key, List[Tuple[int, int]]]] = None
         self._x: Dict[Key, Tensor] = {}
@@ -155,16 +157,19 @@ class _ClassPool:
             else:  # the class's samples of every task, in stream order
                 entries = sorted(e for (_, cc), es in index.items() if cc == c for e in es)
                 g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, cls=c))
-            if len(entries) < 2:
+            if self.offset:  # the next n_per_class of the same seeded order (the floor's second set)
+                pick = torch.randperm(len(entries), generator=g)[self.offset: self.offset + self.n_per_class].tolist()
+            elif len(entries) < 2:
                 raise ValueError(
                     f"{what} has {len(entries)} real sample(s) in {self.stream_name}; the drift "
                     "metrics need at least 2 per seen class"
                 )
-            if len(entries) < self.n_per_class:
+            if not self.offset and len(entries) < self.n_per_class:
                 warnings.warn(f"{what} has {len(entries)} real samples in {self.stream_name}, fewer than "
                               f"n_per_class={self.n_per_class}: the drift metrics use {len(entries)} "
                               "(logged as DriftSamplesPerClass)", RuntimeWarning, stacklevel=2)
-            pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
+            if not self.offset:
+                pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
             views = {}
             xs = []
             for i in sorted(pick):
@@ -172,7 +177,7 @@ class _ClassPool:
                 if e not in views:
                     views[e] = eval_view(self.experiences[e].dataset)  # no augmentation
                 xs.append(torch.as_tensor(views[e][pos][0]))
-            self._x[key] = torch.stack(xs).float()
+            self._x[key] = torch.stack(xs).float() if xs else torch.zeros(0)
         return self._x[key]
 
     def labelled(self, keys: Sequence[Key], labels: Sequence[int]) -> Tuple[Tensor, Tensor]:
@@ -198,11 +203,16 @@ class DriftComputation:
         feature_cache_dir: where the classifier extractor is cached.
         unguided: also score the generator without guidance when the replay is guided (the
             ``_unguided`` names, see the module docstring).
+        floor: also log the real-vs-real floor of every value and the excess over it
+            (:mod:`~bootdrift_avalanche.metrics.floor`; the second real set is the feature stream's
+            next ``n_per_class`` images per class after those the extractor trained on, or without a
+            feature stream the reference stream's after the reference's).
     """
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
-                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1):
+                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1,
+                 floor: bool = True):
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
         if reference_stream is None:
@@ -231,6 +241,13 @@ class DriftComputation:
         self._checked = False
         self._umap: Optional[UMAPProjection] = None
         self._last: Optional[Tuple[int, DriftValues]] = None
+        self._floor: Optional[RealFloor] = None
+        if floor:
+            own = feature_stream is None or feature_stream is reference_stream
+            pool = _ClassPool(reference_stream if own else feature_stream, n_per_class=n_per_class, seed=suite.seed,
+                              stream_name="", seed_stream="drift.reference" if own else "drift.feature_data",
+                              offset=n_per_class)
+            self._floor = RealFloor(pool.samples, source="the reference stream" if own else "the feature stream")
 
     # ---- resuming ----------------------------------------------------------------------------
     @property
@@ -366,8 +383,11 @@ class DriftComputation:
             values = suite.evaluate(real_x, real_y, syn_x, real_y, real_features=real_f, title=title,
                                     umap_projection=self._projection() if self.cfg.umap else None,
                                     class_names=names)
+            floor = (self._floor.values(suite, keys, seen, real_x, real_y, real_f, names={k: names[g] for g, k in zip(seen, keys)} if names else None)
+                     if self._floor is not None else {})
+            values.scalars.update(floor_names(values.scalars, floor))
             if self.unguided and sampler.guided:
-                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title))
+                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title, floor))
         if self._reference.repeated:  # CFID_clf/Class002 is the pair (1, 0): CFID_clf/Task001/Class000
             values.scalars = {_PER_CLASS.sub(lambda m: "/" + self.labels.name(int(m.group(1)), with_task=True), k): v
                               for k, v in values.scalars.items()}
@@ -375,18 +395,21 @@ class DriftComputation:
         return self._last
 
     def _unguided_scalars(self, strategy, sampler: DriftSampler, real_x: Tensor, real_y: Tensor,
-                          real_f: Optional[Tensor], title: str) -> Dict[str, float]:
+                          real_f: Optional[Tensor], title: str, floor: Dict[str, float]) -> Dict[str, float]:
         """The scalar values of the generator without guidance (same labels, seeds, reference and
         features as the replay), under the ``_unguided`` names."""
         cfg = replace(self.cfg, samples=False, umap=False)  # pictures of it would double the report
-        if not (cfg.fid or cfg.cfid or cfg.otdd or cfg.real_accuracy):
+        if not (cfg.fid or cfg.cfid or cfg.otdd or cfg.kid or cfg.real_accuracy):
             return {}
         plain_x = self._sample(strategy, sampler.unguided(), real_y)
         plain = DriftSuite(self.suite.extractor, cfg).evaluate(real_x, real_y, plain_x, real_y, real_features=real_f,
                                                                title=f"{title}, unguided")
-        # RealAccChance equals the replay's (the same labels); DriftTime stays the replay's evaluation time
-        return {with_head_suffix(name, UNGUIDED): v for name, v in plain.scalars.items()
-                if name not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")}
+        scalars = {**plain.scalars, **floor_names(plain.scalars, floor)}
+        # RealAccChance and the floors equal the replay's (the same labels and reference); DriftTime
+        # stays the replay's evaluation time
+        return {qualified(name, UNGUIDED): v for name, v in scalars.items()
+                if base_name(name) not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")
+                and not {FLOOR, CEILING} & set(qualifiers_of(name))}
 
     def _sample(self, strategy, sampler: DriftSampler, labels: Tensor) -> Tensor:
         out = []
@@ -432,11 +455,11 @@ class _DriftMetric(PluginMetric[float]):
             return []
         names = self._names()
         self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
-        heads = set(names) | {n + UNGUIDED for n in names}
         x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric): see the module doc
-        # a name is ours when its first path component is (CFID_clf/Class003 belongs to CFID_clf)
+        # a name is ours when its first path component is, without qualifiers (CFID_clf/Class003 and
+        # CFID_clf_unguided_lo/Class003 belong to CFID_clf; metrics.qualifiers)
         return [MetricValue(self, tag_for(name), v, x) for name, v in loggable(values).items()
-                if name.partition("/")[0] in heads]
+                if base_name(name).partition("/")[0] in names]
 
     def __str__(self):
         return self.keys[0]
@@ -459,7 +482,8 @@ class CFIDMetric(_DriftMetric):
 
     def after_training_exp(self, strategy):
         out = super().after_training_exp(strategy)
-        heads = sorted({mv.name.partition("/")[0] for mv in out if "/Class" in mv.name})
+        heads = sorted({mv.name.partition("/")[0] for mv in out if "/Class" in mv.name  # values, not floors or bounds
+                        and set(qualifiers_of(mv.name)) <= {UNGUIDED}})
         for logger in getattr(getattr(strategy, "evaluator", None), "loggers", ()):
             writer = getattr(logger, "writer", None)  # avalanche.logging.TensorboardLogger's SummaryWriter
             if heads and writer is not None and id(writer) not in self._layout_written:
@@ -477,6 +501,10 @@ def per_class_layout(heads: Sequence[str]) -> dict:
 
 class OTDDMetric(_DriftMetric):
     keys = PREFIXES  # exact OTDD or the large-set variant, whichever the set size chose
+
+
+class KIDMetric(_DriftMetric):
+    keys = ("KID", "CKID")
 
 
 class RealAccMetric(_DriftMetric):
@@ -527,6 +555,10 @@ def drift_metrics(
     unguided: bool = True,
     device: Optional[str] = None,
     every: int = 1,
+    kid: bool = True,
+    floor: bool = True,
+    intervals: int = 20,
+    confidence: float = 0.95,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -565,16 +597,24 @@ def drift_metrics(
             fresh classifier ~0.6, FID/CFID/OTDD a few hundredths each, UMAP ~0.2 after a first
             fit of ~12 s (numba's compilation, once per process; hence ``umap=False`` by default).
             The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
+        kid: log KID and per-class KID (``KID_<ext>``, ``CKID_<ext>``: unbiased, no floor needed).
+        floor: log beside every value its real-vs-real floor and the excess over it
+            (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``;
+            see :mod:`~bootdrift_avalanche.metrics.floor`): the value a perfect generator gets at
+            this n, classes and extractor. Costs one more RealAcc classifier per experience.
+        intervals, confidence: bootstrap replicates of the ``_lo``/``_hi`` interval logged beside
+            every value (0: none), and its level (:mod:`~bootdrift_avalanche.metrics.intervals`).
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
                         otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
-                        real_acc_classifier=real_acc_classifier, seed=seed, device=device)
+                        real_acc_classifier=real_acc_classifier, seed=seed, device=device, kid=kid,
+                        intervals=intervals, confidence=confidence)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
-                            unguided=unguided, every=every)
+                            unguided=unguided, every=every, floor=floor)
     metrics: List[PluginMetric] = []
-    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (real_accuracy, RealAccMetric),
+    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric), (real_accuracy, RealAccMetric),
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):
         if on:
             metrics.append(cls(comp))

@@ -115,9 +115,11 @@ def test_jsonl_logger_both_batch_formats(tmp_path, task_labels):
         mine = [r for r in recs if r["name"] == f"{key}/train_phase/train_stream"]
         # Avalanche's x (training iterations so far), and the experience beside it
         assert [r["step"] for r in mine] == iterations and [r["experience"] for r in mine] == [0, 1], (key, names)
-    per_class = [n for n in names if "/Class" in n]
+    per_class = [n for n in names if "/Class" in n and n.startswith("CFID_identity/")]
     assert len(per_class) == 10  # 5 classes seen after exp 0, all 10 after exp 1
-    assert all(n.startswith("CFID_identity/train_phase/train_stream/Class") for n in per_class)
+    # each per-class value has its floor, excess and interval under the same class
+    for q in ("CFID_identity_floor", "CFID_identity_excess", "CFID_identity_lo", "CFID_identity_hi", "CKID_identity"):
+        assert len([n for n in names if n.startswith(q + "/train_phase/train_stream/Class")]) == 10, q
     assert gen.calls >= 2
 
 
