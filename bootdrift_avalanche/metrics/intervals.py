@@ -3,11 +3,12 @@
 * Feature-based values (FID, CFID and its classes, OTDD, KID, CKID): a seeded bootstrap. Each
   replicate resamples, with replacement and within each class, the real and the synthetic features
   (class counts kept, so per-class values stay defined) and recomputes every value; the interval is
-  the value ± z·(standard deviation of the replicates), z the normal quantile of ``confidence``.
-  The interval is centred on the value, not on the replicates' mean: resampling duplicates points,
-  which moves covariance-based values by itself (FID up), and that shift is not the value's noise.
-  It measures sampling noise at this n, not FID's small-sample bias: that is what the real-vs-real
-  floor (:mod:`.floor`) shows. Coverage on Gaussian features of known FID and MMD:
+  c ± z·(standard deviation of the replicates), z the normal quantile of ``confidence``. For a
+  biased estimator (FID, CFID, OTDD) the centre c is bias-corrected, 2·value − (replicates' mean),
+  so the interval aims at the population value; for an unbiased one (KID, CKID) c is the value
+  itself (resampling duplicates points, which would bias the correction). The excess over the
+  real-vs-real floor (:mod:`.floor`) is the other answer to the small-sample bias: value and floor
+  share it. Coverage on Gaussian features of known FID and MMD:
   ``bench/interval_coverage.py`` and ``docs/DRIFT_FLOOR.md``.
 * Accuracies (``RealAcc``, its ceiling): the Wilson score interval of a binomial proportion over the
   real test images (the classifier's own training noise is not in it).
@@ -47,9 +48,11 @@ def _stratified(y: Tensor, g: torch.Generator) -> Tensor:
 
 def bootstrap(stat: Stat, real_f: Tensor, real_y: Tensor, syn_f: Tensor, syn_y: Tensor, *,
               estimate: Mapping[str, float], replicates: int, seed: int = 0,
-              confidence: float = 0.95) -> Dict[str, Tuple[float, float]]:
+              confidence: float = 0.95, centred: Callable[[str], bool] = lambda name: False,
+              ) -> Dict[str, Tuple[float, float]]:
     """``{name: (lo, hi)}`` for each name of ``estimate`` that ``stat`` returns, from ``replicates``
-    stratified resamplings of both sets (see the module docstring)."""
+    stratified resamplings of both sets (see the module docstring); ``centred(name)``: the value is
+    unbiased, centre its interval on it instead of bias-correcting."""
     if replicates < 2:
         raise ValueError(f"replicates must be >= 2, got {replicates}")
     z = z_of(confidence)
@@ -66,7 +69,8 @@ def bootstrap(stat: Stat, real_f: Tensor, real_y: Tensor, syn_f: Tensor, syn_y: 
             continue
         mean = sum(vs) / len(vs)
         sd = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1))
-        out[k] = (estimate[k] - z * sd, estimate[k] + z * sd)
+        centre = estimate[k] if centred(k) else 2.0 * estimate[k] - mean
+        out[k] = (centre - z * sd, centre + z * sd)
     return out
 
 

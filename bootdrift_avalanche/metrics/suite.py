@@ -341,7 +341,7 @@ class DriftSuite:
                 out.scalars.update(bounds_names(bootstrap(
                     lambda a, ya, b, yb: feature_values(cfg, name, a, ya, b, yb), real_f, real_y, syn_f, syn_y,
                     estimate=estimate, replicates=cfg.intervals, seed=seed_for("drift.intervals", seed=cfg.seed),
-                    confidence=cfg.confidence)))
+                    confidence=cfg.confidence, centred=lambda k: k.split("_")[0] in ("KID", "CKID"))))
             if cfg.umap:
                 from .umap import umap_figure
 
