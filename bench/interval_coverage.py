@@ -1,7 +1,7 @@
 """How often the drift intervals cover the true value: 200 simulated draws of Gaussian features
 whose FID and MMD² are known, each scored with :mod:`bootdrift_avalanche.metrics.intervals`'s
-bootstrap (the drift plugin's default 20 replicates), counting the draws whose 95 % interval
-holds the true value.
+bootstrap (FID; the drift plugin's default 20 replicates) or jackknife (KID), counting the draws
+whose 95 % interval holds the true value.
 
 * FID: real N(0, I_d) against synthetic N(μ, s² I_d); true FID = ‖μ‖² + d (1 − s)².
 * KID: the same sets; the true MMD² of the cubic polynomial kernel is the mean of
@@ -20,8 +20,8 @@ from typing import Dict
 import torch
 
 from bootdrift_avalanche.metrics.fid import frechet_distance
-from bootdrift_avalanche.metrics.intervals import bootstrap
-from bootdrift_avalanche.metrics.kid import kid
+from bootdrift_avalanche.metrics.intervals import bootstrap, z_of
+from bootdrift_avalanche.metrics.kid import jackknife_sd, kid
 
 
 def _poly(a, b):
@@ -47,7 +47,7 @@ def coverage(*, draws: int = 200, n: int = 200, d: int = 8, shift: float = 0.15,
     y = torch.zeros(n, dtype=torch.long)
 
     def stat(a, _ya, b, _yb):
-        return {"FID": frechet_distance(a, b), "KID": kid(a, b, subset_size=None).mean}
+        return {"FID": frechet_distance(a, b)}
 
     hits = {k: 0 for k in truth}
     width = {k: 0.0 for k in truth}
@@ -55,9 +55,10 @@ def coverage(*, draws: int = 200, n: int = 200, d: int = 8, shift: float = 0.15,
     for i in range(draws):
         a = torch.randn(n, d, generator=g, dtype=torch.float64)
         b = mu + scale * torch.randn(n, d, generator=g, dtype=torch.float64)
-        est = stat(a, y, b, y)
-        bounds = bootstrap(stat, a, y, b, y, estimate=est, replicates=replicates, seed=seed * 100_003 + i,
-                           confidence=confidence, centred=lambda k: k == "KID")
+        bounds = bootstrap(stat, a, y, b, y, estimate=stat(a, y, b, y), replicates=replicates, seed=seed * 100_003 + i,
+                           confidence=confidence)
+        k, se = kid(a, b, subset_size=None).mean, jackknife_sd(a, b)
+        bounds["KID"] = (k - z_of(confidence) * se, k + z_of(confidence) * se)
         for k, (lo, hi) in bounds.items():
             hits[k] += lo <= truth[k][0] <= hi
             width[k] += (hi - lo) / draws

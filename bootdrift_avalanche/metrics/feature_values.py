@@ -11,19 +11,29 @@ from torch import Tensor
 
 from ..runtime.seeds import seed_for
 from .fid import cfid, frechet_distance
-from .kid import class_kid, kid
+from .intervals import bounds_names, z_of
+from .kid import class_kid, jackknife_sd, kid
 from .otdd_choice import EXACT, choose_otdd
 
 
 def kid_values(cfg, name: str, real_f: Tensor, real_y: Tensor, syn_f: Tensor, syn_y: Tensor) -> Dict[str, float]:
     """``KID_<name>``, its spread over subsets ``KID_<name>_std``, ``CKID_<name>`` and
-    ``CKID_<name>/Class003`` (see :mod:`.kid`)."""
+    ``CKID_<name>/Class003`` (see :mod:`.kid`); with ``cfg.intervals``, their ``_lo``/``_hi`` from
+    the jackknife standard error (sets of equal size; KID is unbiased, so centred on the value)."""
     seed = seed_for("drift.kid", seed=cfg.seed)
     k = kid(real_f, syn_f, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=seed)
     out = {f"KID_{name}": k.mean, f"KID_{name}_std": k.std}
     c = class_kid(real_f, real_y, syn_f, syn_y, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=seed)
     out[f"CKID_{name}"] = c.mean
     out.update({f"CKID_{name}/Class{int(cl):03d}": v for cl, v in sorted(c.per_class.items())})
+    if cfg.intervals:
+        z = z_of(cfg.confidence)
+        sds = {f"CKID_{name}/Class{int(cl):03d}": v for cl, v in c.per_class_sd.items()}
+        if c.sd is not None:
+            sds[f"CKID_{name}"] = c.sd
+        if len(real_f) == len(syn_f) >= 3:
+            sds[f"KID_{name}"] = jackknife_sd(real_f, syn_f)
+        out.update(bounds_names({k: (out[k] - z * sd, out[k] + z * sd) for k, sd in sds.items()}))
     return out
 
 

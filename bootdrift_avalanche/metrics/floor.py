@@ -9,9 +9,10 @@ bias. ``RealAcc`` gets its ceiling: the same classifier, trained for the same ep
 real images per class (instead of synthetic ones), tested on the same reference.
 
 Names (:mod:`.qualifiers`): ``FID_clf_floor``, ``FID_clf_excess`` (and its ``_lo``/``_hi``),
-``CFID_clf_floor/Class003``, ``KID_clf_floor``, ``RealAcc_ceiling``. The excess interval is the
-value's, widened by √2 to stand for the floor's own sampling noise (the floor is one draw of the
-same estimator at the same n; under no drift both have the same spread).
+``CFID_clf_floor/Class003``, ``KID_clf_floor``, ``RealAcc_ceiling``, with intervals
+(``FID_clf_floor_lo``...). The floor is itself one draw of the estimator at this n, so the excess
+interval is centred on value − floor with the half-widths of the value's and the floor's intervals
+added in quadrature (without a floor interval, the value's counted twice).
 
 Which real images, and what happens when there are too few: see :class:`RealFloor` and
 ``docs/DRIFT_FLOOR.md``.
@@ -47,16 +48,22 @@ def floor_names(values: Mapping[str, float], floor: Mapping[str, float]) -> Dict
         if qualifiers_of(name) or name not in floor or not math.isfinite(floor[name]):
             continue
         f = floor[name]
+        f_lo, f_hi = floor.get(qualified(name, LO)), floor.get(qualified(name, HI))
         if name == "RealAcc":
             out[qualified(name, CEILING)] = f
+            if f_lo is not None and f_hi is not None:
+                out[qualified(qualified(name, CEILING), LO)], out[qualified(qualified(name, CEILING), HI)] = f_lo, f_hi
             continue
         if _family(name) not in FLOORED:
             continue
         out[qualified(name, FLOOR)] = f
         out[qualified(name, EXCESS)] = v - f
         lo, hi = values.get(qualified(name, LO)), values.get(qualified(name, HI))
+        if f_lo is not None and f_hi is not None:
+            out[qualified(qualified(name, FLOOR), LO)], out[qualified(qualified(name, FLOOR), HI)] = f_lo, f_hi
         if lo is not None and hi is not None:
-            half = math.sqrt(2.0) * (hi - lo) / 2.0
+            # both are estimates with their own sampling noise: the half-widths add in quadrature
+            half = math.hypot((hi - lo) / 2.0, (f_hi - f_lo) / 2.0 if f_lo is not None else (hi - lo) / 2.0)
             out[qualified(qualified(name, EXCESS), LO)] = v - f - half
             out[qualified(qualified(name, EXCESS), HI)] = v - f + half
     return out
@@ -116,7 +123,7 @@ class RealFloor:
             if suite.needs_features:
                 floor_f = torch.cat([self._features_of(suite, k, x) for k, g, x in
                                      zip([k for k, g in zip(keys, labels) if g in have], have, xs)])
-            cfg = replace(suite.cfg, samples=False, umap=False, intervals=0)
+            cfg = replace(suite.cfg, samples=False, umap=False)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # the value's evaluation warns already
                 vals = type(suite)(suite.extractor, cfg).evaluate(

@@ -1,12 +1,13 @@
 """Intervals of drift values: how far a value could move from sampling noise alone.
 
-* Feature-based values (FID, CFID and its classes, OTDD, KID, CKID): a seeded bootstrap. Each
+* KID and CKID: the jackknife standard error of the unbiased estimator (:func:`.kid.jackknife_sd`),
+  the interval value ± z·se, written by :func:`.feature_values.kid_values`.
+* The other feature-based values (FID, CFID and its classes, OTDD): a seeded bootstrap. Each
   replicate resamples, with replacement and within each class, the real and the synthetic features
   (class counts kept, so per-class values stay defined) and recomputes every value; the interval is
   c ± z·(standard deviation of the replicates), z the normal quantile of ``confidence``. For a
   biased estimator (FID, CFID, OTDD) the centre c is bias-corrected, 2·value − (replicates' mean),
-  so the interval aims at the population value; for an unbiased one (KID, CKID) c is the value
-  itself (resampling duplicates points, which would bias the correction). The excess over the
+  so the interval aims at the population value (``centred`` names: c is the value). The excess over the
   real-vs-real floor (:mod:`.floor`) is the other answer to the small-sample bias: value and floor
   share it. Coverage on Gaussian features of known FID and MMD:
   ``bench/interval_coverage.py`` and ``docs/DRIFT_FLOOR.md``.

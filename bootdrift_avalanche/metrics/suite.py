@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence
 
 import torch
@@ -74,7 +74,7 @@ from .feature_values import feature_values, kid_values, otdd_value
 from .intervals import bootstrap, bounds_names, wilson
 from .kid import SUBSET_SIZE, SUBSETS
 from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, check_large
-from .qualifiers import STD, qualifiers_of
+from .qualifiers import qualifiers_of
 
 if TYPE_CHECKING:
     from .umap import UMAPProjection
@@ -337,11 +337,13 @@ class DriftSuite:
             if cfg.kid:
                 out.scalars.update(kid_values(cfg, name, real_f, real_y, syn_f, syn_y))
             if cfg.intervals:
-                estimate = {k: v for k, v in out.scalars.items() if STD not in qualifiers_of(k)}
+                # KID and CKID carry their jackknife intervals already (kid_values)
+                estimate = {k: v for k, v in out.scalars.items() if not qualifiers_of(k) and not k.startswith(("KID_", "CKID_"))}
+                no_kid = replace(cfg, kid=False)
                 out.scalars.update(bounds_names(bootstrap(
-                    lambda a, ya, b, yb: feature_values(cfg, name, a, ya, b, yb), real_f, real_y, syn_f, syn_y,
+                    lambda a, ya, b, yb: feature_values(no_kid, name, a, ya, b, yb), real_f, real_y, syn_f, syn_y,
                     estimate=estimate, replicates=cfg.intervals, seed=seed_for("drift.intervals", seed=cfg.seed),
-                    confidence=cfg.confidence, centred=lambda k: k.split("_")[0] in ("KID", "CKID"))))
+                    confidence=cfg.confidence)))
             if cfg.umap:
                 from .umap import umap_figure
 
