@@ -44,7 +44,7 @@ SETTINGS = {
     # default's drift CPU s over this one's
     "bare": {"floor": False, "kid": False, "intervals": 0},
 }
-METRICS = ("fid", "cfid", "otdd", "real_accuracy", "samples", "umap")  # SuiteConfig fields
+METRICS = ("fid", "cfid", "otdd", "kid", "real_accuracy", "samples", "umap")  # SuiteConfig fields
 
 
 class Clock:

@@ -366,10 +366,15 @@ class DriftSuite:
             elif pic is not None:
                 out.figures["Samples"] = pic
         out.scalars["DriftSamplesPerClass"] = float(_fewest_per_class(real_y, syn_y))
-        if out.scalars["DriftSamplesPerClass"] < MIN_SAMPLES_PER_CLASS and (cfg.fid or cfg.cfid or cfg.otdd):
-            warnings.warn(f"drift metrics{where} scored only {int(out.scalars['DriftSamplesPerClass'])} sample(s) of "
-                          f"some class (fewer than {MIN_SAMPLES_PER_CLASS}): FID/CFID/OTDD estimate covariances from "
-                          "them and are dominated by small-sample bias; raise n_per_class", RuntimeWarning,
+        n = int(out.scalars["DriftSamplesPerClass"])
+        d = real_f.shape[1] if self.needs_features else 0
+        if (n < MIN_SAMPLES_PER_CLASS or n < d) and (cfg.fid or cfg.cfid or cfg.otdd):
+            warnings.warn(f"drift metrics{where} scored {n} sample(s) of some class with {d}-dimensional {name} features "
+                          f"(n {'<' if n < d else '>='} d): CFID and OTDD estimate per-class covariances from them, so a "
+                          "perfect generator already scores far above 0 (small-sample bias). Read the real-vs-real "
+                          "floor logged beside each value (<value>_floor) and the drift beyond it (<value>_excess), or "
+                          "KID, which has no such bias; to lower the floor raise n_per_class towards d or use a "
+                          "lower-dimensional extractor (floor against n and d: docs/DRIFT_FLOOR.md)", RuntimeWarning,
                           stacklevel=2)
         if extra is not None:
             self._merge_extra(out, extra(syn_x, syn_y), where)

@@ -38,6 +38,17 @@ seed, which does not depend on the experience, so a generator that did not chang
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
 
+**Floors, KID and intervals** (``floor=True``, ``kid=True``, ``intervals=20`` by default): beside
+each value its real-vs-real floor (the same metric between the reference and a second, disjoint set
+of real images per class at the same n: the feature stream's next ``n_per_class`` images after
+those the extractor trained on, else the reference stream's after the reference's) and the excess
+over it (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``:
+the RealAcc classifier trained on real images); a class with too few images for the second set has
+no floor (a warning). KID and per-class KID (``KID_clf``, ``CKID_clf``: unbiased, 0 in expectation
+for a perfect generator). A 95 % interval (``_lo``/``_hi``) of every value, floor and excess
+(bootstrap; jackknife for KID; Wilson for RealAcc). See ``metrics.floor``, ``metrics.intervals``,
+``metrics.kid`` and ``docs/DRIFT_FLOOR.md``.
+
 **Task-incremental streams**: the classes are (task, class) pairs (``plugins.task_keys``): the
 real reference is read by pair (each sample's task label), the generator is asked for the pair's
 generator label (the one the replay plugins train it on; the class id itself while ids are unique),
