@@ -42,7 +42,7 @@ from ..metrics.qualifiers import CEILING, EXCESS, FLOOR, HI, LO, qualified, qual
 # Metric families plotted in one panel each (prefix of the metric name before the first "/"), in
 # order, with which direction is better. Top1_Acc_Seen/Forgetting: the CLI's own accuracy matrix;
 # Top1_Acc_Stream/StreamForgetting: Avalanche's accuracy_metrics/forgetting_metrics of an API run.
-_BETTER = {"FID": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "KID": "lower", "CKID": "lower",
+_BETTER = {"FID": "lower", "FIDfixed": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "KID": "lower", "CKID": "lower",
            "RealAcc": "higher",
            "Top1_Acc_Seen": "higher", "Top1_Acc_Stream": "higher", "Forgetting": "lower", "StreamForgetting": "lower",
            "ModesCovered": "higher", "HighQuality": "higher",
@@ -114,7 +114,8 @@ def _without_unguided(head: str) -> str:
 
 def _family(name: str) -> str:
     head = _without_unguided(name.split("/")[0])  # FID_clf_unguided: FID, RealAcc_unguided: RealAcc
-    return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", *OTDD_PREFIXES, "KID", "CKID", "UMAP") else head
+    return head.split("_")[0] if head.split("_")[0] in ("FID", "FIDfixed", "CFID", *OTDD_PREFIXES, "KID", "CKID",
+                                                         "UMAP") else head
 
 
 def _is_value(name: str) -> bool:

@@ -77,7 +77,7 @@ def drift_table(table: Mapping[str, Mapping[int, float]], ext: str = "clf") -> s
     (without floors: value [95 % interval]), and the headline, the CFID excess of cohort 0 (the
     classes of the first experience, :mod:`..metrics.cohorts`)."""
     suffix = "/train_phase/train_stream"
-    heads = [h for h in (f"FID_{ext}", f"CFID_{ext}", *(f"{p}_{ext}" for p in OTDD_PREFIXES), f"KID_{ext}")
+    heads = [h for h in (f"FID_{ext}", f"FIDfixed_{ext}", f"CFID_{ext}", *(f"{p}_{ext}" for p in OTDD_PREFIXES), f"KID_{ext}")
              if h + suffix in table]
     cohorts: Dict[int, object] = cohort_curves(table, f"CFID_{ext}")
     c0 = cohorts[min(cohorts)] if cohorts else {}

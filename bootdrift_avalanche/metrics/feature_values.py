@@ -1,12 +1,13 @@
 """The feature-based drift values of two labelled feature sets, in one process, under the suite's
-names: what :class:`~.suite.DriftSuite` computes from features (FID, CFID and its classes, OTDD,
-KID and CKID), written once for the bootstrap of :mod:`.intervals` (which recomputes them on
+names: what :class:`~.suite.DriftSuite` computes from features (FID, FID at a fixed n, CFID and its
+classes, OTDD, KID and CKID), written once for the bootstrap of :mod:`.intervals` (which recomputes them on
 every resample) and for KID/CKID in the suite itself. ``cfg`` is a :class:`~.suite.SuiteConfig`.
 """
 from __future__ import annotations
 
 from typing import Dict
 
+import torch
 from torch import Tensor
 
 from ..runtime.seeds import seed_for
@@ -37,6 +38,27 @@ def kid_values(cfg, name: str, real_f: Tensor, real_y: Tensor, syn_f: Tensor, sy
     return out
 
 
+def stratified_subset(y: Tensor, total: int, seed: int) -> Tensor:
+    """Row indices of ``total`` rows of ``y`` spread evenly over its classes (the first classes get
+    one more when ``total`` does not divide; at least one row per class), a seeded choice."""
+    classes = torch.unique(y).tolist()
+    per, extra = divmod(total, len(classes))
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i, c in enumerate(classes):
+        rows = torch.nonzero(y == c).flatten()
+        out.append(rows[torch.randperm(len(rows), generator=g)[: max(1, per + (i < extra))]])
+    return torch.cat(out)
+
+
+def fixed_fid_value(cfg, name: str, real_f: Tensor, real_y: Tensor, syn_f: Tensor, syn_y: Tensor) -> Dict[str, float]:
+    """``FIDfixed_<name>``: FID on ``cfg.fid_fixed_n`` rows of each set spread evenly over the
+    classes, so that its n, and with it its small-sample bias, stays the same as classes are added."""
+    seed = seed_for("drift.fid_fixed", seed=cfg.seed)
+    ia, ib = stratified_subset(real_y, cfg.fid_fixed_n, seed), stratified_subset(syn_y, cfg.fid_fixed_n, seed + 1)
+    return {f"FIDfixed_{name}": float(frechet_distance(real_f[ia], syn_f[ib]))}
+
+
 def otdd_value(cfg, name: str, real_f: Tensor, real_y: Tensor, syn_f: Tensor, syn_y: Tensor) -> Dict[str, float]:
     """OTDD under the name of the variant the set sizes choose (see :mod:`.otdd_choice`)."""
     variant = EXACT if cfg.otdd_max_samples is not None else choose_otdd(
@@ -54,6 +76,8 @@ def feature_values(cfg, name: str, real_f: Tensor, real_y: Tensor, syn_f: Tensor
     out: Dict[str, float] = {}
     if cfg.fid:
         out[f"FID_{name}"] = float(frechet_distance(real_f, syn_f))
+    if cfg.fid and cfg.fid_fixed_n:
+        out.update(fixed_fid_value(cfg, name, real_f, real_y, syn_f, syn_y))
     if cfg.cfid:
         r = cfid(real_f, real_y, syn_f, syn_y)
         out[f"CFID_{name}"] = float(r.mean)

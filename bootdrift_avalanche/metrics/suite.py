@@ -21,6 +21,8 @@ Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception
   OT (on at most ``otdd_max_samples`` points per set), square root — while both sets have at most
   ``otdd_exact_max`` points; larger sets get the variant ``otdd_large`` under its own name
   (``OTDDhier_<ext>``, ``OTDDent_<ext>`` or ``sOTDD_<ext>``; see :mod:`.otdd_choice`).
+* ``FIDfixed_<ext>`` (``SuiteConfig.fid_fixed_n``): FID on a fixed number of rows of each set,
+  spread evenly over the classes, so its n (and small-sample bias) does not grow with the classes.
 * ``KID_<ext>``: KID (Bińkowski et al. 2018), the unbiased MMD² with the cubic polynomial kernel
   as torchmetrics computes it (:mod:`.kid`), ``KID_<ext>_std`` its spread over subsets;
   ``CKID_<ext>`` the mean over classes of the per-class KID (``CKID_<ext>/Class003``). Unbiased:
@@ -70,7 +72,7 @@ from ._checks import as_labels
 from .accuracy import real_data_accuracy
 from . import sharded
 from .features import check_extractor
-from .feature_values import feature_values, kid_values, otdd_value
+from .feature_values import feature_values, fixed_fid_value, kid_values, otdd_value
 from .intervals import bootstrap, bounds_names, wilson
 from .kid import SUBSET_SIZE, SUBSETS
 from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, check_large
@@ -106,6 +108,8 @@ class SuiteConfig:
         seed: run seed of the OTDD subsample, the RealAcc classifier, the UMAP layout, KID's
             subsets and the bootstrap.
         device: where the RealAcc classifier trains (``None``: the CPU).
+        fid_fixed_n: also ``FIDfixed_<ext>``, FID on this many rows of each set spread evenly over
+            the classes (0: not computed), so it compares across experiences with more classes.
         kid, kid_subsets, kid_subset_size: KID and CKID (:mod:`.kid`) and their subsets.
         intervals: bootstrap replicates of the ``_lo``/``_hi`` interval of every feature-based
             value (0: no intervals; RealAcc then has no Wilson interval either), see :mod:`.intervals`.
@@ -127,6 +131,7 @@ class SuiteConfig:
     grid_per_class: int = 8
     seed: int = 0
     device: Optional[str] = None
+    fid_fixed_n: int = 0
     kid: bool = True
     kid_subsets: int = SUBSETS
     kid_subset_size: int = SUBSET_SIZE
@@ -152,6 +157,8 @@ class SuiteConfig:
             raise ValueError(f"real_acc_epochs must be >= 1, got {self.real_acc_epochs}")
         if self.grid_per_class < 1:
             raise ValueError(f"grid_per_class must be >= 1, got {self.grid_per_class}")
+        if self.fid_fixed_n < 0 or self.fid_fixed_n == 1:
+            raise ValueError(f"fid_fixed_n must be 0 (off) or >= 2, got {self.fid_fixed_n}")
         if self.intervals < 0 or self.intervals == 1:
             raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {self.intervals}")
         if not 0.0 < self.confidence < 1.0:
@@ -330,8 +337,10 @@ class DriftSuite:
                 out.scalars[f"CFID_{name}"] = float(r.mean)
                 for c, v in sorted(r.per_class.items()):
                     out.scalars[f"CFID_{name}/Class{int(c):03d}"] = float(v)
-            if cfg.otdd or cfg.umap or cfg.kid or cfg.intervals:  # point sets: every row, in the original order
+            if cfg.otdd or cfg.umap or cfg.kid or cfg.intervals or cfg.fid_fixed_n:  # every row, in the original order
                 real_f, syn_f = sharded.gather(real_f, len(real_x)), sharded.gather(syn_f, len(syn_x))
+            if cfg.fid and cfg.fid_fixed_n:
+                out.scalars.update(fixed_fid_value(cfg, name, real_f, real_y, syn_f, syn_y))
             if cfg.otdd:
                 out.scalars.update(otdd_value(cfg, name, real_f, real_y, syn_f, syn_y))
             if cfg.kid:

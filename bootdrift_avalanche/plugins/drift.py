@@ -218,12 +218,15 @@ class DriftComputation:
             (:mod:`~bootdrift_avalanche.metrics.floor`; the second real set is the feature stream's
             next ``n_per_class`` images per class after those the extractor trained on, or without a
             feature stream the reference stream's after the reference's).
+        fixed_n: also log ``FIDfixed_<ext>``, FID at the total n of the first evaluation (spread
+            evenly over the seen classes) at every experience (``SuiteConfig.fid_fixed_n``; kept
+            in ``state_dict`` so a resumed run keeps it).
     """
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
                  feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1,
-                 floor: bool = True):
+                 floor: bool = True, fixed_n: bool = True):
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
         if reference_stream is None:
@@ -243,6 +246,7 @@ class DriftComputation:
         self.feature_cache_dir = feature_cache_dir
         self.unguided = unguided
         self.every = every
+        self.fixed_n = fixed_n
         self.labels = TaskClassLabels()  # grown from the training experiences, as the replay plugins' labels
         self._reference = _ClassPool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
@@ -270,7 +274,7 @@ class DriftComputation:
     def state_dict(self) -> dict:
         """What a resumed run needs: the (task, class) pairs seen so far and the UMAP map (``None``
         before the first UMAP figure); the rest is rebuilt from the seed."""
-        return {"labels": self.labels.state_dict(), "umap": self._umap}
+        return {"labels": self.labels.state_dict(), "umap": self._umap, "fid_fixed_n": self.cfg.fid_fixed_n}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` (before the first experience after a resume). A state without
@@ -281,7 +285,15 @@ class DriftComputation:
         else:
             self.labels = TaskClassLabels((0, int(c)) for c in state["seen"])
         self._umap = state.get("umap")
+        if state.get("fid_fixed_n"):
+            self._fix_n(state["fid_fixed_n"])
         self._last = None
+
+    def _fix_n(self, n: int) -> None:
+        """Set the total n of ``FIDfixed`` (the real samples of the first evaluation)."""
+        self.cfg = replace(self.cfg, fid_fixed_n=n)
+        if self._suite is not None:
+            self._suite.cfg = self.cfg
 
     # ---- feature space -----------------------------------------------------------------------
     @property
@@ -387,6 +399,8 @@ class DriftComputation:
             keys = [self.labels.key(g) for g in seen]
             real_x, real_y = self._reference.labelled(keys, seen)
             syn_x = self._sample(strategy, sampler, real_y)
+            if self.fixed_n and not self.cfg.fid_fixed_n:  # FIDfixed: the n of the first evaluation, for the run
+                self._fix_n(len(real_y))
             suite = self.suite
             real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"
@@ -477,7 +491,7 @@ class _DriftMetric(PluginMetric[float]):
 
 
 class FIDMetric(_DriftMetric):
-    keys = ("FID",)
+    keys = ("FID", "FIDfixed")
 
 
 class CFIDMetric(_DriftMetric):
@@ -570,6 +584,7 @@ def drift_metrics(
     floor: bool = True,
     intervals: int = 20,
     confidence: float = 0.95,
+    fixed_n: bool = True,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -615,6 +630,8 @@ def drift_metrics(
             this n, classes and extractor. Costs one more RealAcc classifier per experience.
         intervals, confidence: bootstrap replicates of the ``_lo``/``_hi`` interval logged beside
             every value (0: none), and its level (:mod:`~bootdrift_avalanche.metrics.intervals`).
+        fixed_n: also log ``FIDfixed_<ext>``: FID at the first evaluation's total n at every
+            experience, spread evenly over the seen classes, so adding classes does not move its bias.
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
@@ -623,7 +640,7 @@ def drift_metrics(
                         intervals=intervals, confidence=confidence)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
-                            unguided=unguided, every=every, floor=floor)
+                            unguided=unguided, every=every, floor=floor, fixed_n=fixed_n)
     metrics: List[PluginMetric] = []
     for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric), (real_accuracy, RealAccMetric),
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):
