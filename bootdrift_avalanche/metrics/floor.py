@@ -31,7 +31,7 @@ from .otdd_choice import PREFIXES
 from .qualifiers import CEILING, EXCESS, FLOOR, HI, LO, qualified, qualifiers_of
 
 #: the metric families that have a floor (their first name component before ``_<ext>``)
-FLOORED = ("FID", "CFID", "KID", "CKID", *PREFIXES)
+FLOORED = ("FID", "FIDfixed", "CFID", "KID", "CKID", *PREFIXES)
 #: values of the floor evaluation that are not floors of anything
 _NOT_FLOORS = ("DriftTime", "RealAccChance", "DriftSamplesPerClass")
 

@@ -111,7 +111,7 @@ from torch import Tensor
 from ..benchmarks.views import eval_view
 from ..metrics.features import make_extractor
 from ..metrics.floor import RealFloor, floor_names
-from ..metrics.qualifiers import CEILING, FLOOR, base_name, qualified, qualifiers_of
+from ..metrics.qualifiers import CEILING, FLOOR, HI, LO, base_name, qualified, qualifiers_of
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
 from ..metrics.umap import UMAPProjection
@@ -512,16 +512,25 @@ class CFIDMetric(_DriftMetric):
         for logger in getattr(getattr(strategy, "evaluator", None), "loggers", ()):
             writer = getattr(logger, "writer", None)  # avalanche.logging.TensorboardLogger's SummaryWriter
             if heads and writer is not None and id(writer) not in self._layout_written:
-                writer.add_custom_scalars(per_class_layout(heads))
+                _, values = self.computation.result(strategy)
+                writer.add_custom_scalars(per_class_layout(heads, values.scalars if values is not None else {}))
                 self._layout_written.add(id(writer))
         return out
 
 
-def per_class_layout(heads: Sequence[str]) -> dict:
+def per_class_layout(heads: Sequence[str], scalars: Optional[Dict[str, float]] = None) -> dict:
     """TensorBoard custom-scalars layout (``SummaryWriter.add_custom_scalars``): one multi-line
-    chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class."""
-    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/(Task\d+/)?Class\d+$"]]
-                                for head in heads}}
+    chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class, and one
+    margin chart (value between its ``_lo`` and ``_hi``) per value of ``scalars`` that has an
+    interval (``FID_clf``, ``FID_clf_excess``...)."""
+    layout = {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/(Task\d+/)?Class\d+$"]]
+                                  for head in heads}}
+    margins = {name: ["Margin", [tag_for(name), tag_for(qualified(name, LO)), tag_for(qualified(name, HI))]]
+               for name in sorted(scalars or {}) if "/" not in name and qualified(name, LO) in scalars
+               and qualified(name, HI) in scalars and not {LO, HI} & set(qualifiers_of(name))}
+    if margins:
+        layout["Drift with its 95 % interval"] = margins
+    return layout
 
 
 class OTDDMetric(_DriftMetric):

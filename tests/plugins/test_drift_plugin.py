@@ -559,6 +559,11 @@ def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(a
     (regex,) = chart.multiline.tag
     tags = [t for t in acc.Tags()["scalars"] if re.search(regex, t)]
     assert sorted(tags) == [f"CFID_identity/train_phase/train_stream/Class{c:03d}" for c in range(10)]
+    # the margin charts: each value between its interval bounds
+    margins = {c.title: c.margin.series[0] for cat in layouts[0].category[1:] for c in cat.chart}
+    assert (margins["FID_identity"].value, margins["FID_identity"].lower, margins["FID_identity"].upper) == (
+        "FID_identity/train_phase/train_stream", "FID_identity_lo/train_phase/train_stream",
+        "FID_identity_hi/train_phase/train_stream")
 
 
 def test_report_of_an_api_run_shows_accuracy_forgetting_drift_and_grids_per_experience(api_run):
