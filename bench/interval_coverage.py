@@ -1,6 +1,6 @@
 """How often the drift intervals cover the true value: 200 simulated draws of Gaussian features
 whose FID and MMD² are known, each scored with :mod:`bootdrift_avalanche.metrics.intervals`'s
-bootstrap (FID; the drift plugin's default 20 replicates) or jackknife (KID), counting the draws
+bootstrap (FID; the drift plugin's default 12 replicates) or jackknife (KID), counting the draws
 whose 95 % interval holds the true value.
 
 * FID: real N(0, I_d) against synthetic N(μ, s² I_d); true FID = ‖μ‖² + d (1 − s)².
@@ -20,7 +20,7 @@ from typing import Dict
 import torch
 
 from bootdrift_avalanche.metrics.fid import frechet_distance
-from bootdrift_avalanche.metrics.intervals import bootstrap, z_of
+from bootdrift_avalanche.metrics.intervals import DEFAULT_REPLICATES, bootstrap, z_of
 from bootdrift_avalanche.metrics.kid import jackknife_sd, kid
 
 
@@ -40,7 +40,7 @@ def true_values(d: int, shift: float, scale: float, pairs: int = 2_000_000, seed
 
 
 def coverage(*, draws: int = 200, n: int = 200, d: int = 8, shift: float = 0.15, scale: float = 1.1,
-             replicates: int = 20, confidence: float = 0.95, seed: int = 0) -> Dict[str, Dict[str, float]]:
+             replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95, seed: int = 0) -> Dict[str, Dict[str, float]]:
     """``{metric: {"coverage", "width", "true", "mc_se"}}`` over ``draws`` simulated pairs of sets."""
     truth = true_values(d, shift, scale)
     mu = torch.full((d,), shift, dtype=torch.float64)
@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--d", type=int, default=8)
-    ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES)
     args = ap.parse_args()
     torch.set_num_threads(1)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()

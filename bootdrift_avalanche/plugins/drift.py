@@ -38,7 +38,7 @@ seed, which does not depend on the experience, so a generator that did not chang
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
 
-**Floors, KID and intervals** (``floor=True``, ``kid=True``, ``intervals=20`` by default): beside
+**Floors, KID and intervals** (``floor=True``, ``kid=True``, ``intervals=12`` by default): beside
 each value its real-vs-real floor (the same metric between the reference and a second, disjoint set
 of real images per class at the same n: the feature stream's next ``n_per_class`` images after
 those the extractor trained on, else the reference stream's after the reference's) and the excess
@@ -111,6 +111,7 @@ from torch import Tensor
 from ..benchmarks.views import eval_view
 from ..metrics.features import make_extractor
 from ..metrics.floor import RealFloor, floor_names
+from ..metrics.intervals import DEFAULT_REPLICATES
 from ..metrics.qualifiers import CEILING, FLOOR, HI, LO, base_name, qualified, qualifiers_of
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
 from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
@@ -591,7 +592,7 @@ def drift_metrics(
     every: int = 1,
     kid: bool = True,
     floor: bool = True,
-    intervals: int = 20,
+    intervals: int = DEFAULT_REPLICATES,
     confidence: float = 0.95,
     fixed_n: bool = True,
 ) -> List[PluginMetric]:

@@ -7,6 +7,7 @@ import torch
 
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.metrics import SuiteConfig
+from bootdrift_avalanche.metrics.intervals import DEFAULT_REPLICATES
 from bootdrift_avalanche.plugins.drift import DriftComputation, _ClassPool
 
 from ..benchmarks.fake_data import write_fake_cifar100
@@ -34,7 +35,7 @@ class _HeldOut:
 
 
 def _run(bm, gen, *, n, features, tmp_path, sigmas=None, experiences=None, **cfg):
-    cfg = SuiteConfig(samples=False, intervals=20, **cfg)
+    cfg = SuiteConfig(samples=False, intervals=DEFAULT_REPLICATES, **cfg)  # the drift plugin's default
     comp = DriftComputation(bm.test_stream, cfg, feature_stream=bm.train_stream, generator=gen, features=features,
                             n_per_class=n, feature_cache_dir=str(tmp_path))
     out = []
