@@ -477,7 +477,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
 
     small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
                              generator=_FrozenGaussians(), features="identity", n_per_class=3)
-    with pytest.warns(RuntimeWarning, match="scored 3 sample.s. of some class .* small-sample bias"):
+    with pytest.warns(RuntimeWarning, match="scored 3 sample.s. of some class .*small-sample bias"):
         _, vals = small.result(_strategy(stream[0], 0))
     assert vals.scalars["DriftSamplesPerClass"] == 3.0
 
