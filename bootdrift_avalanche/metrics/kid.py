@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 import torch
-from torch import Tensor
 
 from ._checks import ArrayLike, as_features, as_labels, check_same_dim
 
