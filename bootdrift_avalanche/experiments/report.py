@@ -167,7 +167,8 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
                 lo, hi = _beside(curves, name, LO), _beside(curves, name, HI)
                 band = [x for x in xs if x in lo and x in hi]
                 if band:  # the value's interval
-                    ax.fill_between(band, [lo[x] for x in band], [hi[x] for x in band], color=line.get_color(), alpha=0.15)
+                    ax.fill_between(band, [lo[x] for x in band], [hi[x] for x in band], color=line.get_color(), alpha=0.15,
+                                    label=f"{head} 95 % interval" + (" (bias-corrected)" if fam != "RealAcc" else ""))
                 floor = _beside(curves, name, FLOOR) or _beside(curves, name, CEILING)
                 if floor and guided == head:  # the real-vs-real floor (RealAcc: its ceiling), dotted
                     fx = sorted(floor)
