@@ -58,7 +58,7 @@ per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the fi
 for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
 name no task) or one built for fewer labels than the stream has pairs.
 
-**UMAP**: one map for the whole run, fitted at the first evaluation on the real features of **all**
+**UMAP** (an illustration, not a measurement: see ``metrics.umap``): one map for the whole run, fitted at the first evaluation on the real features of **all**
 classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
 the same layout: the real points keep their fitted positions and each experience's synthetic
 samples are placed into the map with umap-learn's ``transform`` (real filled dots, synthetic hollow
