@@ -17,10 +17,12 @@ compilation of UMAP is paid once in each, as in a user's script):
 
 Settings: ``default`` (``drift_metrics``' defaults), ``umap`` (the defaults with UMAP on, the
 default before this bench), ``tiny`` (the tiny preset's drift sizes, as the CLI passes them),
-``cheap`` (the cheap setting the README documents).
+``cheap`` (the cheap setting the README documents), ``bare`` (the defaults without the floor, KID
+and the intervals: run it beside ``default`` to see what those cost).
 
     python bench/drift_cost.py                       # both parts, default setting
     python bench/drift_cost.py --part total --setting cheap
+    python bench/drift_cost.py --part total --setting bare --preset cpu-small   # and --setting default
 
 Wall s and CPU s (``time.process_time``: user+sys of this process, all threads) are printed side by
 side; on a loaded machine compare the CPU columns.
@@ -38,8 +40,11 @@ SETTINGS = {
     "tiny": {"n_per_class": 8, "real_acc_epochs": 2},
     "umap": {"umap": True},  # the default before this bench: UMAP on
     "cheap": {"real_accuracy": False, "unguided": False, "every": 2},
+    # the defaults without the real-vs-real floor, KID and the intervals: what those add is
+    # default's drift CPU s over this one's
+    "bare": {"floor": False, "kid": False, "intervals": 0},
 }
-METRICS = ("fid", "cfid", "otdd", "real_accuracy", "samples", "umap")  # SuiteConfig fields
+METRICS = ("fid", "cfid", "otdd", "kid", "real_accuracy", "samples", "umap")  # SuiteConfig fields
 
 
 class Clock:

@@ -30,9 +30,9 @@ from avalanche.training.plugins import EvaluationPlugin
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.report import write_report
-from bootdrift_avalanche.experiments.tables import eval_results_table
+from bootdrift_avalanche.experiments.tables import drift_table, eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
-from bootdrift_avalanche.logging import JSONLinesLogger
+from bootdrift_avalanche.logging import JSONLinesLogger, metric_table, read_metrics
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import DDGR
@@ -77,6 +77,8 @@ def main(args):
         strategy.train(exp)
         results.append(strategy.eval(benchmark.test_stream))
     print("\n" + eval_results_table(results, time.perf_counter() - start))
+    # drift per experience: value, real-vs-real floor, excess [95 %]; the headline is cohort 0's CFID excess
+    print("\n" + drift_table(metric_table(read_metrics(f"{args.log_dir}/metrics.jsonl"))))
     report = write_report(args.log_dir)
     print(f"TensorBoard logs: {args.log_dir}/tb   values: {args.log_dir}/metrics.jsonl   report: {report}")
     print(f"view them: tensorboard --logdir {args.log_dir}")

@@ -35,12 +35,15 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..logging import experience_of_step, metric_table, read_metrics
+from ..metrics.cohorts import cohort_curves
 from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES  # exact OTDD and each large-set variant: own panels
+from ..metrics.qualifiers import CEILING, EXCESS, FLOOR, HI, LO, qualified, qualifiers_of
 
 # Metric families plotted in one panel each (prefix of the metric name before the first "/"), in
 # order, with which direction is better. Top1_Acc_Seen/Forgetting: the CLI's own accuracy matrix;
 # Top1_Acc_Stream/StreamForgetting: Avalanche's accuracy_metrics/forgetting_metrics of an API run.
-_BETTER = {"FID": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "RealAcc": "higher",
+_BETTER = {"FID": "lower", "FIDfixed": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "KID": "lower", "CKID": "lower",
+           "RealAcc": "higher",
            "Top1_Acc_Seen": "higher", "Top1_Acc_Stream": "higher", "Forgetting": "lower", "StreamForgetting": "lower",
            "ModesCovered": "higher", "HighQuality": "higher",
            # the language-model loop (text.suite): held-out perplexity and count statistics
@@ -103,7 +106,7 @@ def per_class(table: Dict[str, Dict[int, float]]) -> Dict[str, Dict[ClassKey, Di
     out: Dict[str, Dict[ClassKey, Dict[int, float]]] = {}
     for name, pts in table.items():
         m = _PER_CLASS.match(name)
-        if m and not m.group(1).endswith(_UNGUIDED):
+        if m and not qualifiers_of(m.group(1)):  # the replay's values: no _unguided, floor or bound
             key = int(m.group(3)) if m.group(2) is None else (int(m.group(2)), int(m.group(3)))
             out.setdefault(m.group(1), {})[key] = pts
     return out
@@ -131,7 +134,21 @@ def _without_unguided(head: str) -> str:
 
 def _family(name: str) -> str:
     head = _without_unguided(name.split("/")[0])  # FID_clf_unguided: FID, RealAcc_unguided: RealAcc
-    return head.split("_")[0] if head.split("_")[0] in ("FID", "CFID", *OTDD_PREFIXES, "UMAP") else head
+    return head.split("_")[0] if head.split("_")[0] in ("FID", "FIDfixed", "CFID", *OTDD_PREFIXES, "KID", "CKID",
+                                                         "UMAP") else head
+
+
+def _is_value(name: str) -> bool:
+    """A value of its own, not a floor, excess, bound or spread logged beside one (metrics.qualifiers)."""
+    return set(qualifiers_of(name)) <= {_UNGUIDED}
+
+
+def _beside(curves: Dict[str, Dict[int, float]], name: str, *quals: str) -> Dict[int, float]:
+    """The curve logged beside value ``name`` under ``quals`` (``_floor``, ``_lo``...), or ``{}``."""
+    q = name
+    for x in quals:
+        q = qualified(q, x)
+    return curves.get(q, {})
 
 
 def _step_label(cfg: dict, records: List[dict]) -> str:
@@ -158,7 +175,7 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
             colour = {}  # head -> colour of its line, so the head's _unguided line matches
             # sorted: a guided head (FID_clf) comes before its unguided one (FID_clf_unguided)
             for name, pts in sorted(curves.items()):
-                if _family(name) != fam or not pts:
+                if _family(name) != fam or not pts or not _is_value(name):
                     continue
                 head = name.split("/")[0]
                 guided = _without_unguided(head)
@@ -167,6 +184,16 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
                 (line,) = ax.plot(xs, [pts[x] for x in xs], marker="o",
                                   label=f"{label}: {head}" if len(runs) > 1 else head, **style)
                 colour[head] = line.get_color()
+                lo, hi = _beside(curves, name, LO), _beside(curves, name, HI)
+                band = [x for x in xs if x in lo and x in hi]
+                if band:  # the value's interval
+                    ax.fill_between(band, [lo[x] for x in band], [hi[x] for x in band], color=line.get_color(), alpha=0.15,
+                                    label=f"{head} 95 % interval" + (" (bias-corrected)" if fam != "RealAcc" else ""))
+                floor = _beside(curves, name, FLOOR) or _beside(curves, name, CEILING)
+                if floor and guided == head:  # the real-vs-real floor (RealAcc: its ceiling), dotted
+                    fx = sorted(floor)
+                    ax.plot(fx, [floor[x] for x in fx], ls=":", color=line.get_color(),
+                            label=f"{head} {'ceiling' if fam == 'RealAcc' else 'floor'} (real vs real)")
                 drawn = True
             if fam == "RealAcc":
                 for name, pts in curves.items():
@@ -254,14 +281,77 @@ table.summary td{text-align:left}.warn{background:#fff3cd;border:1px solid #e0b0
 .row{display:flex;flex-wrap:nowrap;overflow-x:auto}.row .grid{flex:0 0 auto}"""
 
 
+def _cell(curves: Dict[str, Dict[int, float]], name: str, s: int, prev: Optional[int]) -> str:
+    """``value [lo, hi]``, the floor (or ceiling) and the excess below it; a change from the
+    previous step whose intervals do not overlap is marked (▲ up, ▼ down)."""
+    v = curves[name].get(s, float("nan"))
+    lo, hi = _beside(curves, name, LO), _beside(curves, name, HI)
+    text = f"{v:.4g}"
+    if s in lo and s in hi:
+        text += f" [{lo[s]:.3g}, {hi[s]:.3g}]"
+        if prev is not None and prev in lo and prev in hi and (lo[s] > hi[prev] or hi[s] < lo[prev]):
+            text = ("▲ " if lo[s] > hi[prev] else "▼ ") + text
+    floor, ceiling = _beside(curves, name, FLOOR), _beside(curves, name, CEILING)
+    if s in floor:
+        text += f"<br/><small>floor {floor[s]:.3g}, excess {_beside(curves, name, EXCESS).get(s, float('nan')):.3g}"
+        elo, ehi = _beside(curves, name, EXCESS, LO), _beside(curves, name, EXCESS, HI)
+        text += (f" [{elo[s]:.3g}, {ehi[s]:.3g}]" if s in elo and s in ehi else "") + "</small>"
+    elif s in ceiling:
+        text += f"<br/><small>ceiling {ceiling[s]:.3g}</small>"
+    return f"<td>{text}</td>"
+
+
 def _table_html(curves: Dict[str, Dict[int, float]], xlabel: str) -> str:
-    names = [n for n in sorted(curves) if _family(n) in _FAMILIES]
+    names = [n for n in sorted(curves) if _family(n) in _FAMILIES and _is_value(n)]
     steps = sorted({s for n in names for s in curves[n]})
     head = "".join(f"<th>{html.escape(n.split('/')[0])}</th>" for n in names)
     rows = "".join(
-        f"<tr><td>{s}</td>" + "".join(f"<td>{curves[n].get(s, float('nan')):.4g}</td>" for n in names) + "</tr>"
-        for s in steps)
-    return f"<table><tr><th>{xlabel}</th>{head}</tr>{rows}</table>"
+        f"<tr><td>{s}</td>" + "".join(_cell(curves, n, s, steps[i - 1] if i else None) for n in names) + "</tr>"
+        for i, s in enumerate(steps))
+    note = ("<p><small>value [95 % interval: of the population value, bias-corrected for FID, CFID and OTDD, so "
+            "it can lie below the value]; below it the real-vs-real floor (what a perfect generator scores at "
+            "this n, classes and extractor) and the excess over it; ▲/▼: the interval does not overlap the previous "
+            f"{xlabel}'s.</small></p>") if any(_beside(curves, n, LO) for n in names) else ""
+    return f"<table><tr><th>{xlabel}</th>{head}</tr>{rows}</table>{note}"
+
+
+def cohort_html(table: Dict[str, Dict[int, float]], xlabel: str) -> Tuple[str, List[Tuple[str, bytes]]]:
+    """The headline: the cohort curves of every CFID head (the classes first seen in experience k,
+    tracked at every later experience; :mod:`~bootdrift_avalanche.metrics.cohorts`), cohort 0 as a
+    table, all cohorts as one figure per head."""
+    from matplotlib.figure import Figure
+
+    parts, figs = [], []
+    for head in sorted(per_class(table)):
+        curves = cohort_curves(table, head)
+        if not curves:
+            continue
+        c0 = curves[min(curves)]
+        rows = "".join(
+            f"<tr><td>{x}</td><td>{p.value:.4g}</td><td>{'' if p.floor is None else f'{p.floor:.3g}'}</td>"
+            f"<td>{'' if p.excess is None else f'{p.excess:.3g}'}</td>"
+            f"<td>{'' if p.lo is None else f'[{p.lo:.3g}, {p.hi:.3g}]'}</td></tr>" for x, p in sorted(c0.items()))
+        what = "excess" if any(p.floor is not None for p in c0.values()) else "value"
+        parts.append(f"<h3>{html.escape(head)}: cohort {min(curves)} (the classes of {xlabel} {min(curves)})</h3>"
+                     f"<table><tr><th>{xlabel}</th><th>mean per class</th><th>floor</th><th>excess</th>"
+                     f"<th>95 % interval of the {what}</th></tr>{rows}</table>")
+        fig = Figure(figsize=(4.6, 3.2))
+        ax = fig.add_subplot(111)
+        for k, curve in sorted(curves.items()):
+            xs = sorted(curve)
+            ys = [curve[x].excess if curve[x].excess is not None else curve[x].value for x in xs]
+            (line,) = ax.plot(xs, ys, marker="o", label=f"cohort {k}")
+            band = [x for x in xs if curve[x].lo is not None]
+            if band:
+                ax.fill_between(band, [curve[x].lo for x in band], [curve[x].hi for x in band], color=line.get_color(),
+                                alpha=0.15)
+        ax.axhline(0.0, color="grey", lw=0.8)
+        _integer_ticks(ax.xaxis)
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{head} per cohort, {what} (lower is better)", fontsize=9)
+        ax.legend(fontsize=7)
+        figs.append((f"{head}_cohorts", _figure_png(fig)))
+    return "".join(parts), figs
 
 
 def _split_text(split: Optional[List[List[ClassKey]]]) -> str:
@@ -304,8 +394,17 @@ def write_report(run_dir: Union[str, Path]) -> Path:
     for fam, png in figs + heatmaps:
         atomic_write_bytes(run_dir / "figures" / f"{fam}.png", png)
     images = _event_images(run_dir, experience_of_step(records))
-    parts = [f"<h1>bootdrift report: {html.escape(run_dir.name)}</h1>",
-             "<h2>Run</h2>", _summary_html(cfg, curves, class_split(table), xlabel),
+    cohorts, cohort_figs = cohort_html(table, xlabel)
+    for fam, png in cohort_figs:
+        atomic_write_bytes(run_dir / "figures" / f"{fam}.png", png)
+    parts = [f"<h1>bootdrift report: {html.escape(run_dir.name)}</h1>"]
+    if cohorts:
+        parts += ["<h2>Drift of fixed classes (cohorts)</h2><p><small>The mean per-class CFID of the classes first "
+                  f"seen in one {xlabel}, at every later one: the same classes and n throughout, so the curve is drift "
+                  "alone (FID and CFID over the seen classes also change with the class set). The floor is the same "
+                  "value between two sets of real images.</small></p>", cohorts,
+                  '<div class="figs">' + "".join(_img(p, f) for f, p in cohort_figs) + "</div>"]
+    parts += ["<h2>Run</h2>", _summary_html(cfg, curves, class_split(table), xlabel),
              "<h2>Metrics per " + xlabel + "</h2>", _table_html(curves, xlabel), _drift_time_html(table, xlabel),
              '<h2>Curves</h2><div class="figs">' + "".join(_img(p, f) for f, p in figs) + "</div>"]
     if heatmaps:
@@ -313,7 +412,12 @@ def write_report(run_dir: Union[str, Path]) -> Path:
     for tag, entries in sorted(images.items()):
         umap = tag.startswith("UMAP")
         # UMAP panels side by side (one map: they compare across steps); sample grids wrap
-        parts.append(f"<h2>{html.escape(tag.split('/')[0])}</h2><div" + (' class="row">' if umap else ">"))
+        parts.append(f"<h2>{html.escape(tag.split('/')[0])}</h2>")
+        if umap:
+            parts.append("<p><small>Illustration only: umap-learn's <code>transform</code> places each synthetic point "
+                         "near its nearest real neighbours, so off-manifold samples look aligned whatever the drift. "
+                         "Read drift from the values, floors and intervals above.</small></p>")
+        parts.append("<div" + (' class="row">' if umap else ">"))
         for step, png in entries:
             atomic_write_bytes(run_dir / "figures" / f"{tag.split('/')[0]}_{step:03d}.png", png)
             if umap:

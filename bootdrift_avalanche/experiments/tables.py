@@ -1,9 +1,11 @@
 """Console tables: the one place that lays out rows of numbers for the terminal."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Dict, Mapping, Sequence
 
+from ..metrics.cohorts import cohort_curves
 from ..metrics.otdd_choice import PREFIXES as OTDD_PREFIXES
+from ..metrics.qualifiers import EXCESS, FLOOR, HI, LO, UNGUIDED, qualified, qualifiers_of
 
 # drift value families shown by default (exact OTDD or the large-set variant the size chose)
 DRIFT_KEYS = ("FID", "CFID", *OTDD_PREFIXES, "RealAcc", "DriftTime")
@@ -24,7 +26,8 @@ def number(value: float, spec: str = ".3f") -> str:
 def replay_table(outcome, keys: Sequence[str] = DRIFT_KEYS) -> str:
     """Per experience: accuracy on the seen classes and the drift metrics, then the final figures
     (``outcome`` is an ``experiments.replay.ReplayOutcome``)."""
-    cols = [k for k in outcome.drift if k.split("_")[0] in keys and "/Class" not in k]
+    cols = [k for k in outcome.drift if k.split("_")[0] in keys and "/Class" not in k  # values and their excess
+            and set(qualifiers_of(k)) <= {UNGUIDED, EXCESS}]
     rows = []
     for k, accs in enumerate(outcome.accuracy_matrix):
         seen = accs[: k + 1]
@@ -60,3 +63,36 @@ def eval_results_table(results: Sequence[dict], seconds: float,
     return (format_table(["exp", "acc_seen"] + [n.split("/")[0] for n in drift], rows)
             + f"\nfinal average accuracy {acc[-1]:.3f}, average forgetting "
               f"{number(results[-1].get('StreamForgetting/eval_phase/test_stream'))}, {seconds:.0f} s")
+
+
+def _with_interval(table: Mapping[str, Mapping[int, float]], name: str, x: int) -> str:
+    v = table.get(name, {}).get(x)
+    lo, hi = table.get(qualified(name, LO), {}).get(x), table.get(qualified(name, HI), {}).get(x)
+    return number(v, ".3g") + (f" [{number(lo, '.3g')}, {number(hi, '.3g')}]" if lo is not None and hi is not None else "")
+
+
+def drift_table(table: Mapping[str, Mapping[int, float]], ext: str = "clf") -> str:
+    """Per experience of a metric table (``logging.metric_table`` of ``metrics.jsonl``): FID, CFID,
+    OTDD and KID of extractor ``ext`` as value, real-vs-real floor and excess over it [95 % interval]
+    (without floors: value [95 % interval]), and the headline, the CFID excess of cohort 0 (the
+    classes of the first experience, :mod:`..metrics.cohorts`)."""
+    suffix = "/train_phase/train_stream"
+    heads = [h for h in (f"FID_{ext}", f"FIDfixed_{ext}", f"CFID_{ext}", *(f"{p}_{ext}" for p in OTDD_PREFIXES), f"KID_{ext}")
+             if h + suffix in table]
+    cohorts: Dict[int, object] = cohort_curves(table, f"CFID_{ext}")
+    c0 = cohorts[min(cohorts)] if cohorts else {}
+    xs = sorted({x for h in heads for x in table[h + suffix]})
+    rows = []
+    for x in xs:
+        row = [str(x)]
+        for h in heads:
+            floor = table.get(qualified(h, FLOOR) + suffix, {}).get(x)
+            row.append(number(table[h + suffix].get(x), ".3g") if floor is not None else "")
+            row.append(number(floor, ".3g"))
+            row.append(_with_interval(table, (qualified(h, EXCESS) if floor is not None else h) + suffix, x))
+        p = c0.get(x)
+        row.append("" if p is None else (number(p.excess if p.excess is not None else p.value, ".3g")
+                                         + ("" if p.lo is None else f" [{number(p.lo, '.3g')}, {number(p.hi, '.3g')}]")))
+        rows.append(row)
+    head = ["exp"] + [c for h in heads for c in (h, "floor", "excess [95 %]")] + ["cohort 0 CFID excess [95 %]"]
+    return format_table(head, rows)

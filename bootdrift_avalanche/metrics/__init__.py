@@ -11,7 +11,12 @@
   :class:`InceptionFeatures`, :class:`ResNet50Features`, :class:`RandomFeatures`,
   :func:`make_extractor` (the one way to get one) and :func:`extract_features` — :mod:`.features`;
   where pretrained weights files are found offline — :mod:`.weights`
-* :func:`umap_figure` (real vs synthetic projection) — :mod:`.umap`
+* :func:`kid` / :func:`class_kid` (KID and per-class KID, torchmetrics' estimator, jackknife
+  standard error) — :mod:`.kid`; the real-vs-real floor and the excess over it — :mod:`.floor`;
+  intervals of every value (bootstrap, Wilson) — :mod:`.intervals`; cohort curves (fixed class
+  sets over experiences) — :mod:`.cohorts`; the names beside a value (``_floor``, ``_lo``...) —
+  :mod:`.qualifiers`
+* :func:`umap_figure` (real vs synthetic projection, an illustration only) — :mod:`.umap`
 * the same metrics across ``torchrun`` processes (sharded features, all-reduced statistics) —
   :mod:`.sharded`
 * :class:`DriftSuite` (all drift values of a synthetic set, shared by the drift plugin and the
@@ -35,6 +40,7 @@ from .features import (
     make_extractor,
 )
 from .fid import CFIDResult, GaussianStats, cfid, frechet_distance
+from .kid import class_kid, kid
 from .otdd import otdd
 from .otdd_compat import otdd_compat
 from .otdd_entropic import otdd_entropic
@@ -58,9 +64,11 @@ __all__ = [
     "SuiteConfig",
     "bures_squared",
     "cfid",
+    "class_kid",
     "extract_features",
     "frechet_distance",
     "gaussian_w2_squared",
+    "kid",
     "log_values",
     "make_extractor",
     "otdd",

@@ -21,6 +21,14 @@ Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception
   OT (on at most ``otdd_max_samples`` points per set), square root — while both sets have at most
   ``otdd_exact_max`` points; larger sets get the variant ``otdd_large`` under its own name
   (``OTDDhier_<ext>``, ``OTDDent_<ext>`` or ``sOTDD_<ext>``; see :mod:`.otdd_choice`).
+* ``FIDfixed_<ext>`` (``SuiteConfig.fid_fixed_n``): FID on a fixed number of rows of each set,
+  spread evenly over the classes, so its n (and small-sample bias) does not grow with the classes.
+* ``KID_<ext>``: KID (Bińkowski et al. 2018), the unbiased MMD² with the cubic polynomial kernel
+  as torchmetrics computes it (:mod:`.kid`), ``KID_<ext>_std`` its spread over subsets;
+  ``CKID_<ext>`` the mean over classes of the per-class KID (``CKID_<ext>/Class003``). Unbiased:
+  0 in expectation for a generator of the real distribution, at any n.
+* ``<name>_lo``, ``<name>_hi`` (``SuiteConfig.intervals`` > 0): the interval of every value above
+  and of ``RealAcc`` (:mod:`.intervals`; per class ``CFID_<ext>_lo/Class003``, :mod:`.qualifiers`).
 * ``RealAcc``: top-1 accuracy on (real_x, real_y) of a fresh classifier trained on (syn_x, syn_y)
   only; ``RealAccChance``: 1 / number of synthetic classes. No extractor suffix: no features used.
 * ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
@@ -52,7 +60,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence
 
 import torch
@@ -64,7 +72,11 @@ from ._checks import as_labels
 from .accuracy import real_data_accuracy
 from . import sharded
 from .features import check_extractor
-from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, EXACT, check_large, choose_otdd
+from .feature_values import feature_values, fixed_fid_value, kid_values, otdd_value
+from .intervals import bootstrap, bounds_names, wilson
+from .kid import SUBSET_SIZE, SUBSETS
+from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, check_large
+from .qualifiers import qualifiers_of
 
 if TYPE_CHECKING:
     from .umap import UMAPProjection
@@ -93,8 +105,15 @@ class SuiteConfig:
         real_acc_classifier: its architecture, a name of :data:`~bootdrift_avalanche.nets.CLASSIFIERS`
             (the presets pick it per image size: ``Preset.classifier_name``).
         grid_per_class: samples per class (one row each) in the image grid.
-        seed: run seed of the OTDD subsample, the RealAcc classifier and the UMAP layout.
+        seed: run seed of the OTDD subsample, the RealAcc classifier, the UMAP layout, KID's
+            subsets and the bootstrap.
         device: where the RealAcc classifier trains and OTDD's costs are computed (``None``: the CPU).
+        fid_fixed_n: also ``FIDfixed_<ext>``, FID on this many rows of each set spread evenly over
+            the classes (0: not computed), so it compares across experiences with more classes.
+        kid, kid_subsets, kid_subset_size: KID and CKID (:mod:`.kid`) and their subsets.
+        intervals: bootstrap replicates of the ``_lo``/``_hi`` interval of every feature-based
+            value (0: no intervals; RealAcc then has no Wilson interval either), see :mod:`.intervals`.
+        confidence: the intervals' level.
     """
 
     fid: bool = True
@@ -112,6 +131,12 @@ class SuiteConfig:
     grid_per_class: int = 8
     seed: int = 0
     device: Optional[str] = None
+    fid_fixed_n: int = 0
+    kid: bool = True
+    kid_subsets: int = SUBSETS
+    kid_subset_size: int = SUBSET_SIZE
+    intervals: int = 0
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
         if self.otdd_inner not in ("gaussian", "exact"):
@@ -132,6 +157,15 @@ class SuiteConfig:
             raise ValueError(f"real_acc_epochs must be >= 1, got {self.real_acc_epochs}")
         if self.grid_per_class < 1:
             raise ValueError(f"grid_per_class must be >= 1, got {self.grid_per_class}")
+        if self.fid_fixed_n < 0 or self.fid_fixed_n == 1:
+            raise ValueError(f"fid_fixed_n must be 0 (off) or >= 2, got {self.fid_fixed_n}")
+        if self.intervals < 0 or self.intervals == 1:
+            raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {self.intervals}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError(f"confidence must lie in (0, 1), got {self.confidence}")
+        if self.kid_subsets < 1 or self.kid_subset_size < 2:
+            raise ValueError(f"kid_subsets must be >= 1 and kid_subset_size >= 2, got {self.kid_subsets}, "
+                             f"{self.kid_subset_size}")
 
 
 @dataclass
@@ -238,7 +272,7 @@ class DriftSuite:
     def needs_features(self) -> bool:
         """Whether any enabled value works on features (so callers can skip computing them)."""
         c = self.cfg
-        return c.fid or c.cfid or c.otdd or c.umap
+        return c.fid or c.cfid or c.otdd or c.umap or c.kid
 
     def real_features(self, real_x: Tensor) -> Tensor:
         """Features of real data, to compute once and pass to :meth:`evaluate` as ``real_features``
@@ -253,6 +287,7 @@ class DriftSuite:
         syn_y: Tensor,
         *,
         real_features: Optional[Tensor] = None,
+        syn_features: Optional[Tensor] = None,
         extra: Optional[ExtraMetrics] = None,
         umap_projection: Optional[UMAPProjection] = None,
         title: str = "",
@@ -265,6 +300,7 @@ class DriftSuite:
             syn_x, syn_y: synthetic samples of the same per-sample shape and their labels.
             real_features: features of ``real_x`` by this suite's extractor, when already computed
                 (a fixed reference: compute once with :meth:`real_features`).
+            syn_features: the same for ``syn_x`` (a second real set: :mod:`.floor`).
             extra: ``extra(syn_x, syn_y) -> {name: number}``, merged into ``scalars``.
             umap_projection: the :class:`~bootdrift_avalanche.metrics.umap.UMAPProjection` (of this
                 extractor's features of the real data) that ``UMAP_<ext>`` draws in; ``None``: one
@@ -293,7 +329,7 @@ class DriftSuite:
                                  f"got shape {tuple(real_features.shape)}{where}")
             else:
                 real_f = sharded.part(real_features)
-            syn_f = sharded.extract_part(self.extractor, syn_x)
+            syn_f = sharded.extract_part(self.extractor, syn_x) if syn_features is None else sharded.part(syn_features)
             if cfg.fid:
                 out.scalars[f"FID_{name}"] = float(sharded.fid(real_f, syn_f))
             if cfg.cfid:
@@ -301,19 +337,22 @@ class DriftSuite:
                 out.scalars[f"CFID_{name}"] = float(r.mean)
                 for c, v in sorted(r.per_class.items()):
                     out.scalars[f"CFID_{name}/Class{int(c):03d}"] = float(v)
-            if cfg.otdd or cfg.umap:  # point sets, not statistics: every row, in the original order
+            if cfg.otdd or cfg.umap or cfg.kid or cfg.intervals or cfg.fid_fixed_n:  # every row, in the original order
                 real_f, syn_f = sharded.gather(real_f, len(real_x)), sharded.gather(syn_f, len(syn_x))
+            if cfg.fid and cfg.fid_fixed_n:
+                out.scalars.update(fixed_fid_value(cfg, name, real_f, real_y, syn_f, syn_y))
             if cfg.otdd:
-                # OTDD's class moments, label cost and block costs on the run's device
-                ot_real, ot_syn = (real_f, syn_f) if cfg.device is None else (real_f.to(cfg.device), syn_f.to(cfg.device))
-                variant = EXACT if cfg.otdd_max_samples is not None else choose_otdd(
-                    len(real_f), len(syn_f), exact_max=cfg.otdd_exact_max, large=cfg.otdd_large)
-                if variant is EXACT:
-                    value = variant.fn(ot_real, real_y, ot_syn, syn_y, inner=cfg.otdd_inner,
-                                       max_samples=cfg.otdd_max_samples, seed=seed_for("drift.otdd", seed=cfg.seed))
-                else:
-                    value = variant.fn(ot_real, real_y, ot_syn, syn_y)
-                out.scalars[f"{variant.prefix}_{name}"] = float(value)
+                out.scalars.update(otdd_value(cfg, name, real_f, real_y, syn_f, syn_y))
+            if cfg.kid:
+                out.scalars.update(kid_values(cfg, name, real_f, real_y, syn_f, syn_y))
+            if cfg.intervals:
+                # KID and CKID carry their jackknife intervals already (kid_values)
+                estimate = {k: v for k, v in out.scalars.items() if not qualifiers_of(k) and not k.startswith(("KID_", "CKID_"))}
+                no_kid = replace(cfg, kid=False)
+                out.scalars.update(bounds_names(bootstrap(
+                    lambda a, ya, b, yb: feature_values(no_kid, name, a, ya, b, yb), real_f, real_y, syn_f, syn_y,
+                    estimate=estimate, replicates=cfg.intervals, seed=seed_for("drift.intervals", seed=cfg.seed),
+                    confidence=cfg.confidence)))
             if cfg.umap:
                 from .umap import umap_figure
 
@@ -326,6 +365,8 @@ class DriftSuite:
                                    device=cfg.device)
             out.scalars["RealAcc"] = float(r.accuracy)
             out.scalars["RealAccChance"] = float(r.chance)
+            if cfg.intervals:
+                out.scalars.update(bounds_names({"RealAcc": wilson(r.accuracy * r.n_test, r.n_test, cfg.confidence)}))
         if cfg.samples:
             pic = sample_picture(syn_x, syn_y, per_class=cfg.grid_per_class, title=title, real_x=real_x, real_y=real_y,
                                  class_names=class_names)
@@ -334,11 +375,16 @@ class DriftSuite:
             elif pic is not None:
                 out.figures["Samples"] = pic
         out.scalars["DriftSamplesPerClass"] = float(_fewest_per_class(real_y, syn_y))
-        if out.scalars["DriftSamplesPerClass"] < MIN_SAMPLES_PER_CLASS and (cfg.fid or cfg.cfid or cfg.otdd):
-            warnings.warn(f"drift metrics{where} scored only {int(out.scalars['DriftSamplesPerClass'])} sample(s) of "
-                          f"some class (fewer than {MIN_SAMPLES_PER_CLASS}): FID/CFID/OTDD estimate covariances from "
-                          "them and are dominated by small-sample bias; raise n_per_class, or, for a class the "
-                          "reference has fewer samples of, use a reference stream with more", RuntimeWarning,
+        n = int(out.scalars["DriftSamplesPerClass"])
+        d = real_f.shape[1] if self.needs_features else 0
+        if (n < MIN_SAMPLES_PER_CLASS or n < d) and (cfg.fid or cfg.cfid or cfg.otdd):
+            warnings.warn(f"drift metrics{where} scored {n} sample(s) of some class with {d}-dimensional {name} features "
+                          f"(n {'<' if n < d else '>='} d): CFID and OTDD estimate per-class covariances from them, so a "
+                          "perfect generator already scores far above 0 (small-sample bias). Read the real-vs-real "
+                          "floor logged beside each value (<value>_floor) and the drift beyond it (<value>_excess), or "
+                          "KID, which has no such bias; to lower the floor raise n_per_class towards d or use a "
+                          "lower-dimensional extractor (floor against n and d: docs/DRIFT_FLOOR.md); "
+                          "a class the reference stream holds fewer images of needs a reference stream with more", RuntimeWarning,
                           stacklevel=2)
         if extra is not None:
             self._merge_extra(out, extra(syn_x, syn_y), where)

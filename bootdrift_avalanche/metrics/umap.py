@@ -1,6 +1,11 @@
 """UMAP projection figure of real vs synthetic features (McInnes, Healy & Melville 2018, "UMAP:
 Uniform Manifold Approximation and Projection").
 
+**An illustration, not a measurement.** ``transform`` embeds a new point against its nearest real
+neighbours in feature space, so a synthetic sample far off the real manifold is still drawn next to
+the real points it is closest to: the panels look aligned whatever the drift. Read drift from the
+values with their floors and intervals (:mod:`.floor`, :mod:`.intervals`); no verdict rests on UMAP.
+
 The map is fitted on **real** features only (:class:`UMAPProjection`, fixed ``random_state``);
 synthetic features are placed into it with umap-learn's ``transform``, which embeds new points
 against the fitted layout without moving it. Kept across steps, one projection gives figures whose

@@ -38,6 +38,17 @@ seed, which does not depend on the experience, so a generator that did not chang
 samples (and values) for its classes at every step. Features of the real reference are computed
 once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
 
+**Floors, KID and intervals** (``floor=True``, ``kid=True``, ``intervals=12`` by default): beside
+each value its real-vs-real floor (the same metric between the reference and a second, disjoint set
+of real images per class at the same n: the feature stream's next ``n_per_class`` images after
+those the extractor trained on, else the reference stream's after the reference's) and the excess
+over it (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``:
+the RealAcc classifier trained on real images); a class with too few images for the second set has
+no floor (a warning). KID and per-class KID (``KID_clf``, ``CKID_clf``: unbiased, 0 in expectation
+for a perfect generator). A 95 % interval (``_lo``/``_hi``) of every value, floor and excess
+(bootstrap; jackknife for KID; Wilson for RealAcc). See ``metrics.floor``, ``metrics.intervals``,
+``metrics.kid`` and ``docs/DRIFT_FLOOR.md``.
+
 **Task-incremental streams**: the classes are (task, class) pairs (``plugins.task_keys``): the
 real reference is read by pair (each sample's task label), the generator is asked for the pair's
 generator label (the one the replay plugins train it on; the class id itself while ids are unique),
@@ -47,7 +58,7 @@ per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the fi
 for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
 name no task) or one built for fewer labels than the stream has pairs.
 
-**UMAP**: one map for the whole run, fitted at the first evaluation on the real features of **all**
+**UMAP** (an illustration, not a measurement: see ``metrics.umap``): one map for the whole run, fitted at the first evaluation on the real features of **all**
 classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
 the same layout: the real points keep their fitted positions and each experience's synthetic
 samples are placed into the map with umap-learn's ``transform`` (real filled dots, synthetic hollow
@@ -100,8 +111,11 @@ from torch import Tensor
 
 from ..benchmarks.views import eval_view
 from ..metrics.features import make_extractor
+from ..metrics.floor import RealFloor, floor_names
+from ..metrics.intervals import DEFAULT_REPLICATES
+from ..metrics.qualifiers import CEILING, FLOOR, HI, LO, base_name, qualified, qualifiers_of
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
-from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for, with_head_suffix
+from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .drift_time import DriftTimer, TimedExtractor
@@ -123,9 +137,9 @@ class _ClassPool:
     class is all its samples whatever their task (as a class-incremental stream is read); once one
     does (``class_ids_from_zero_in_each_exp``), a class is its (task, class) pair alone."""
 
-    def __init__(self, stream, *, n_per_class: int, seed: int, stream_name: str, seed_stream: str):
+    def __init__(self, stream, *, n_per_class: int, seed: int, stream_name: str, seed_stream: str, offset: int = 0):
         self.experiences = list(stream)
-        self.n_per_class, self.seed = n_per_class, seed
+        self.n_per_class, self.seed, self.offset = n_per_class, seed, offset  # offset: skip that many of the subset
         self.stream_name, self.seed_stream = stream_name, seed_stream
         self._index: Optional[Dict[Key, List[Tuple[int, int]]]] = None
         self._x: Dict[Key, Tensor] = {}
@@ -158,16 +172,19 @@ class _ClassPool:
             else:  # the class's samples of every task, in stream order
                 entries = sorted(e for (_, cc), es in index.items() if cc == c for e in es)
                 g = torch.Generator().manual_seed(seed_for(self.seed_stream, seed=self.seed, cls=c))
-            if len(entries) < 2:
+            if self.offset:  # the next n_per_class of the same seeded order (the floor's second set)
+                pick = torch.randperm(len(entries), generator=g)[self.offset: self.offset + self.n_per_class].tolist()
+            elif len(entries) < 2:
                 raise ValueError(
                     f"{what} has {len(entries)} real sample(s) in {self.stream_name}; the drift "
                     "metrics need at least 2 per seen class"
                 )
-            if len(entries) < self.n_per_class:
+            if not self.offset and len(entries) < self.n_per_class:
                 warnings.warn(f"{what} has {len(entries)} real samples in {self.stream_name}, fewer than "
                               f"n_per_class={self.n_per_class}: the drift metrics use {len(entries)} "
                               "(logged as DriftSamplesPerClass)", RuntimeWarning, stacklevel=2)
-            pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
+            if not self.offset:
+                pick = torch.randperm(len(entries), generator=g)[: self.n_per_class].tolist()
             views = {}
             xs = []
             for i in sorted(pick):
@@ -175,7 +192,7 @@ class _ClassPool:
                 if e not in views:
                     views[e] = eval_view(self.experiences[e].dataset)  # no augmentation
                 xs.append(torch.as_tensor(views[e][pos][0]))
-            self._x[key] = torch.stack(xs).float()
+            self._x[key] = torch.stack(xs).float() if xs else torch.zeros(0)
         return self._x[key]
 
     def labelled(self, keys: Sequence[Key], labels: Sequence[int]) -> Tuple[Tensor, Tensor]:
@@ -201,12 +218,19 @@ class DriftComputation:
         feature_cache_dir: where the classifier extractor is cached.
         unguided: also score the generator without guidance when the replay is guided (the
             ``_unguided`` names, see the module docstring).
+        floor: also log the real-vs-real floor of every value and the excess over it
+            (:mod:`~bootdrift_avalanche.metrics.floor`; the second real set is the feature stream's
+            next ``n_per_class`` images per class after those the extractor trained on, or without a
+            feature stream the reference stream's after the reference's).
+        fixed_n: also log ``FIDfixed_<ext>``, FID at the total n of the first evaluation (spread
+            evenly over the seen classes) at every experience (``SuiteConfig.fid_fixed_n``; kept
+            in ``state_dict`` so a resumed run keeps it).
     """
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
                  feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1,
-                 real_accuracy_every: int = 1):
+                 real_accuracy_every: int = 1, floor: bool = True, fixed_n: bool = True):
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
         if real_accuracy_every < 1:
@@ -231,6 +255,7 @@ class DriftComputation:
         self.every = every
         self.real_accuracy_every = real_accuracy_every
         self._timer: Optional[DriftTimer] = None  # of the evaluation in progress
+        self.fixed_n = fixed_n
         self.labels = TaskClassLabels()  # grown from the training experiences, as the replay plugins' labels
         self._reference = _ClassPool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
@@ -240,6 +265,13 @@ class DriftComputation:
         self._checked = False
         self._umap: Optional[UMAPProjection] = None
         self._last: Optional[Tuple[int, DriftValues]] = None
+        self._floor: Optional[RealFloor] = None
+        if floor:
+            own = feature_stream is None or feature_stream is reference_stream
+            pool = _ClassPool(reference_stream if own else feature_stream, n_per_class=n_per_class, seed=suite.seed,
+                              stream_name="", seed_stream="drift.reference" if own else "drift.feature_data",
+                              offset=n_per_class)
+            self._floor = RealFloor(pool.samples, source="the reference stream" if own else "the feature stream")
 
     # ---- resuming ----------------------------------------------------------------------------
     @property
@@ -251,7 +283,7 @@ class DriftComputation:
     def state_dict(self) -> dict:
         """What a resumed run needs: the (task, class) pairs seen so far and the UMAP map (``None``
         before the first UMAP figure); the rest is rebuilt from the seed."""
-        return {"labels": self.labels.state_dict(), "umap": self._umap}
+        return {"labels": self.labels.state_dict(), "umap": self._umap, "fid_fixed_n": self.cfg.fid_fixed_n}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` (before the first experience after a resume). A state without
@@ -262,7 +294,15 @@ class DriftComputation:
         else:
             self.labels = TaskClassLabels((0, int(c)) for c in state["seen"])
         self._umap = state.get("umap")
+        if state.get("fid_fixed_n"):
+            self._fix_n(state["fid_fixed_n"])
         self._last = None
+
+    def _fix_n(self, n: int) -> None:
+        """Set the total n of ``FIDfixed`` (the real samples of the first evaluation)."""
+        self.cfg = replace(self.cfg, fid_fixed_n=n)
+        if self._suite is not None:
+            self._suite.cfg = self.cfg
 
     # ---- feature space -----------------------------------------------------------------------
     @property
@@ -383,6 +423,8 @@ class DriftComputation:
             with timer.part("sampling"):  # the output contract is checked before any metric sees it
                 syn_x = check_output(self._sample(strategy, sampler, real_y), real_y, who=repr(sampler),
                                      reference=ValueStats.of(real_x))
+            if self.fixed_n and not self.cfg.fid_fixed_n:  # FIDfixed: the n of the first evaluation, for the run
+                self._fix_n(len(real_y))
             suite = self.suite
             real_f = torch.cat([self._real_features(k) for k in keys]) if suite.needs_features else None
             title = f"after experience {step}"
@@ -390,8 +432,16 @@ class DriftComputation:
             values = self._evaluate(self.cfg, real_acc, real_x, real_y, syn_x, real_f, title=title,
                                     umap_projection=self._projection() if self.cfg.umap else None,
                                     class_names=names)
+            floor = {}
+            if self._floor is not None:  # the ceiling of RealAcc follows RealAcc's schedule
+                with timer.part("floor"):
+                    floor = self._floor.values(
+                        DriftSuite(suite.extractor, replace(self.cfg, real_accuracy=real_acc)), keys, seen, real_x,
+                        real_y, real_f, names={k: names[g] for g, k in zip(seen, keys)} if names else None)
+            values.scalars.update(floor_names(values.scalars, floor))
             if self.unguided and sampler.guided:
-                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title, real_acc))
+                values.scalars.update(self._unguided_scalars(strategy, sampler, real_x, real_y, real_f, title,
+                                                             real_acc, floor))
         self._timer = None
         values.scalars.update(timer.scalars())
         if self._reference.repeated:  # CFID_clf/Class002 is the pair (1, 0): CFID_clf/Task001/Class000
@@ -408,25 +458,29 @@ class DriftComputation:
             values = DriftSuite(self.suite.extractor, replace(cfg, real_accuracy=False)).evaluate(
                 real_x, real_y, syn_x, real_y, real_features=real_f, **kw)
         if real_acc:
-            only = replace(cfg, fid=False, cfid=False, otdd=False, samples=False, umap=False)
+            only = replace(cfg, fid=False, cfid=False, otdd=False, kid=False, samples=False, umap=False)
             with self._timer.part("real_acc"):
                 acc = DriftSuite(self.suite.extractor, only).evaluate(real_x, real_y, syn_x, real_y, title=kw["title"])
-            values.scalars.update({k: acc.scalars[k] for k in ("RealAcc", "RealAccChance")})
+            values.scalars.update({k: v for k, v in acc.scalars.items() if base_name(k) in ("RealAcc", "RealAccChance")})
         return values
 
     def _unguided_scalars(self, strategy, sampler: DriftSampler, real_x: Tensor, real_y: Tensor,
-                          real_f: Optional[Tensor], title: str, real_acc: bool) -> Dict[str, float]:
+                          real_f: Optional[Tensor], title: str, real_acc: bool,
+                          floor: Dict[str, float]) -> Dict[str, float]:
         """The scalar values of the generator without guidance (same labels, seeds, reference and
         features as the replay), under the ``_unguided`` names."""
         cfg = replace(self.cfg, samples=False, umap=False)  # pictures of it would double the report
-        if not (cfg.fid or cfg.cfid or cfg.otdd or real_acc):
+        if not (cfg.fid or cfg.cfid or cfg.otdd or cfg.kid or real_acc):
             return {}
         with self._timer.part("sampling"):
             plain_x = self._sample(strategy, sampler.unguided(), real_y)
         plain = self._evaluate(cfg, real_acc, real_x, real_y, plain_x, real_f, title=f"{title}, unguided")
-        # RealAccChance equals the replay's (the same labels); DriftTime stays the replay's evaluation time
-        return {with_head_suffix(name, UNGUIDED): v for name, v in plain.scalars.items()
-                if name not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")}
+        scalars = {**plain.scalars, **floor_names(plain.scalars, floor)}
+        # RealAccChance and the floors equal the replay's (the same labels and reference); DriftTime
+        # stays the replay's evaluation time
+        return {qualified(name, UNGUIDED): v for name, v in scalars.items()
+                if base_name(name) not in ("DriftTime", "RealAccChance", "DriftSamplesPerClass")
+                and not {FLOOR, CEILING} & set(qualifiers_of(name))}
 
     def _sample(self, strategy, sampler: DriftSampler, labels: Tensor) -> Tensor:
         out = []
@@ -472,18 +526,18 @@ class _DriftMetric(PluginMetric[float]):
             return []
         names = self._names()
         self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
-        heads = set(names) | {n + UNGUIDED for n in names}
         x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric): see the module doc
-        # a name is ours when its first path component is (CFID_clf/Class003 belongs to CFID_clf)
+        # a name is ours when its first path component is, without qualifiers (CFID_clf/Class003 and
+        # CFID_clf_unguided_lo/Class003 belong to CFID_clf; metrics.qualifiers)
         return [MetricValue(self, tag_for(name), v, x) for name, v in loggable(values).items()
-                if name.partition("/")[0] in heads]
+                if base_name(name).partition("/")[0] in names]
 
     def __str__(self):
         return self.keys[0]
 
 
 class FIDMetric(_DriftMetric):
-    keys = ("FID",)
+    keys = ("FID", "FIDfixed")
 
 
 class CFIDMetric(_DriftMetric):
@@ -499,24 +553,38 @@ class CFIDMetric(_DriftMetric):
 
     def after_training_exp(self, strategy):
         out = super().after_training_exp(strategy)
-        heads = sorted({mv.name.partition("/")[0] for mv in out if "/Class" in mv.name})
+        heads = sorted({mv.name.partition("/")[0] for mv in out if "/Class" in mv.name  # values, not floors or bounds
+                        and set(qualifiers_of(mv.name)) <= {UNGUIDED}})
         for logger in getattr(getattr(strategy, "evaluator", None), "loggers", ()):
             writer = getattr(logger, "writer", None)  # avalanche.logging.TensorboardLogger's SummaryWriter
             if heads and writer is not None and id(writer) not in self._layout_written:
-                writer.add_custom_scalars(per_class_layout(heads))
+                _, values = self.computation.result(strategy)
+                writer.add_custom_scalars(per_class_layout(heads, values.scalars if values is not None else {}))
                 self._layout_written.add(id(writer))
         return out
 
 
-def per_class_layout(heads: Sequence[str]) -> dict:
+def per_class_layout(heads: Sequence[str], scalars: Optional[Dict[str, float]] = None) -> dict:
     """TensorBoard custom-scalars layout (``SummaryWriter.add_custom_scalars``): one multi-line
-    chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class."""
-    return {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/(Task\d+/)?Class\d+$"]]
-                                for head in heads}}
+    chart per head (``CFID_clf``, ``CFID_clf_unguided``) with the curve of every class, and one
+    margin chart (value between its ``_lo`` and ``_hi``) per value of ``scalars`` that has an
+    interval (``FID_clf``, ``FID_clf_excess``...)."""
+    layout = {"Drift per class": {head: ["Multiline", [rf"^{re.escape(head + TAG_SUFFIX)}/(Task\d+/)?Class\d+$"]]
+                                  for head in heads}}
+    margins = {name: ["Margin", [tag_for(name), tag_for(qualified(name, LO)), tag_for(qualified(name, HI))]]
+               for name in sorted(scalars or {}) if "/" not in name and qualified(name, LO) in scalars
+               and qualified(name, HI) in scalars and not {LO, HI} & set(qualifiers_of(name))}
+    if margins:
+        layout["Drift with its 95 % interval"] = margins
+    return layout
 
 
 class OTDDMetric(_DriftMetric):
     keys = PREFIXES  # exact OTDD or the large-set variant, whichever the set size chose
+
+
+class KIDMetric(_DriftMetric):
+    keys = ("KID", "CKID")
 
 
 class RealAccMetric(_DriftMetric):
@@ -568,6 +636,11 @@ def drift_metrics(
     device: Optional[str] = None,
     every: int = 1,
     real_accuracy_every: int = 1,
+    kid: bool = True,
+    floor: bool = True,
+    intervals: int = DEFAULT_REPLICATES,
+    confidence: float = 0.95,
+    fixed_n: bool = True,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
@@ -611,16 +684,27 @@ def drift_metrics(
             fewer ``real_acc_epochs`` bias it down instead (``docs/DRIFT_SCALE.md``). What each
             evaluation cost is logged as ``DriftTime`` / ``DriftTimeCPU`` and their parts
             (``plugins.drift_time``).
+        kid: log KID and per-class KID (``KID_<ext>``, ``CKID_<ext>``: unbiased, no floor needed).
+        floor: log beside every value its real-vs-real floor and the excess over it
+            (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``;
+            see :mod:`~bootdrift_avalanche.metrics.floor`): the value a perfect generator gets at
+            this n, classes and extractor. Costs one more RealAcc classifier per experience.
+        intervals, confidence: bootstrap replicates of the ``_lo``/``_hi`` interval logged beside
+            every value (0: none), and its level (:mod:`~bootdrift_avalanche.metrics.intervals`).
+        fixed_n: also log ``FIDfixed_<ext>``: FID at the first evaluation's total n at every
+            experience, spread evenly over the seen classes, so adding classes does not move its bias.
     """
     suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
                         otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
                         otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
-                        real_acc_classifier=real_acc_classifier, seed=seed, device=device)
+                        real_acc_classifier=real_acc_classifier, seed=seed, device=device, kid=kid,
+                        intervals=intervals, confidence=confidence)
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
-                            unguided=unguided, every=every, real_accuracy_every=real_accuracy_every)
+                            unguided=unguided, every=every, real_accuracy_every=real_accuracy_every,
+                            floor=floor, fixed_n=fixed_n)
     metrics: List[PluginMetric] = []
-    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (real_accuracy, RealAccMetric),
+    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric), (real_accuracy, RealAccMetric),
                     (samples, SamplesGridMetric), (umap, UMAPMetric)):
         if on:
             metrics.append(cls(comp))

@@ -1,8 +1,8 @@
 """Wall and CPU seconds of one drift evaluation and of its parts, logged as ``DriftTime`` (wall),
 ``DriftTimeCPU`` (this process's user + system CPU) and ``DriftTime/<part>``,
 ``DriftTimeCPU/<part>`` for the parts :data:`PARTS` (sampling, reading the real reference, training
-the feature extractor, extracting features, FID/CFID/OTDD and pictures, RealAcc), so a user can
-size a run from them.
+the feature extractor, extracting features, FID/CFID/OTDD/KID and pictures, RealAcc, the
+real-vs-real floors with RealAcc's ceiling), so a user can size a run from them.
 
 Parts may nest (features are extracted inside the metrics); each part's time is *exclusive*, its
 inner parts' time taken out, so the parts add up to the total up to the untimed glue between them.
@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List
 
 #: The parts of an evaluation, in the order they run (``extractor`` only at the first evaluation).
-PARTS = ("sampling", "reference", "extractor", "features", "metrics", "real_acc")
+PARTS = ("sampling", "reference", "extractor", "features", "metrics", "real_acc", "floor")
 
 
 def _clocks() -> tuple:

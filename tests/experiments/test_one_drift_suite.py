@@ -56,8 +56,9 @@ def test_plugin_and_loop_log_the_same_names_and_values(tmp_path):
 
     bm = tensors_class_incremental(x_tr, y_tr, x_te, y_te, n_experiences=2, shuffle_classes=False)
     plugin_log = JSONLinesLogger(tmp_path / "plugin.jsonl")
+    # the loop has no floors, intervals or fixed-n FID: the plugin's shared values are compared
     metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, n_per_class=N,
-                            generator=gen, umap=False, **common)
+                            generator=gen, umap=False, floor=False, intervals=0, fixed_n=False, **common)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, K))
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=16, train_epochs=1,

@@ -115,9 +115,11 @@ def test_jsonl_logger_both_batch_formats(tmp_path, task_labels):
         mine = [r for r in recs if r["name"] == f"{key}/train_phase/train_stream"]
         # Avalanche's x (training iterations so far), and the experience beside it
         assert [r["step"] for r in mine] == iterations and [r["experience"] for r in mine] == [0, 1], (key, names)
-    per_class = [n for n in names if "/Class" in n]
+    per_class = [n for n in names if "/Class" in n and n.startswith("CFID_identity/")]
     assert len(per_class) == 10  # 5 classes seen after exp 0, all 10 after exp 1
-    assert all(n.startswith("CFID_identity/train_phase/train_stream/Class") for n in per_class)
+    # each per-class value has its floor, excess and interval under the same class
+    for q in ("CFID_identity_floor", "CFID_identity_excess", "CFID_identity_lo", "CFID_identity_hi", "CKID_identity"):
+        assert len([n for n in names if n.startswith(q + "/train_phase/train_stream/Class")]) == 10, q
     assert gen.calls >= 2
 
 
@@ -475,7 +477,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
 
     small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
                              generator=_FrozenGaussians(), features="identity", n_per_class=3)
-    with pytest.warns(RuntimeWarning, match="scored only 3 sample.s. of some class .* small-sample bias"):
+    with pytest.warns(RuntimeWarning, match="scored 3 sample.s. of some class .*small-sample bias"):
         _, vals = small.result(_strategy(stream[0], 0))
     assert vals.scalars["DriftSamplesPerClass"] == 3.0
 
@@ -557,6 +559,11 @@ def test_naive_ddgr_plugin_accuracy_and_drift_share_avalanche_x_in_tensorboard(a
     (regex,) = chart.multiline.tag
     tags = [t for t in acc.Tags()["scalars"] if re.search(regex, t)]
     assert sorted(tags) == [f"CFID_identity/train_phase/train_stream/Class{c:03d}" for c in range(10)]
+    # the margin charts: each value between its interval bounds
+    margins = {c.title: c.margin.series[0] for cat in layouts[0].category[1:] for c in cat.chart}
+    assert (margins["FID_identity"].value, margins["FID_identity"].lower, margins["FID_identity"].upper) == (
+        "FID_identity/train_phase/train_stream", "FID_identity_lo/train_phase/train_stream",
+        "FID_identity_hi/train_phase/train_stream")
 
 
 def test_report_of_an_api_run_shows_accuracy_forgetting_drift_and_grids_per_experience(api_run):

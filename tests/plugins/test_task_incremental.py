@@ -147,7 +147,7 @@ def test_repeated_class_ids_are_keyed_by_task_and_class(single_head_run):
     comp = metrics[0].computation
     assert comp.labels.keys() == plugin.labels.keys()  # the drift metrics agree on every label
     _, values = comp._last
-    per_class = sorted(k for k in values.scalars if "/Class" in k and k.startswith("CFID"))
+    per_class = sorted(k for k in values.scalars if "/Class" in k and k.startswith("CFID_random/"))
     assert per_class == [f"CFID_random/Task{t:03d}/Class{c:03d}" for t in (0, 1) for c in (0, 1)]
     # logged per pair, and drawn in the one "Drift per class" chart
     logged = read_metrics(strategy.evaluator.loggers[0].path)
