@@ -288,5 +288,5 @@ def test_the_small_sample_warning_does_not_only_ask_for_more_n_per_class():
     x = torch.randn(8, 2)
     y = torch.arange(8) % 2
     suite = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, samples=False, otdd=False))
-    with pytest.warns(RuntimeWarning, match="use a reference stream with more"):
+    with pytest.warns(RuntimeWarning, match="needs a reference stream with more"):
         suite.evaluate(x, y, x.clone(), y)
