@@ -37,6 +37,7 @@ def test_guide_replay_at_cpu_small_with_its_steps_cut(tmp_path, monkeypatch):
     assert "FID_clf_unguided/train_phase/train_stream" in _names(run)
 
 
+@pytest.mark.slow
 def test_guide_replay_at_paper_on_fake_cifar100(tmp_path, monkeypatch):
     from tests.benchmarks.fake_data import write_fake_cifar100
 
