@@ -16,6 +16,18 @@ def _names(run):
     return {r["name"] for r in read_metrics(run / "metrics.jsonl")}
 
 
+def test_the_guide_setting_overrides_the_presets_entry():
+    from bootdrift_avalanche.experiments.recipes.guide import GUIDERecipe
+
+    cfg = config.resolve(config.ReplayConfig(strategy="guide", preset="cpu-small"))
+    preset = config.PRESETS["cpu-small"]
+    assert GUIDERecipe().options(cfg, preset)["guidance_scale"] == preset.guide["guidance_scale"]
+    opts = GUIDERecipe(guide={"guidance_scale": 3.0}).options(cfg, preset)
+    assert opts["guidance_scale"] == 3.0 and opts["replay_per_class"] == preset.replay_per_class
+    assert GUIDERecipe().options(config.resolve(config.ReplayConfig(preset="paper")),
+                                 config.PRESETS["paper"])["replay_per_class"] == 4  # the paper entry's own
+
+
 def test_guide_replay_at_tiny_logs_the_guided_and_the_unguided_drift(tmp_path):
     run = tmp_path / "guide"
     assert cli.main(["replay", "--strategy", "guide", "--preset", "tiny", "--benchmark", "digits", "--experiences", "2",

@@ -3,7 +3,6 @@ both mini-batch formats."""
 import pytest
 import torch
 import torch.nn.functional as F
-from avalanche.core import SupervisedPlugin
 from avalanche.training.plugins import EvaluationPlugin
 
 from bootdrift_avalanche.benchmarks import split_digits
@@ -16,19 +15,11 @@ from bootdrift_avalanche.plugins.guide import GUIDEPlugin
 from bootdrift_avalanche.plugins.task_keys import experience_keys
 from bootdrift_avalanche.strategies.guide import GUIDE
 
+from .test_ddgr import BatchSpy, TinyCNN
+
 
 def tiny_ddpm(num_classes=10, **over):
     return DDPMGenerator(PRESETS["tiny"].ddpm_config(image_shape=(1, 8, 8), num_classes=num_classes, **over))
-
-
-class TinyCNN(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
-                                       torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.net(x)
 
 
 # -- the direction of the guidance ---------------------------------------------------------------
@@ -88,15 +79,6 @@ def test_guidance_targets_the_most_likely_current_class_over_the_seen_columns():
 
 
 # -- the plugin ----------------------------------------------------------------------------------
-class BatchSpy(SupervisedPlugin):
-    def __init__(self):
-        super().__init__()
-        self.batches = []
-
-    def before_forward(self, strategy, **kw):
-        self.batches.append((strategy.clock.train_exp_counter, len(strategy.mbatch), strategy.mbatch[1].clone()))
-
-
 def _run(task_labels, **guide):
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2, task_labels=task_labels)

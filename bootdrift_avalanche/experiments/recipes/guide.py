@@ -9,15 +9,20 @@ from .ddgr import ddpm_generator
 
 class GUIDERecipe(Recipe):
     has_generator = True
+    #: guide: ``GUIDEPlugin`` keyword arguments over the preset's ``guide`` entry (how the tuning
+    #: bench builds its trials; ``None``: the preset's as it is).
+    SETTINGS = {"guide": None}
 
     def options(self, cfg, preset) -> dict:
-        """The ``GUIDEPlugin`` keyword arguments: the preset's ``guide`` entry; ``replay_per_class``
-        and ``generator_steps`` from the config, as for every replay method."""
-        return {**preset.guide, "generator_steps": cfg.generator_steps, "progress": cfg.progress, "seed": cfg.seed,
-                "replay_per_class": preset.guide.get("replay_per_class", cfg.replay_per_class)}
+        """The ``GUIDEPlugin`` keyword arguments: the preset's ``guide`` entry and the ``guide``
+        setting; ``replay_per_class`` (unless the entry sets it) and ``generator_steps`` from the
+        config, as for every replay method."""
+        guide = {**preset.guide, **(self.settings["guide"] or {})}
+        return {"replay_per_class": cfg.replay_per_class, **guide, "generator_steps": cfg.generator_steps,
+                "progress": cfg.progress, "seed": cfg.seed}
 
     def describe(self, cfg, preset):
-        return {**self.settings, "guide": self.options(cfg, preset), "ddpm": dict(preset.ddpm)}
+        return {"guide": self.options(cfg, preset), "ddpm": dict(preset.ddpm)}
 
     def build(self, ctx: BuildContext):
         from ...strategies.guide import GUIDE
