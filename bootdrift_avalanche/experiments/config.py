@@ -174,7 +174,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # DDPM's 4-6), flat up to 1000 steps (bench/generator_frontier.py, docs/STYLEGAN2.md). Not tuned.
         stylegan2=_frozen(z_dim=32, w_dim=64, mapping_layers=2, channel_base=512, channel_max=64, batch_size=32,
                           train_steps=500),
-        # chosen on digits-val (bench/guide_tuning.py --tune, docs/GUIDE.md)
+        # chosen on digits-val, 3 experiences (bench/guide_tuning.py trial 3, docs/GUIDE.md)
         guide=_frozen(guidance_scale=0.2, regenerate_every=None, sampler=None, replay_ratio=None),
         # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128
         # (0.98 M parameters), 400 AdamW steps of 32 chunks per stage: ~55 CPU s per stage with its
