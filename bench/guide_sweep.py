@@ -34,8 +34,8 @@ def run(method: str, scale: float, *, seed: int, preset: str, experiences: int, 
     """One run of ``method`` (guide or ddgr) at guidance ``scale``; its figures."""
     import dataclasses
 
-    from bootdrift_avalanche.experiments import config
     from bootdrift_avalanche.benchmarks import split_digits
+    from bootdrift_avalanche.experiments import config
     from bootdrift_avalanche.experiments.replay import run_replay
     from bootdrift_avalanche.logging import metric_table, read_metrics
 
@@ -74,7 +74,7 @@ def main():
     a = p.parse_args()
     configure_threads("cpu", None)
     warnings.filterwarnings("ignore")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
                             cwd=HERE).stdout.strip()
     print(f"commit {commit}, preset {a.preset}, {a.experiences} experiences, Split Digits test split; "
           "raw drift (floors not subtracted)", flush=True)

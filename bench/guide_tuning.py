@@ -50,7 +50,7 @@ def main():
     configure_threads("cpu", a.threads)
     warnings.filterwarnings("ignore", message="No loggers specified")
     run_trial = _replay_tuning().run_trial
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
                             cwd=HERE).stdout.strip()
     print(f"commit {commit}, preset {a.preset}, seed {a.seed}, digits-val, {a.experiences} experiences", flush=True)
     rows = []

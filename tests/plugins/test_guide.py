@@ -57,14 +57,15 @@ def test_one_guided_step_raises_the_classifiers_belief_in_the_current_classes(sa
     plain = denoise_step(gen.ema_unet, sched, x_t, t, y, guidance=None, scale=50.0,
                          rng=torch.Generator().manual_seed(2), **step)
     assert not torch.equal(guided, plain)
-    as_images = lambda z: (z + 1) / 2  # noqa: E731  the benchmark's [0, 1]
-    up = _current_log_prob(clf, as_images(guided), new, columns) - _current_log_prob(clf, as_images(plain), new, columns)
+    guided, plain = (guided + 1) / 2, (plain + 1) / 2  # the benchmark's [0, 1]
+    up = _current_log_prob(clf, guided, new, columns) - _current_log_prob(clf, plain, new, columns)
     assert float(up.mean()) > 0 and float((up > 0).float().mean()) >= 0.75, up
     # the logit of c* (each image's most likely current class) gains on the old classes' logits
-    lg, lp = clf(as_images(guided)), clf(as_images(plain))
-    c_star = torch.tensor(new)[lp[:, new].argmax(1)]
-    margin = lambda lo: lo.gather(1, c_star[:, None]).squeeze(1) - lo[:, old].mean(1)  # noqa: E731
-    assert float((margin(lg) - margin(lp)).mean()) > 0
+    lg, lp = clf(guided), clf(plain)
+    c_star = torch.tensor(new)[lp[:, new].argmax(1)][:, None]
+    margin_g = lg.gather(1, c_star).squeeze(1) - lg[:, old].mean(1)
+    margin_p = lp.gather(1, c_star).squeeze(1) - lp[:, old].mean(1)
+    assert float((margin_g - margin_p).mean()) > 0
 
 
 def test_guidance_targets_the_most_likely_current_class_over_the_seen_columns():
