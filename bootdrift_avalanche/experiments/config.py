@@ -38,6 +38,7 @@ class Preset:
     gan_memory: Mapping[str, Any] = field(default_factory=dict)
     wgan: Mapping[str, Any] = field(default_factory=dict)
     stylegan2: Mapping[str, Any] = field(default_factory=dict)
+    guide: Mapping[str, Any] = field(default_factory=dict)  # GUIDEPlugin keyword arguments (recipes/guide.py)
     # the language-model loop (bootdrift_avalanche.text): chunk_len, and keyword arguments of the
     # n-gram (NGramConfig), the GPT-2 (GPT2TextConfig) and the fixed text encoder (EncoderConfig)
     text: Mapping[str, Any] = field(default_factory=dict)
@@ -152,6 +153,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         wgan=_frozen(train_steps=20, hidden=32, batch_size=64),
         stylegan2=_frozen(z_dim=8, w_dim=16, mapping_layers=1, channel_base=64, channel_max=16, batch_size=16,
                           train_steps=10, r1_every=4, mean_latent_samples=64, ema_halflife_images=200.0),
+        guide=_frozen(guidance_scale=0.5, regenerate_every=2, sampler=None, replay_ratio=None),
         text=_frozen(chunk_len=8, ngram=_frozen(order=2), encoder=_frozen(width=8, epochs=1),
                      gpt2=_frozen(n_layer=1, n_embd=16, n_head=2, train_steps=3, batch_size=8, warmup_steps=1)),
     ),
@@ -172,6 +174,8 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # DDPM's 4-6), flat up to 1000 steps (bench/generator_frontier.py, docs/STYLEGAN2.md). Not tuned.
         stylegan2=_frozen(z_dim=32, w_dim=64, mapping_layers=2, channel_base=512, channel_max=64, batch_size=32,
                           train_steps=500),
+        # chosen on digits-val, 3 experiences (bench/guide_tuning.py trial 3, docs/GUIDE.md)
+        guide=_frozen(guidance_scale=0.2, regenerate_every=None, sampler=None, replay_ratio=None),
         # 32-word chunks: 2,244 training and 627 held-out chunks of pydoc. GPT-2: 2 layers, width 128
         # (0.98 M parameters), 400 AdamW steps of 32 chunks per stage: ~55 CPU s per stage with its
         # sampling and metrics (held-out perplexity 131 after one stage on real text; docs/TEXT_LOOP.md).
@@ -204,6 +208,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # path length weight 2); 50k steps = 1.6M images (the reference trains for 25M: a GPU budget).
         stylegan2=_frozen(z_dim=512, w_dim=512, mapping_layers=2, channel_base=16384, channel_max=512,
                           batch_size=32, train_steps=50_000, pl_weight=2.0, threads=None),
+        # GUIDE's CIFAR-100/5 run (cywinski/guide README): DDIM-100, scale 0.5 toward the new classes,
+        # replays drawn again every 10 steps, 10,000 unguided self-replays per task (docs/GUIDE.md)
+        guide=_frozen(guidance_scale=0.5, sampler="ddim", sampling_steps=100, regenerate_every=10,
+                      replay_per_class=4, generator_replay_per_class=500, replay_ratio=None),
         # Text: a GPU scale of our choosing (the seed paper has no text experiment to follow).
         text=_frozen(chunk_len=64, ngram=_frozen(order=3), encoder=_frozen(width=128, epochs=10),
                      gpt2=_frozen(n_layer=6, n_embd=256, n_head=8, train_steps=5000, batch_size=64, lr=6e-4,

@@ -30,6 +30,7 @@ from .config import preset as preset_of
 #: strategy is adding its line here.
 _RECIPES: Mapping[str, str] = {
     "ddgr": "ddgr",
+    "guide": "guide",
     "gan-memory": "gan_memory",
     "dgr-stylegan2": "dgr_stylegan2",
     "avalanche-gr": "avalanche_gr",

@@ -53,9 +53,13 @@ def denoise_step(model: nn.Module, sched, x: Tensor, t: Tensor, y: Tensor, *, cf
                  classes: Optional[Tensor]) -> Tensor:
     """One denoising step x_t -> x_{t-1} of ``sched`` (set up by ``set_timesteps``), guided as the
     module docstring describes. The step's noise comes from ``rng``: with the same draw, the guided
-    and the unguided DDPM step differ by exactly Σ_t·s·g."""
-    eps = model(x, t.to(x.device), class_labels=y).sample
-    grad = classifier_log_prob_grad(guidance, x, y, cfg.value_range, classes) if guidance is not None else None
+    and the unguided DDPM step differ by exactly Σ_t·s·g. A ``guidance`` with ``eps_and_grad`` (GUIDE's,
+    ``guide_guidance.py``) computes ε̂ and g itself."""
+    if callable(getattr(guidance, "eps_and_grad", None)):  # a guidance through the predicted x0 (GUIDE)
+        eps, grad = guidance.eps_and_grad(model, sched, x, t, y, value_range=cfg.value_range)
+    else:
+        eps = model(x, t.to(x.device), class_labels=y).sample
+        grad = classifier_log_prob_grad(guidance, x, y, cfg.value_range, classes) if guidance is not None else None
     if sampler == "ddim":
         if grad is not None:
             # Algorithm 2: the score is shifted, in ε form.
