@@ -190,7 +190,8 @@ def part_per_metric(args) -> int:
         train.append((tot.wall - (sum(c.wall for row in table for c in row.values()) - spent_w),
                       tot.cpu - (sum(c.cpu for row in table for c in row.values()) - spent)))
     names = list(dict.fromkeys(k for row in table for k in row))
-    print("seconds per metric per experience, wall / CPU (UMAP at experience 0 includes its fit and numba's compilation)")
+    print("seconds per metric per experience, wall / CPU "
+          "(UMAP at experience 0 includes its fit and numba's compilation)")
     print(f"{'':22s}" + "".join(f"{'exp ' + str(k):>13s}" for k in range(len(table))) + f"{'mean 1..':>13s}")
     for name in names + ["training"]:
         cells = []

@@ -176,12 +176,15 @@ def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict
         print(f"\n== drift evaluation per experience, n_per_class = {n} (random extractor, RealAcc off) ==")
         for name, r in runs.items():
             print(f"{name:9s} load {r['load_cpu']:.1f} CPU s, RSS after load {r['rss_after_load_mb']:.0f} MB")
-        print(f"{'classes':>7s} " + " ".join(f"{name + ' CPU s':>14s} {name + ' wall':>12s} {'peak MB':>8s}" for name in runs))
+        print(f"{'classes':>7s} "
+              + " ".join(f"{name + ' CPU s':>14s} {name + ' wall':>12s} {'peak MB':>8s}" for name in runs))
         for rows in zip(*(r["experiences"] for r in runs.values())):
-            print(f"{rows[0]['classes']:7d} " + " ".join(f"{e['cpu']:14.2f} {e['wall']:12.2f} {e['peak_rss_mb']:8.0f}" for e in rows))
+            print(f"{rows[0]['classes']:7d} "
+                  + " ".join(f"{e['cpu']:14.2f} {e['wall']:12.2f} {e['peak_rss_mb']:8.0f}" for e in rows))
         for name, r in runs.items():
             ex = r["experiences"]
-            print(f"{name:9s} growth exponent in classes (CPU s): {fit_exponent([e['classes'] for e in ex], [e['cpu'] for e in ex]):.2f}")
+            exponent = fit_exponent([e["classes"] for e in ex], [e["cpu"] for e in ex])
+            print(f"{name:9s} growth exponent in classes (CPU s): {exponent:.2f}")
         if "baseline" in runs and "current" in runs:
             b, c = runs["baseline"]["experiences"][-1], runs["current"]["experiences"][-1]
             print(f"at {c['classes']} classes: baseline {b['cpu']:.1f} CPU s, current {c['cpu']:.1f} CPU s "
@@ -213,7 +216,8 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             b, c = row.get("baseline"), row["current"]
             diff = abs(b["checksum"] - c["checksum"]) / abs(b["checksum"]) if b else float("nan")
             print(f"{row['classes']:7d} {b['cpu'] if b else float('nan'):15.2f} {c['cpu']:14.2f} "
-                  f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['wall']:14.2f} {c['extra_rss_mb']:11.0f} {diff:15.1e}")
+                  f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['wall']:14.2f} "
+                  f"{c['extra_rss_mb']:11.0f} {diff:15.1e}")
         cs = [r["classes"] for r in rows]
         k = fit_exponent(cs, [r["current"]["cpu"] for r in rows])
         at = next((r["current"]["cpu"] for r in rows if r["classes"] == 1000), None)
@@ -223,7 +227,8 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             how = f"projected from {top['classes']} classes with the fitted exponent"
         else:
             how = "measured"
-        print(f"current: growth exponent in classes {k:.2f} ({cs[0]}-{cs[-1]}); at 1,000 classes {at:.0f} CPU s ({how})")
+        print(f"current: growth exponent in classes {k:.2f} ({cs[0]}-{cs[-1]}); "
+              f"at 1,000 classes {at:.0f} CPU s ({how})")
         bs = [(r["classes"], r["baseline"]["cpu"]) for r in rows if "baseline" in r]
         if len(bs) >= 2:
             print(f"baseline: growth exponent {fit_exponent(*zip(*bs)):.2f} ({bs[0][0]}-{bs[-1][0]})")
@@ -261,7 +266,8 @@ def probe_example(data: Path, out: Path, device: str, cut: Dict[str, int], prese
         sys.argv, config.PRESETS, tv_cifar.check_integrity = argv, presets, check
     wall = time.perf_counter() - w0
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    times = {r["name"].replace("/train_phase/train_stream", ""): r["value"] for r in lines if r["name"].startswith("DriftTime")}
+    times = {r["name"].replace("/train_phase/train_stream", ""): r["value"]
+             for r in lines if r["name"].startswith("DriftTime")}
     print(f"\nexample: one experience in {wall:.1f} s wall (training, drift evaluation and the eval stream)")
     for name in sorted(times):
         print(f"  {name:32s} {times[name]:8.2f} s")
@@ -301,7 +307,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest[:3]), rest[3])
         print(json.dumps(out))
         return 0
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--probe", choices=("drift", "label", "both", "example", "realacc"), default="both")
     p.add_argument("--epochs", type=int, nargs="+", default=[5, 10, 30], help="realacc probe: RealAcc epochs")
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "bootdrift_fake_cifar100",
@@ -316,8 +323,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--label-device", default="cpu", help="label probe: where the features and the label cost live")
     p.add_argument("--out", type=Path, help="example probe: log folder (default: a temporary one)")
     p.add_argument("--example-preset", default="paper", help="example probe: preset (tiny: a CPU smoke test)")
-    p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1], metavar=("EPOCHS", "DDPM_STEPS", "SAMPLING_STEPS",
-                   "REALACC_EPOCHS"), help="example probe: the step counts one experience runs with")
+    p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1],
+                   metavar=("EPOCHS", "DDPM_STEPS", "SAMPLING_STEPS", "REALACC_EPOCHS"),
+                   help="example probe: the step counts one experience runs with")
     args = p.parse_args(argv)
     if args.probe == "realacc":
         probe_realacc(args.epochs, args.n[0])
@@ -327,8 +335,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         cut = dict(zip(("epochs", "generator_steps", "sampling_steps", "real_acc_epochs"), args.cut))
         with tempfile.TemporaryDirectory() as tmp:
             return probe_example(args.data, args.out or Path(tmp), args.device, cut, args.example_preset)
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"drift_scale: current code {ROOT} at {head or '?'}, baseline {args.baseline or 'none'}; one thread per process")
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    print(f"drift_scale: current code {ROOT} at {head or '?'}, baseline {args.baseline or 'none'}; "
+          "one thread per process")
     results: dict = {"commit": head, "baseline": args.baseline}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"baseline": baseline_tree(args.baseline, Path(tmp))} if args.baseline else {}

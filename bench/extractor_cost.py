@@ -22,7 +22,8 @@ def main() -> None:
     import torch_fidelity.feature_extractor_inceptionv3 as tfi
     from torchvision.models import resnet50
 
-    from bootdrift_avalanche.metrics.features import INCEPTION_WEIGHTS, RESNET50_WEIGHTS, extract_features, make_extractor
+    from bootdrift_avalanche.metrics.features import (INCEPTION_WEIGHTS, RESNET50_WEIGHTS, extract_features,
+                                                      make_extractor)
     from bootdrift_avalanche.metrics.weights import hub_checkpoints
 
     torch.set_num_threads(args.threads)
@@ -32,7 +33,8 @@ def main() -> None:
     load = tfi.FeatureExtractorInceptionV3.load_state_dict
     tfi.FeatureExtractorInceptionV3.load_state_dict = lambda self, state, *a, **k: None  # keep the random init
     fetch, tfi.load_state_dict_from_url = tfi.load_state_dict_from_url, lambda *a, **k: {}
-    torch.save(tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict(), folder / INCEPTION_WEIGHTS.file)
+    torch.save(tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict(),
+               folder / INCEPTION_WEIGHTS.file)
     tfi.FeatureExtractorInceptionV3.load_state_dict, tfi.load_state_dict_from_url = load, fetch
 
     x = torch.rand(args.images, 3, args.side, args.side)

@@ -40,7 +40,8 @@ def true_values(d: int, shift: float, scale: float, pairs: int = 2_000_000, seed
 
 
 def coverage(*, draws: int = 200, n: int = 200, d: int = 8, shift: float = 0.15, scale: float = 1.1,
-             replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95, seed: int = 0) -> Dict[str, Dict[str, float]]:
+             replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95,
+             seed: int = 0) -> Dict[str, Dict[str, float]]:
     """``{metric: {"coverage", "width", "true", "mc_se"}}`` over ``draws`` simulated pairs of sets."""
     truth = true_values(d, shift, scale)
     mu = torch.full((d,), shift, dtype=torch.float64)

@@ -117,7 +117,6 @@ def bench_fid(dims, sizes) -> None:
             rel = abs(ours - ref) / abs(ref)
             print(f"{d:5d} {n:6d} {route:>7} {ours:14.6f} {ref:14.6f} {rel:9.1e} "
                   f"{t_ours:8.3f} {t_tm:8.3f} {t_tm / t_ours:8.1f} {cached:>8}", flush=True)
-            del x, y
 
 
 # -------------------------------------------------------------------------------- 2. per class
@@ -153,11 +152,13 @@ def bench_per_class(n_naive: int, with_sqrtm: bool) -> None:
 
         def sqrtm_fid():
             covmean = scipy.linalg.sqrtm(s1 @ s2)
-            return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+            return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2)
+                         - 2 * np.trace(covmean.real))
 
         v, t_sq = timed(sqrtm_fid)
         print(f"  naive scipy sqrtm(Σ1Σ2) route: {t_sq:.2f} s/class (1 class) -> {t_sq * classes:.0f} s for {classes}; "
-              f"speed-up {t_sq * classes / t_ours:.0f}x; rel. diff on class 0 {abs(v - res.per_class[0]) / res.per_class[0]:.1e}")
+              f"speed-up {t_sq * classes / t_ours:.0f}x; "
+              f"rel. diff on class 0 {abs(v - res.per_class[0]) / res.per_class[0]:.1e}")
 
 
 # ------------------------------------------------------------------------------------- 3. OTDD

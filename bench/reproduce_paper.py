@@ -210,7 +210,8 @@ def markdown(report: dict) -> str:
     ev, vm = report["F4"]["expected_var"], report["F4"]["n_var_of_mean"]
     lines += ["", f"### F4: Gaussian MLE, n={report['F4']['n']}, t={report['F4']['t']}", "",
               "| quantity | Monte Carlo | closed form | verdict |", "|---|---|---|---|",
-              f"| E[fitted variance] / sigma^2 | {_fmt(*ev['mc'])} | {ev['closed_form']:.4f} | bias: {ev['verdict_bias']} |",
+              f"| E[fitted variance] / sigma^2 | {_fmt(*ev['mc'])} | {ev['closed_form']:.4f} | "
+              f"bias: {ev['verdict_bias']} |",
               f"| n Var[fitted mean] / sigma^2 | {_fmt(*vm['mc'])} | {vm['closed_form']:.4f} | "
               f"added variance: {vm['verdict_variance']} |"]
     return "\n".join(lines) + "\n"
@@ -259,7 +260,8 @@ def main():
                 cfg = {**setup["cfg"], "preset": a.preset, "seed": seed, "device": a.device, "progress": False}
                 if setup["kind"] == "replay":
                     cfg["umap"] = seed == a.seeds[0]  # UMAP panels for one seed (for the docs)
-                jobs[(name, seed)] = pool.submit(run_job, setup["kind"], cfg, str(out / f"{name}_seed{seed}"), a.threads)
+                jobs[(name, seed)] = pool.submit(run_job, setup["kind"], cfg, str(out / f"{name}_seed{seed}"),
+                                                 a.threads)
         results = {}
         for (name, seed), fut in jobs.items():
             results.setdefault(name, {})[seed] = fut.result()

@@ -33,7 +33,9 @@ def kde_panels(samples, real, path, title):
         pts = x[torch.randperm(len(x))[:2000]].numpy().T
         ax.contourf(xx, yy, gaussian_kde(pts, bw_method=0.08)(grid).reshape(xx.shape), levels=20, cmap="viridis")
         ax.set_title(name, fontsize=9)
-        ax.set_xticks([]); ax.set_yticks([]); ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal")
     fig.suptitle(title)
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
@@ -48,7 +50,9 @@ def curves(per_seed, path, keys):
         x = np.arange(arr.shape[1])
         ax.plot(x, arr.mean(0), marker="o", label="mean")
         ax.fill_between(x, arr.min(0), arr.max(0), alpha=0.25, label="min-max over seeds")
-        ax.set_xlabel("stage"); ax.set_title(key); ax.grid(alpha=0.3)
+        ax.set_xlabel("stage")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
@@ -85,7 +89,8 @@ def main():
         print(f"\nseed {seed}\n{bootstrap_table(res)}")
         if kept:
             real, _ = gmm_samples(5000, seed=seed)
-            kde_panels(kept, real, out / f"kde_stages_seed{seed}.png", f"WGAN bootstrapping, seed {seed}, mix_real={a.mix_real}")
+            kde_panels(kept, real, out / f"kde_stages_seed{seed}.png",
+                       f"WGAN bootstrapping, seed {seed}, mix_real={a.mix_real}")
     fid_key = next(k for k in next(iter(per_seed.values()))[0] if k.startswith("FID"))
     curves(per_seed, out / "curves.png", [fid_key, "ModesCovered", "HighQuality", "RealAcc"])
     (out / "summary.json").write_text(json.dumps({str(k): v for k, v in per_seed.items()}, indent=1))

@@ -286,7 +286,8 @@ def report(a, curves, out):
     ax = fig.add_subplot(1, 1, 1)
     for label in [l for l, _, _, b in runs(a) if b is None]:
         curve_band(ax, curves, label, label, stages)
-    ax.set_xlabel("stage"); ax.set_ylabel(f"{drift} (held-out)")
+    ax.set_xlabel("stage")
+    ax.set_ylabel(f"{drift} (held-out)")
     ax.set_title(f"{d['title']}, {a.preset}: regimes ({len(a.seeds)} seeds, 95 % bands)", fontsize=9)
     ax.legend(fontsize=7)
     fig.savefig(out / "regimes_vs_stage.png", dpi=110, bbox_inches="tight")
@@ -299,7 +300,8 @@ def report(a, curves, out):
         m = [final[f"{r} {l:g}"] for l in lams]
         ax.errorbar(lams, [x for x, _ in m], yerr=[h for _, h in m], fmt="o", color=color, capsize=3,
                     label=f"{r}: measured")
-        ax.plot(grid, level * np.array(pred[r]), color=color, lw=1, ls="--", label=f"{r}: theory ratio x measured level(1)")
+        ax.plot(grid, level * np.array(pred[r]), color=color, lw=1, ls="--",
+                label=f"{r}: theory ratio x measured level(1)")
     for label, color, lam in (("replace", "C3", 0.0), ("accumulate", "C2", 0.0))[:1 + a.accumulate]:
         m, h = final[label]
         ax.errorbar([lam], [m], yerr=[h], fmt="s", color=color, capsize=3, label=f"{label}: measured")
@@ -307,7 +309,9 @@ def report(a, curves, out):
         ax.axhline(level * summary["theory_accumulate"], color="C2", lw=1, ls="--",
                    label="accumulate: theory ratio x level(1)")
     ax.axhspan(*band, color="grey", alpha=0.2, label="lambda=1 retraining-noise band")
-    ax.set_yscale("log"); ax.set_xlabel("real fraction lambda"); ax.set_ylabel(f"final {drift} (stage {a.stages - 1})")
+    ax.set_yscale("log")
+    ax.set_xlabel("real fraction lambda")
+    ax.set_ylabel(f"final {drift} (stage {a.stages - 1})")
     ax.set_title(f"{d['title']}: drift after {a.stages} stages vs lambda (n={n} per class)", fontsize=9)
     ax.legend(fontsize=6)
     fig.savefig(out / "drift_vs_lambda.png", dpi=110, bbox_inches="tight")
@@ -317,13 +321,15 @@ def report(a, curves, out):
         ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
         for b, label in biased:
             curve_band(ax, curves, label, f"{knob} = {b:g}", stages)
-        ax.set_xlabel("stage"); ax.set_ylabel(f"{drift} (held-out)")
+        ax.set_xlabel("stage")
+        ax.set_ylabel(f"{drift} (held-out)")
         ax.set_title(f"sampling bias: {d['knob_title']}, replace regime", fontsize=9)
         ax.legend(fontsize=8)
         m = [final[label] for _, label in biased]
         ax2.errorbar([b for b, _ in biased], [x for x, _ in m], yerr=[h for _, h in m], fmt="o-", capsize=3)
         ax2.axhspan(*band, color="grey", alpha=0.2, label="lambda=1 retraining-noise band")
-        ax2.set_xlabel(d["knob_title"]); ax2.set_ylabel(f"final {drift} (stage {a.stages - 1})")
+        ax2.set_xlabel(d["knob_title"])
+        ax2.set_ylabel(f"final {drift} (stage {a.stages - 1})")
         ax2.set_title(f"final drift vs {knob} ({len(a.seeds)} seeds, 95 % intervals)", fontsize=9)
         ax2.legend(fontsize=7)
         fig.savefig(out / "sampling_bias.png", dpi=110, bbox_inches="tight")

@@ -52,7 +52,8 @@ def main():
             res = run_bootstrap_experiment(cfg, run_dir, resume=(run_dir / "config.json").exists())
             results.setdefault(data, {})[lam] = res.stages
             fid = next(k for k in res.stages[-1] if k.startswith("FID"))
-            print(f"{data} lambda={lam:g}: final {fid}={res.stages[-1][fid]:.4g} RealAcc={res.stages[-1]['RealAcc']:.3f}")
+            print(f"{data} lambda={lam:g}: final {fid}={res.stages[-1][fid]:.4g} "
+                  f"RealAcc={res.stages[-1]['RealAcc']:.3f}")
 
     # Each mode is fitted by its own class-conditional model, so the theory's n is the points per
     # class (the whole set divided by the number of modes), not the whole training set.
@@ -65,16 +66,23 @@ def main():
         lams = sorted(per)
         fid = next(k for k in per[lams[0]][-1] if k.startswith("FID"))
         ax.plot(lams, [per[l][-1][fid] for l in lams], marker="o", label=f"{data} ({fid})")
-    ax.set_xlabel("real fraction lambda"); ax.set_ylabel("final-stage FID"); ax.set_yscale("log"); ax.legend(fontsize=8)
+    ax.set_xlabel("real fraction lambda")
+    ax.set_ylabel("final-stage FID")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 3, 2)
     for data, per in results.items():
         ax.plot(sorted(per), [per[l][-1]["RealAcc"] for l in sorted(per)], marker="o", label=data)
-    ax.set_xlabel("real fraction lambda"); ax.set_ylabel("final-stage real-data accuracy"); ax.legend(fontsize=8)
+    ax.set_xlabel("real fraction lambda")
+    ax.set_ylabel("final-stage real-data accuracy")
+    ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 3, 3)
     ax.plot(a.lambdas, [1 - theory[l]["expected_var"][-1] for l in a.lambdas], marker="o", label="1 - E[var]/sigma^2")
     ax.plot(a.lambdas, [n * theory[l]["var_of_mean"][-1] for l in a.lambdas], marker="s", label="n Var[mean]/sigma^2")
-    ax.set_xlabel("real fraction lambda"); ax.set_title(f"Gaussian MLE theory, n={n} per class (GMM), t={a.stages}", fontsize=9)
-    ax.set_yscale("symlog", linthresh=1e-4); ax.legend(fontsize=8)
+    ax.set_xlabel("real fraction lambda")
+    ax.set_title(f"Gaussian MLE theory, n={n} per class (GMM), t={a.stages}", fontsize=9)
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.legend(fontsize=8)
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "sweep.png", dpi=100, bbox_inches="tight")
     dump = {"results": {d: {str(l): v for l, v in per.items()} for d, per in results.items()},

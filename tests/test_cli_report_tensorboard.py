@@ -182,7 +182,8 @@ def _hand_run(d, split, experiences=None):
     recs, seen = [], []
     for k, classes in enumerate(split[:experiences]):
         seen += classes
-        recs.append({"name": "FID_clf/train_phase/train_stream", "value": 1.0 + k, "step": 10 * (k + 1), "experience": k})
+        recs.append({"name": "FID_clf/train_phase/train_stream", "value": 1.0 + k, "step": 10 * (k + 1),
+                     "experience": k})
         recs += [{"name": "CFID_clf/train_phase/train_stream/" + (f"Class{c:03d}" if isinstance(c, int) else
                                                                     f"Task{c[0]:03d}/Class{c[1]:03d}"),
                   "value": 2.0 + k, "step": 10 * (k + 1), "experience": k} for c in seen]

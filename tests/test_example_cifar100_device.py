@@ -50,7 +50,8 @@ def test_default_device_is_cuda_when_available_and_reaches_the_drift_metrics(tmp
         raise _Stop  # everything the run needs was built: stop before the strategy
 
     monkeypatch.setitem(main.__globals__, "drift_metrics", drift_metrics)
-    monkeypatch.setitem(main.__globals__, "SplitCIFAR100", lambda **kw: SimpleNamespace(test_stream=[], train_stream=[]))
+    monkeypatch.setitem(main.__globals__, "SplitCIFAR100",
+                        lambda **kw: SimpleNamespace(test_stream=[], train_stream=[]))
     monkeypatch.setitem(main.__globals__, "DDPMGenerator", lambda cfg: seen.setdefault("generator_device", cfg.device))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     with pytest.raises(_Stop):

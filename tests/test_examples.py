@@ -60,7 +60,8 @@ REPLAY_TINY = ("--preset", "tiny", "--experiences", "2", "--no-umap")
 def test_split_digits_ddgr_example(tmp_path):
     out = _run("split_digits_ddgr.py", *REPLAY_TINY, "--log-dir", tmp_path / "log").stdout
     _check_replay_output(out, tmp_path / "log")
-    assert "cohort 0 CFID excess [95 %]" in out and "excess [95 %]" in out.split("cohort 0")[0]  # make demo's drift table
+    # make demo's drift table
+    assert "cohort 0 CFID excess [95 %]" in out and "excess [95 %]" in out.split("cohort 0")[0]
     # the report of a plain script's log dir: Avalanche's accuracy and forgetting, grids per experience
     from bootdrift_avalanche.cli import main
 

@@ -60,7 +60,8 @@ def load_cifar100(dataset_root: Optional[Union[str, Path]] = None, *, download: 
     if missing:
         raise MissingDataError("CIFAR-100", root, missing, how)
     try:
-        return _LocalCIFAR100(str(root), train=True, download=False), _LocalCIFAR100(str(root), train=False, download=False)
+        return (_LocalCIFAR100(str(root), train=True, download=False),
+                _LocalCIFAR100(str(root), train=False, download=False))
     except Exception as exc:  # unpickling errors of a truncated/corrupt file
         raise unreadable("CIFAR-100", root, CIFAR100_FILES, how, exc) from None
 

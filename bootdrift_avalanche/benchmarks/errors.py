@@ -46,4 +46,5 @@ def download_failed(what: str, root: Path, files: Sequence[str], how: str, exc: 
 def unreadable(what: str, root: Path, files: Sequence[str], how: str, exc: BaseException) -> MissingDataError:
     """The error for local files that exist but could not be parsed (truncated, wrong format)."""
     return MissingDataError(what, root, list(files), how,
-                            problem=f"{what}: the files under {Path(root)} could not be read in the expected format ({exc}).")
+                            problem=f"{what}: the files under {Path(root)} could not be read "
+                                    f"in the expected format ({exc}).")

@@ -18,8 +18,8 @@ stratified, so D shrinks by as many). ``cfg.train_size`` (digits, flowers102) ma
 subset of that many training points, the same one in every regime (``registry.TRAIN_SUBSETS``; the
 fresh pool lies outside it). The sampling-bias knobs are turned into ``generate`` keywords by
 ``registry.sampling_kwargs`` and applied at every stage: ``cfg.sampling_bias`` (``SAMPLING_BIAS``: wgan and
-stylegan2 truncation, ddpm sampling steps, ngram and gpt2 temperature) and ``cfg.guidance_scale`` (``GUIDANCE``: ddpm classifier guidance by
-a classifier trained once on D).
+stylegan2 truncation, ddpm sampling steps, ngram and gpt2 temperature) and ``cfg.guidance_scale``
+(``GUIDANCE``: ddpm classifier guidance by a classifier trained once on D).
 """
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ from ..metrics.qualifiers import CEILING, EXCESS, FLOOR, HI, LO, qualified, qual
 # Metric families plotted in one panel each (prefix of the metric name before the first "/"), in
 # order, with which direction is better. Top1_Acc_Seen/Forgetting: the CLI's own accuracy matrix;
 # Top1_Acc_Stream/StreamForgetting: Avalanche's accuracy_metrics/forgetting_metrics of an API run.
-_BETTER = {"FID": "lower", "FIDfixed": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES}, "KID": "lower", "CKID": "lower",
+_BETTER = {"FID": "lower", "FIDfixed": "lower", "CFID": "lower", **{p: "lower" for p in OTDD_PREFIXES},
+           "KID": "lower", "CKID": "lower",
            "RealAcc": "higher",
            "Top1_Acc_Seen": "higher", "Top1_Acc_Stream": "higher", "Forgetting": "lower", "StreamForgetting": "lower",
            "ModesCovered": "higher", "HighQuality": "higher",
@@ -187,7 +188,8 @@ def metric_figures(runs: Sequence[Tuple[str, Dict[str, Dict[int, float]]]], xlab
                 lo, hi = _beside(curves, name, LO), _beside(curves, name, HI)
                 band = [x for x in xs if x in lo and x in hi]
                 if band:  # the value's interval
-                    ax.fill_between(band, [lo[x] for x in band], [hi[x] for x in band], color=line.get_color(), alpha=0.15,
+                    ax.fill_between(band, [lo[x] for x in band], [hi[x] for x in band],
+                                    color=line.get_color(), alpha=0.15,
                                     label=f"{head} 95 % interval" + (" (bias-corrected)" if fam != "RealAcc" else ""))
                 floor = _beside(curves, name, FLOOR) or _beside(curves, name, CEILING)
                 if floor and guided == head:  # the real-vs-real floor (RealAcc: its ceiling), dotted
@@ -358,7 +360,9 @@ def _split_text(split: Optional[List[List[ClassKey]]]) -> str:
     def name(c: ClassKey) -> str:
         return str(c) if isinstance(c, int) else f"t{c[0]}/{c[1]}"
 
-    return "; ".join(f"{k}: {', '.join(map(name, cs))}" for k, cs in enumerate(split)) if split else "(no per-class CFID)"
+    if not split:
+        return "(no per-class CFID)"
+    return "; ".join(f"{k}: {', '.join(map(name, cs))}" for k, cs in enumerate(split))
 
 
 def _summary_html(cfg: dict, curves: Dict[str, Dict[int, float]], split, xlabel: str) -> str:
@@ -371,7 +375,8 @@ def _summary_html(cfg: dict, curves: Dict[str, Dict[int, float]], split, xlabel:
     rows.append((f"{xlabel}s logged", f"{len(steps)} ({', '.join(map(str, steps))})"))
     if xlabel == "experience":
         rows.append(("classes per experience", _split_text(split)))
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th>"
+                   f"<td>{html.escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
                    for k, v in rows)
     versions = cfg.get("versions") or {}
     ver = ", ".join(f"{k} {v}" for k, v in versions.items())
@@ -429,7 +434,8 @@ def write_report(run_dir: Union[str, Path]) -> Path:
                 img = _img(png, f"{tag} {step}", min(4 * w, 560) if w < 200 else w, pixelated=True)
             parts.append(f'<div class="grid">{img}<br/>{xlabel} {step}</div>')
         parts.append("</div>")
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift report</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     out = run_dir / "report.html"
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
@@ -482,7 +488,9 @@ def write_comparison(run_dirs: Sequence[Union[str, Path]], out: Union[str, Path]
         atomic_write_bytes(out.with_name(f"{out.stem}_{fam}.png"), png)
     tables = "".join(f"<h2>{html.escape(l)}</h2>{_table_html(c, xlabel)}" for l, c in runs)
     warn = "".join(f'<p class="warn">Not comparable point by point: {html.escape(p)}</p>' for p in problems)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift comparison</title><style>{_CSS}</style></head>"
-            f"<body><h1>bootdrift comparison</h1>{warn}<div class='figs'>{''.join(_img(p, f) for f, p in figs)}</div>{tables}</body></html>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bootdrift comparison</title>"
+            f"<style>{_CSS}</style></head>"
+            f"<body><h1>bootdrift comparison</h1>{warn}"
+            f"<div class='figs'>{''.join(_img(p, f) for f, p in figs)}</div>{tables}</body></html>")
     atomic_write_bytes(out, page.encode("utf-8"))
     return out

@@ -68,7 +68,8 @@ def eval_results_table(results: Sequence[dict], seconds: float,
 def _with_interval(table: Mapping[str, Mapping[int, float]], name: str, x: int) -> str:
     v = table.get(name, {}).get(x)
     lo, hi = table.get(qualified(name, LO), {}).get(x), table.get(qualified(name, HI), {}).get(x)
-    return number(v, ".3g") + (f" [{number(lo, '.3g')}, {number(hi, '.3g')}]" if lo is not None and hi is not None else "")
+    return number(v, ".3g") + (f" [{number(lo, '.3g')}, {number(hi, '.3g')}]"
+                               if lo is not None and hi is not None else "")
 
 
 def drift_table(table: Mapping[str, Mapping[int, float]], ext: str = "clf") -> str:
@@ -77,7 +78,8 @@ def drift_table(table: Mapping[str, Mapping[int, float]], ext: str = "clf") -> s
     (without floors: value [95 % interval]), and the headline, the CFID excess of cohort 0 (the
     classes of the first experience, :mod:`..metrics.cohorts`)."""
     suffix = "/train_phase/train_stream"
-    heads = [h for h in (f"FID_{ext}", f"FIDfixed_{ext}", f"CFID_{ext}", *(f"{p}_{ext}" for p in OTDD_PREFIXES), f"KID_{ext}")
+    heads = [h for h in (f"FID_{ext}", f"FIDfixed_{ext}", f"CFID_{ext}", *(f"{p}_{ext}" for p in OTDD_PREFIXES),
+                         f"KID_{ext}")
              if h + suffix in table]
     cohorts: Dict[int, object] = cohort_curves(table, f"CFID_{ext}")
     c0 = cohorts[min(cohorts)] if cohorts else {}
@@ -92,7 +94,8 @@ def drift_table(table: Mapping[str, Mapping[int, float]], ext: str = "clf") -> s
             row.append(_with_interval(table, (qualified(h, EXCESS) if floor is not None else h) + suffix, x))
         p = c0.get(x)
         row.append("" if p is None else (number(p.excess if p.excess is not None else p.value, ".3g")
-                                         + ("" if p.lo is None else f" [{number(p.lo, '.3g')}, {number(p.hi, '.3g')}]")))
+                                         + ("" if p.lo is None
+                                            else f" [{number(p.lo, '.3g')}, {number(p.hi, '.3g')}]")))
         rows.append(row)
     head = ["exp"] + [c for h in heads for c in (h, "floor", "excess [95 %]")] + ["cohort 0 CFID excess [95 %]"]
     return format_table(head, rows)

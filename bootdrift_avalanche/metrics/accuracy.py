@@ -75,7 +75,8 @@ def real_data_accuracy(
         if not bool(torch.isfinite(x).all()):
             raise ValueError(f"the {name} inputs contain NaN/Inf")
     if x_syn.shape[1:] != x_real.shape[1:]:
-        raise ValueError(f"synthetic samples {tuple(x_syn.shape[1:])} and real samples {tuple(x_real.shape[1:])} differ in shape")
+        raise ValueError(f"synthetic samples {tuple(x_syn.shape[1:])} and real samples {tuple(x_real.shape[1:])} "
+                         "differ in shape")
     y_syn, y_real = y_syn.long().cpu(), y_real.long().cpu()
     classes = torch.unique(y_syn)
     keep = torch.isin(y_real, classes)

@@ -45,7 +45,8 @@ def _class_curves(table: Mapping[str, Mapping[int, float]], head: str) -> Dict[s
     return out
 
 
-def cohort_curves(table: Mapping[str, Mapping[int, float]], head: str = "CFID_clf") -> Dict[int, Dict[int, CohortPoint]]:
+def cohort_curves(table: Mapping[str, Mapping[int, float]],
+                  head: str = "CFID_clf") -> Dict[int, Dict[int, CohortPoint]]:
     """``{k: {experience: CohortPoint}}`` of the per-class values of ``head`` (e.g. ``CFID_clf``),
     cohort k holding the classes whose first value is at experience k."""
     values = _class_curves(table, head)

@@ -316,8 +316,8 @@ def cfid(
     2020), so ``samples_per_class`` draws the same number of samples (without replacement, seeded)
     from every class of both sets; a class with fewer samples than that raises ``ValueError``.
     ``bootstrap=B > 0`` adds a bias-shifted percentile interval from B resamplings (with
-    replacement, within each class of each set; see :class:`CFIDResult`). Classes with n < d use the exact nuclear-norm route, so this is cheap even
-    for Inception-size features.
+    replacement, within each class of each set; see :class:`CFIDResult`). Classes with n < d use the
+    exact nuclear-norm route, so this is cheap even for Inception-size features.
 
     Raises:
         ValueError: bad shapes, NaN/Inf, mismatched feature dimensions, no common class, or a

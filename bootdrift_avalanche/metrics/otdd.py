@@ -139,7 +139,8 @@ def joint_label_distances(ga: List[Gauss], gb: List[Gauss]) -> Tensor:
     """((Ca+Cb), (Ca+Cb)) Gaussian label costs of A's classes followed by B's, within and across
     sets, with exact zeros on the diagonal: what a debiased Sinkhorn divergence needs (its self
     terms OT(A, A), OT(B, B) compare a set with itself)."""
-    w_aa, w_bb, w_ab = gaussian_label_distances(ga, ga), gaussian_label_distances(gb, gb), gaussian_label_distances(ga, gb)
+    w_aa, w_bb = gaussian_label_distances(ga, ga), gaussian_label_distances(gb, gb)
+    w_ab = gaussian_label_distances(ga, gb)
     w_aa.fill_diagonal_(0.0)
     w_bb.fill_diagonal_(0.0)
     return torch.cat([torch.cat([w_aa, w_ab], 1), torch.cat([w_ab.T, w_bb], 1)], 0)

@@ -146,7 +146,8 @@ class SuiteConfig:
         from ..nets import CLASSIFIERS
 
         if self.real_acc_classifier not in CLASSIFIERS:
-            raise ValueError(f"real_acc_classifier must be one of {', '.join(CLASSIFIERS)}, got {self.real_acc_classifier!r}")
+            raise ValueError(f"real_acc_classifier must be one of {', '.join(CLASSIFIERS)}, "
+                             f"got {self.real_acc_classifier!r}")
         if self.otdd_exact_max is not None and self.otdd_exact_max < 1:
             raise ValueError(f"otdd_exact_max must be positive or None, got {self.otdd_exact_max}")
         check_large(self.otdd_large)
@@ -347,7 +348,8 @@ class DriftSuite:
                 out.scalars.update(kid_values(cfg, name, real_f, real_y, syn_f, syn_y))
             if cfg.intervals:
                 # KID and CKID carry their jackknife intervals already (kid_values)
-                estimate = {k: v for k, v in out.scalars.items() if not qualifiers_of(k) and not k.startswith(("KID_", "CKID_"))}
+                estimate = {k: v for k, v in out.scalars.items()
+                            if not qualifiers_of(k) and not k.startswith(("KID_", "CKID_"))}
                 no_kid = replace(cfg, kid=False)
                 out.scalars.update(bounds_names(bootstrap(
                     lambda a, ya, b, yb: feature_values(no_kid, name, a, ya, b, yb), real_f, real_y, syn_f, syn_y,
@@ -378,14 +380,16 @@ class DriftSuite:
         n = int(out.scalars["DriftSamplesPerClass"])
         d = real_f.shape[1] if self.needs_features else 0
         if (n < MIN_SAMPLES_PER_CLASS or n < d) and (cfg.fid or cfg.cfid or cfg.otdd):
-            warnings.warn(f"drift metrics{where} scored {n} sample(s) of some class with {d}-dimensional {name} features "
-                          f"(n {'<' if n < d else '>='} d): CFID and OTDD estimate per-class covariances from them, so a "
+            warnings.warn(f"drift metrics{where} scored {n} sample(s) of some class "
+                          f"with {d}-dimensional {name} features "
+                          f"(n {'<' if n < d else '>='} d): CFID and OTDD estimate per-class covariances "
+                          "from them, so a "
                           "perfect generator already scores far above 0 (small-sample bias). Read the real-vs-real "
                           "floor logged beside each value (<value>_floor) and the drift beyond it (<value>_excess), or "
                           "KID, which has no such bias; to lower the floor raise n_per_class towards d or use a "
                           "lower-dimensional extractor (floor against n and d: docs/DRIFT_FLOOR.md); "
-                          "a class the reference stream holds fewer images of needs a reference stream with more", RuntimeWarning,
-                          stacklevel=2)
+                          "a class the reference stream holds fewer images of needs a reference stream with more",
+                          RuntimeWarning, stacklevel=2)
         if extra is not None:
             self._merge_extra(out, extra(syn_x, syn_y), where)
         out.scalars["DriftTime"] = time.perf_counter() - t0

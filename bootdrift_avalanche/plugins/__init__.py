@@ -12,4 +12,5 @@ from .replay import ReplaySetPlugin
 
 pickle_optimizers_by_reference()  # Avalanche's save_checkpoint with our plugins: see runtime/checkpoint.py
 
-__all__ = ["DataParallelPlugin", "DDGRPlugin", "DGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics", "DriftComputation"]
+__all__ = ["DataParallelPlugin", "DDGRPlugin", "DGRPlugin", "GANMemoryPlugin", "ReplaySetPlugin", "drift_metrics",
+           "DriftComputation"]

@@ -58,7 +58,8 @@ per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the fi
 for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
 name no task) or one built for fewer labels than the stream has pairs.
 
-**UMAP** (an illustration, not a measurement: see ``metrics.umap``): one map for the whole run, fitted at the first evaluation on the real features of **all**
+**UMAP** (an illustration, not a measurement: see ``metrics.umap``): one map for the whole run,
+fitted at the first evaluation on the real features of **all**
 classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
 the same layout: the real points keep their fitted positions and each experience's synthetic
 samples are placed into the map with umap-learn's ``transform`` (real filled dots, synthetic hollow
@@ -234,7 +235,8 @@ class DriftComputation:
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
         if real_accuracy_every < 1:
-            raise ValueError(f"real_accuracy_every must be >= 1 (RealAcc every k-th experience), got {real_accuracy_every}")
+            raise ValueError("real_accuracy_every must be >= 1 (RealAcc every k-th experience), "
+                             f"got {real_accuracy_every}")
         if reference_stream is None:
             raise ValueError(
                 "drift_metrics needs reference_stream=: the stream with the real data to compare "
@@ -461,7 +463,8 @@ class DriftComputation:
             only = replace(cfg, fid=False, cfid=False, otdd=False, kid=False, samples=False, umap=False)
             with self._timer.part("real_acc"):
                 acc = DriftSuite(self.suite.extractor, only).evaluate(real_x, real_y, syn_x, real_y, title=kw["title"])
-            values.scalars.update({k: v for k, v in acc.scalars.items() if base_name(k) in ("RealAcc", "RealAccChance")})
+            values.scalars.update({k: v for k, v in acc.scalars.items()
+                                   if base_name(k) in ("RealAcc", "RealAccChance")})
         return values
 
     def _unguided_scalars(self, strategy, sampler: DriftSampler, real_x: Tensor, real_y: Tensor,
@@ -704,8 +707,8 @@ def drift_metrics(
                             unguided=unguided, every=every, real_accuracy_every=real_accuracy_every,
                             floor=floor, fixed_n=fixed_n)
     metrics: List[PluginMetric] = []
-    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric), (real_accuracy, RealAccMetric),
-                    (samples, SamplesGridMetric), (umap, UMAPMetric)):
+    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric),
+                    (real_accuracy, RealAccMetric), (samples, SamplesGridMetric), (umap, UMAPMetric)):
         if on:
             metrics.append(cls(comp))
     metrics += [DriftTimeMetric(comp), DriftSamplesMetric(comp)]

@@ -52,7 +52,8 @@ class AvalancheGRAdapter:
 
     pseudo_labels = True  # the metrics' docs and names say so
 
-    def __init__(self, generator, solver: nn.Module, *, output_transform=None, max_rounds: int = 5, oversample: float = 2.0):
+    def __init__(self, generator, solver: nn.Module, *, output_transform=None, max_rounds: int = 5,
+                 oversample: float = 2.0):
         if not callable(getattr(generator, "generate", None)):
             raise TypeError("AvalancheGRAdapter needs a generator with a generate(batch_size) method")
         self.generator = generator

@@ -38,5 +38,6 @@ def write_fake_flowers102(root: Path, size: int = 12, seed: int = 0, n_test: int
         Image.fromarray(arr).save(base / "jpg" / f"image_{i:05d}.jpg")
     ids = np.arange(1, len(labels) + 1)
     savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
-    savemat(base / "setid.mat", {"trnid": ids[:102][None, :], "valid": ids[102:204][None, :], "tstid": ids[204:][None, :]})
+    savemat(base / "setid.mat",
+            {"trnid": ids[:102][None, :], "valid": ids[102:204][None, :], "tstid": ids[204:][None, :]})
     return Path(root)

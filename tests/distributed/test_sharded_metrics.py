@@ -24,7 +24,8 @@ WORKER = Path(__file__).with_name("sharded_metrics_worker.py")
 def test_fid_from_summed_shard_statistics_equals_direct_fid(n, m, d, rel):
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, d, generator=g, dtype=torch.float64) * 2 + 50.0  # large common offset
-    b = torch.randn(m, d, generator=g, dtype=torch.float64) @ torch.randn(d, d, generator=g, dtype=torch.float64) / 4 + 50.5
+    b = (torch.randn(m, d, generator=g, dtype=torch.float64) @ torch.randn(d, d, generator=g, dtype=torch.float64) / 4
+         + 50.5)
 
     def from_three_shards(x):  # what three ranks' all-reduced partial sums amount to
         shift = x.mean(0)

@@ -86,7 +86,8 @@ def test_ddpm_guidance_classifier_is_trained_once_on_d_and_is_a_wgan_error():
     assert float((predict(clf, x) == y).float().mean()) == 1.0  # it learned D
     again = sampling_kwargs(cfg, PRESETS["tiny"], (x, y), 2)["guidance"]  # what a resumed run rebuilds
     assert all(torch.equal(a, b) for a, b in zip(clf.state_dict().values(), again.state_dict().values()))
-    assert sampling_kwargs(resolve(BootstrapConfig(data="digits", generator="ddpm")), PRESETS["tiny"], (x, y), 2) is None
+    assert sampling_kwargs(resolve(BootstrapConfig(data="digits", generator="ddpm")), PRESETS["tiny"], (x, y),
+                           2) is None
     with pytest.raises(ValueError, match="--guidance-scale is a knob of the ddpm generator"):
         sampling_kwargs(resolve(BootstrapConfig(guidance_scale=1.0)), PRESETS["tiny"], (x, y), 2)
 
@@ -139,7 +140,8 @@ def test_stage0_from_another_regime_gives_the_results_of_training_it(tmp_path, m
     full = run_bootstrap_experiment(BootstrapConfig(regime="accumulate", **base), tmp_path / "full")
     fits = []
     original = DDPMGenerator.fit
-    monkeypatch.setattr(DDPMGenerator, "fit", lambda self, x, y, **kw: fits.append(len(y)) or original(self, x, y, **kw))
+    monkeypatch.setattr(DDPMGenerator, "fit",
+                        lambda self, x, y, **kw: fits.append(len(y)) or original(self, x, y, **kw))
     shared = run_bootstrap_experiment(BootstrapConfig(regime="accumulate", **base), tmp_path / "shared",
                                       stage0_from=tmp_path / "replace" / "checkpoints" / "step_0000.pt")
     assert fits == [200]  # stage 0 was not trained again; stage 1 trained on D and S_0

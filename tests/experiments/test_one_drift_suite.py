@@ -96,7 +96,8 @@ def test_plugin_and_loop_name_the_feature_space_they_were_given(tmp_path):
                             real_accuracy=False, samples=False, features="random")
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, K))
     Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01), criterion=torch.nn.CrossEntropyLoss(),
-          train_mb_size=16, train_epochs=1, evaluator=EvaluationPlugin(*metrics, loggers=[log])).train(bm.train_stream[0])
+          train_mb_size=16, train_epochs=1,
+          evaluator=EvaluationPlugin(*metrics, loggers=[log])).train(bm.train_stream[0])
     log.close()
     result = run_bootstrap(lambda stage: gen, (x_tr, y_tr), (x_te, y_te), stages=1, features="random",
                            real_acc_epochs=1, progress=False)

@@ -386,7 +386,8 @@ def test_ddim_guidance_shifts_the_noise_prediction():
         x_t = sched.add_noise(x * 2 - 1, eps, t.expand(len(x)))
         got = denoise_step(OracleEps(eps), sched, x_t, t, y, cfg=cfg, sampler="ddim", eta=0.0,
                            rng=torch.Generator(), guidance=clf, scale=3.0, classes=None)
-        shifted = eps - (1 - sched.alphas_cumprod[int(t)]).sqrt() * 3.0 * classifier_log_prob_grad(clf, x_t, y, (0.0, 1.0))
+        shifted = eps - ((1 - sched.alphas_cumprod[int(t)]).sqrt() * 3.0
+                         * classifier_log_prob_grad(clf, x_t, y, (0.0, 1.0)))
         want = sched.step(shifted, t, x_t, eta=0.0, use_clipped_model_output=True).prev_sample
         torch.testing.assert_close(got, want)
 

@@ -21,7 +21,8 @@ def _feats(n, d, *, seed, shift=0.0, scale=1.0, rank=None):
     if rank is None:
         x = torch.randn(n, d, generator=g, dtype=torch.float64)
     else:  # correlated, low-rank plus a little noise, like real network features
-        x = torch.randn(n, rank, generator=g, dtype=torch.float64) @ torch.randn(rank, d, generator=g, dtype=torch.float64)
+        x = (torch.randn(n, rank, generator=g, dtype=torch.float64)
+             @ torch.randn(rank, d, generator=g, dtype=torch.float64))
         x = x + 0.1 * torch.randn(n, d, generator=g, dtype=torch.float64)
     return x * scale + shift
 

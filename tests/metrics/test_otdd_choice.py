@@ -12,14 +12,16 @@ def _sets():
     g = torch.Generator().manual_seed(0)
     y = torch.arange(3).repeat_interleave(20)
     centres = torch.tensor([[3.0 * c, 0.0] for c in range(3)])
-    return centres[y] + 0.5 * torch.randn(60, 2, generator=g), y, centres[y] + 0.5 * torch.randn(60, 2, generator=g) + 0.3
+    return (centres[y] + 0.5 * torch.randn(60, 2, generator=g), y,
+            centres[y] + 0.5 * torch.randn(60, 2, generator=g) + 0.3)
 
 
 def _otdd_scalars(**cfg):
     rx, y, sx = _sets()
-    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, kid=False, real_accuracy=False, samples=False,
-                                                       **cfg))
-    return {k: v for k, v in suite.evaluate(rx, y, sx, y).scalars.items() if k not in ("DriftTime", "DriftSamplesPerClass")}
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, kid=False, real_accuracy=False,
+                                                       samples=False, **cfg))
+    return {k: v for k, v in suite.evaluate(rx, y, sx, y).scalars.items()
+            if k not in ("DriftTime", "DriftSamplesPerClass")}
 
 
 def test_exact_below_the_threshold_and_the_named_variant_above():
@@ -56,8 +58,8 @@ def test_the_drift_plugin_logs_the_variant_under_its_own_tag():
             return torch.stack([torch.tensor([3.0 * c, 0.3]) for c in labels.tolist()]) + 0.5 * torch.randn(
                 len(labels), 2, generator=g)
 
-    strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=0, train_iterations=0), experience=stream[0], plugins=[],
-                               model=None)
+    strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=0, train_iterations=0), experience=stream[0],
+                               plugins=[], model=None)
     tags = {}
     for exact_max in (60, 59):  # 20 per class x 3 classes = 60 points per set
         metric = next(m for m in drift_metrics(reference_stream=stream, generator=Generator(), features="identity",

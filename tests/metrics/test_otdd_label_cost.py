@@ -50,8 +50,10 @@ def test_commuting_covariances_give_the_closed_form():
     a, b = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64), torch.tensor([1.0, 9.0, 0.25], dtype=torch.float64)
     ga = _classes(1, 5, 3, 0)
     gb = _classes(1, 5, 3, 1)
-    ga[0].low, ga[0].cov, ga[0].mean, ga[0].trace = None, torch.diag(a), torch.zeros(3, dtype=torch.float64), float(a.sum())
-    gb[0].low, gb[0].cov, gb[0].mean, gb[0].trace = None, torch.diag(b), torch.ones(3, dtype=torch.float64), float(b.sum())
+    ga[0].low, ga[0].cov, ga[0].mean, ga[0].trace = (None, torch.diag(a), torch.zeros(3, dtype=torch.float64),
+                                                     float(a.sum()))
+    gb[0].low, gb[0].cov, gb[0].mean, gb[0].trace = (None, torch.diag(b), torch.ones(3, dtype=torch.float64),
+                                                     float(b.sum()))
     want = 3.0 + float((a.sqrt() - b.sqrt()).square().sum())
     assert float(label_cost_matrix(ga, gb)[0, 0]) == pytest.approx(want, rel=1e-12)
     assert bures_squared(torch.diag(a), torch.diag(b)) == pytest.approx(want - 3.0, rel=1e-12)

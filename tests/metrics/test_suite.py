@@ -117,8 +117,8 @@ def test_sample_grid_puts_real_beside_synthetic_enlarged_and_labelled():
 def test_extra_metrics_are_merged_and_checked():
     rx, ry = _points(seed=1)
     sx, sy = _points(seed=2)
-    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, otdd=False, kid=False, real_accuracy=False,
-                                                       samples=False))
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, otdd=False, kid=False,
+                                                       real_accuracy=False, samples=False))
     seen = {}
 
     def extra(x, y):

@@ -45,7 +45,8 @@ def _run(task_labels, replay_per_class=3):
     gen = tiny_ddpm(train_steps=3, num_inference_steps=3)
     model = TinyCNN()
     spy = BatchSpy()
-    strategy = DDGR(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05), criterion=torch.nn.CrossEntropyLoss(),
+    strategy = DDGR(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                    criterion=torch.nn.CrossEntropyLoss(),
                     generator=gen, replay_per_class=replay_per_class, guidance_scale=1.0, generator_steps=3,
                     train_mb_size=64, train_epochs=1, plugins=[spy], evaluator=EvaluationPlugin(loggers=[]))
     fed = []

@@ -68,8 +68,8 @@ def test_avalanche_gr_with_drift_to_tensorboard(tmp_path):
 
 def _naive_with(bm, metrics, loggers):
     model = _solver()
-    return Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05), criterion=torch.nn.CrossEntropyLoss(),
-                 train_mb_size=64, train_epochs=1,
+    return Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                 criterion=torch.nn.CrossEntropyLoss(), train_mb_size=64, train_epochs=1,
                  evaluator=EvaluationPlugin(*metrics, loggers=loggers))
 
 
@@ -81,7 +81,8 @@ class _NoisyCopy:
         xs, ys = [], []
         for exp in bm.test_stream:
             for item in exp.dataset:
-                xs.append(item[0]); ys.append(int(item[1]))
+                xs.append(item[0])
+                ys.append(int(item[1]))
         self.x, self.y, self.noise = torch.stack(xs), torch.tensor(ys), noise
         self.calls = 0
 
@@ -162,7 +163,8 @@ def _stream(seed, n_per_class=12, classes=((0, 1), (2, 3)), images=False):
             x = 0.2 * torch.rand(len(y), 1, 8, 8, generator=g)
             x[torch.arange(len(y)), 0, 2 * y] += 0.7
         else:
-            x = torch.stack([torch.tensor([3.0 * c, -1.0 * c]) for c in y.tolist()]) + 0.4 * torch.randn(len(y), 2, generator=g)
+            x = (torch.stack([torch.tensor([3.0 * c, -1.0 * c]) for c in y.tolist()])
+                 + 0.4 * torch.randn(len(y), 2, generator=g))
         out.append(SimpleNamespace(dataset=_Data(x, y), classes_in_this_experience=list(cls)))
     return out
 
@@ -182,8 +184,8 @@ class _FrozenGaussians:
 
 
 def _strategy(experience, step, plugins=()):
-    return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step, train_iterations=10 * step), experience=experience,
-                           plugins=list(plugins), model=None)
+    return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step, train_iterations=10 * step),
+                           experience=experience, plugins=list(plugins), model=None)
 
 
 def _computation(generator=None, **kw):
@@ -457,7 +459,8 @@ def test_nan_samples_stop_before_logging(tmp_path):
             return torch.full((len(labels), 1, 8, 8), float("nan"))
 
     logger = JSONLinesLogger(tmp_path / "m.jsonl")
-    s = _naive_with(bm, drift_metrics(reference_stream=bm.test_stream, generator=NaNGen(), features="identity"), [logger])
+    s = _naive_with(bm, drift_metrics(reference_stream=bm.test_stream, generator=NaNGen(), features="identity"),
+                    [logger])
     with pytest.raises(ValueError, match="NaNGen .probed before training. returned 2 of 2 sample.s. with NaN or Inf"):
         s.train(bm.train_stream[0])  # refused by the probe, before any iteration
     assert s.clock.train_iterations == 0
@@ -513,7 +516,8 @@ def api_run(tmp_path_factory):
     model = TinyCNN()
     tb = TensorboardLogger(log_dir)  # events beside metrics.jsonl, as the examples write them
     evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True), forgetting_metrics(stream=True),
-                                 *drift_metrics(reference_stream=bm.test_stream, features="identity",  # samples the DDGR replay
+                                 # samples the DDGR replay
+                                 *drift_metrics(reference_stream=bm.test_stream, features="identity",
                                                 n_per_class=10, real_acc_epochs=1, otdd=False, umap=False),
                                  loggers=[tb, JSONLinesLogger(log_dir / "metrics.jsonl")])
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),

@@ -178,7 +178,8 @@ class DDPMGenerator(nn.Module):
         if guidance_classes is not None:
             classes = torch.as_tensor(list(guidance_classes), dtype=torch.long)
             if classes.dim() != 1 or classes.numel() == 0 or classes.unique().numel() != classes.numel():
-                raise ValueError(f"guidance_classes must be a non-empty list of distinct class ids, got {list(guidance_classes)}")
+                raise ValueError("guidance_classes must be a non-empty list of distinct class ids, "
+                                 f"got {list(guidance_classes)}")
             missing = sorted(set(labels.tolist()) - set(classes.tolist()))
             if missing:
                 raise ValueError(f"labels {missing} are not among guidance_classes {classes.tolist()}")
