@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 def cohort_cfid(table: dict, classes, head: str) -> float:
     """Mean of ``head``'s per-class values over ``classes`` at the last logged step (nan when not
     logged); ``table`` is ``logging.metric_table`` of a run's metrics."""
-    from bootdrift_avalanche.metrics.suite import TAG_SUFFIX
+    from bootdrift_avalanche.tags import TAG_SUFFIX
 
     vals = []
     for c in classes:

@@ -24,9 +24,15 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
+from avalanche.evaluation.metric_results import TensorImage
 from avalanche.logging import BaseLogger
+
+from .tags import tag_for
+
+if TYPE_CHECKING:
+    from .metrics.suite import DriftValues
 
 
 def _as_float(value) -> Optional[float]:
@@ -144,3 +150,20 @@ def experience_of_step(records: List[Dict]) -> Dict[int, int]:
     steps are training iterations); empty for a bootstrapping run."""
     return {r["step"]: r["experience"] for r in records if "experience" in r}
 
+
+def loggable(values: "DriftValues") -> Dict[str, Any]:
+    """name -> the object to hand an Avalanche logger: floats as they are, images wrapped in
+    ``TensorImage`` (so loggers show them as images, not histograms), figures as they are."""
+    out: Dict[str, Any] = dict(values.scalars)
+    out.update({k: TensorImage(v) for k, v in values.images.items()})
+    out.update(values.figures)
+    return out
+
+
+def log_values(loggers: Sequence, values: "DriftValues", step: int) -> None:
+    """Log every value under :func:`tag_for` its name with ``step`` as x, through each logger's
+    ``log_single_metric`` (TensorBoard, ``JSONLinesLogger``; the latter keeps only scalars)."""
+    items = loggable(values)
+    for lg in loggers:
+        for name, v in items.items():
+            lg.log_single_metric(tag_for(name), v, step)

@@ -174,7 +174,7 @@ def collect(a, out, drift):
     """Every run's drift curve as logged so far (``metrics.jsonl``), all cut to the fewest finished
     stages, which becomes ``a.stages``: the first stages of a run do not depend on how many follow."""
     from bootdrift_avalanche.logging import metric_table, read_metrics
-    from bootdrift_avalanche.metrics.suite import tag_for
+    from bootdrift_avalanche.tags import tag_for
 
     curves = {}
     for label, *_ in runs(a):

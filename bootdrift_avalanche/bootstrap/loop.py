@@ -102,7 +102,8 @@ def run_bootstrap(
     from tqdm.auto import tqdm
 
     from ..metrics import make_extractor
-    from ..metrics.suite import DriftSuite, SuiteConfig, log_values
+    from ..logging import log_values
+    from ..metrics.suite import DriftSuite, SuiteConfig
 
     if stages < 1:
         raise ValueError(f"stages must be >= 1, got {stages}")

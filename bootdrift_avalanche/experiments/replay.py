@@ -96,7 +96,7 @@ def _drift(cfg: ReplayConfig, p: Preset, bm, run) -> list:
 
 def _drift_table(path: Path) -> Dict[str, Dict[int, float]]:
     from ..logging import metric_table, read_metrics
-    from ..metrics.suite import TAG_SUFFIX
+    from ..tags import TAG_SUFFIX
 
     table = metric_table(read_metrics(path))
     return {k[: -len(TAG_SUFFIX)]: v for k, v in table.items() if k.endswith(TAG_SUFFIX)}

@@ -46,7 +46,8 @@ from .otdd_compat import otdd_compat
 from .otdd_entropic import otdd_entropic
 from .otdd_hierarchical import otdd_hierarchical
 from .otdd_sliced import otdd_sliced
-from .suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, log_values, sample_picture, tag_for
+from .suite import DriftSuite, DriftValues, SuiteConfig, sample_picture
+from ..tags import TAG_SUFFIX, tag_for
 from .umap import umap_figure
 
 __all__ = [
@@ -69,7 +70,6 @@ __all__ = [
     "frechet_distance",
     "gaussian_w2_squared",
     "kid",
-    "log_values",
     "make_extractor",
     "otdd",
     "otdd_compat",

@@ -1,67 +1,23 @@
-"""The drift suite: the one bundle of drift values computed for a synthetic labelled set against a
-real one, used by both the Avalanche drift plugin (``plugins.drift``; the step is the experience)
-and the bootstrapping loop (the step is the stage), so both report the same names with the same
-definitions.
+"""The drift suite: the one bundle of drift values of a synthetic labelled set against a real one,
+used by both the Avalanche drift plugin (the step is the experience) and the bootstrapping loop
+(the step is the stage), so both report the same names with the same definitions. Tensors in,
+numbers out: logging lives in ``bootdrift_avalanche.logging`` and tag naming in
+``bootdrift_avalanche.tags``. The names and their definitions: ``docs/DRIFT_METRICS.md`` ("Names").
 
-Usage::
-
-    extractor = make_extractor(None, x_fit, y_fit)        # see metrics.features
-    suite = DriftSuite(extractor, SuiteConfig(umap=False))
-    values = suite.evaluate(real_x, real_y, syn_x, syn_y, title="stage 3")
-    log_values(loggers, values, step=3)                  # tags f"{name}{TAG_SUFFIX}"
-
-Names (``<ext>`` is the extractor's ``name``: ``clf``, ``resnet50``, ``inception``, ``random`` or
-``identity``, see ``metrics.features``):
-
-* ``FID_<ext>``: Fréchet distance (Heusel et al. 2017) between all real and all synthetic features.
-* ``CFID_<ext>``: mean over the classes present in both sets of the per-class FID (intra-FID,
-  Miyato & Koyama 2018); ``CFID_<ext>/Class003`` the value of class 3. Biased upwards for small
-  classes (Chong & Forsyth 2020): compare runs with the same samples per class.
-* ``OTDD_<ext>``: OTDD (Alvarez-Melis & Fusi 2020), p = 2, label cost ``otdd_inner``, exact outer
-  OT (on at most ``otdd_max_samples`` points per set), square root — while both sets have at most
-  ``otdd_exact_max`` points; larger sets get the variant ``otdd_large`` under its own name
-  (``OTDDhier_<ext>``, ``OTDDent_<ext>`` or ``sOTDD_<ext>``; see :mod:`.otdd_choice`).
-* ``FIDfixed_<ext>`` (``SuiteConfig.fid_fixed_n``): FID on a fixed number of rows of each set,
-  spread evenly over the classes, so its n (and small-sample bias) does not grow with the classes.
-* ``KID_<ext>``: KID (Bińkowski et al. 2018), the unbiased MMD² with the cubic polynomial kernel
-  as torchmetrics computes it (:mod:`.kid`), ``KID_<ext>_std`` its spread over subsets;
-  ``CKID_<ext>`` the mean over classes of the per-class KID (``CKID_<ext>/Class003``). Unbiased:
-  0 in expectation for a generator of the real distribution, at any n.
-* ``<name>_lo``, ``<name>_hi`` (``SuiteConfig.intervals`` > 0): the interval of every value above
-  and of ``RealAcc`` (:mod:`.intervals`; per class ``CFID_<ext>_lo/Class003``, :mod:`.qualifiers`).
-* ``RealAcc``: top-1 accuracy on (real_x, real_y) of a fresh classifier trained on (syn_x, syn_y)
-  only; ``RealAccChance``: 1 / number of synthetic classes. No extractor suffix: no features used.
-* ``DriftTime``: seconds :meth:`DriftSuite.evaluate` took (metrics only, not the sampling).
-* ``DriftSamplesPerClass``: the smallest number of samples of a class actually scored (the n of
-  CFID's per-class Fréchet distances); below :data:`MIN_SAMPLES_PER_CLASS` a warning says that
-  covariance-based values are dominated by their small-sample bias.
-* ``Samples``: :func:`sample_picture` of the synthetic set — for images a labelled grid of real and
-  synthetic images side by side per class (in ``images``, see :mod:`.sample_grid`), a scatter
-  ``Figure`` (in ``figures``) for 2-D points.
-* ``UMAP_<ext>``: real and synthetic features in a UMAP map fitted on real features (``figures``;
-  pass the same ``umap_projection`` at every step so that positions can be compared over steps).
-* any extra names returned by the ``extra`` callable (e.g. the GMM toy's mode metrics).
-
-A caller that scores a second synthetic set against the same reference logs it under
-:func:`with_head_suffix` names (the drift plugin: ``FID_clf_unguided``, ``CFID_clf_unguided/Class003``,
-``RealAcc_unguided`` for the generator without guidance).
-
-Logged tags put :data:`TAG_SUFFIX` after the first path component of a name
-(:func:`tag_for`: ``FID_clf/train_phase/train_stream``, ``CFID_clf/train_phase/train_stream/Class003``),
-so each value is one curve over steps in TensorBoard. Seeds of the OTDD subsample and of the RealAcc
-classifier come from named streams of ``SuiteConfig.seed`` and do not depend on the step: the same
-sets give the same values at any step.
-
-Under ``torchrun`` with several ranks every rank calls :meth:`DriftSuite.evaluate` with the same
-sets and gets the same values (up to float rounding those of one process), each rank extracting the
-features of its shard only (:mod:`.sharded`).
+>>> import torch
+>>> from bootdrift_avalanche.metrics.features import make_extractor
+>>> x, y = torch.randn(40, 2), torch.arange(40) % 2
+>>> values = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, samples=False,
+...                     otdd=False, kid=False, intervals=0)).evaluate(x, y, x.clone(), y)
+>>> round(values.scalars["FID_identity"], 6)
+0.0
 """
 from __future__ import annotations
 
 import time
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -81,7 +37,6 @@ from .qualifiers import qualifiers_of
 if TYPE_CHECKING:
     from .umap import UMAPProjection
 
-TAG_SUFFIX = "/train_phase/train_stream"
 #: Fewer samples per class than this make FID/CFID/OTDD's covariances mostly noise (a warning says so).
 MIN_SAMPLES_PER_CLASS = 10
 
@@ -183,42 +138,6 @@ class DriftValues:
     scalars: Dict[str, float] = field(default_factory=dict)
     images: Dict[str, Tensor] = field(default_factory=dict)
     figures: Dict[str, Any] = field(default_factory=dict)
-
-
-def tag_for(name: str) -> str:
-    """The logged tag of a value: :data:`TAG_SUFFIX` after the first path component of ``name``
-    (``"FID_clf"`` -> ``"FID_clf/train_phase/train_stream"``, ``"CFID_clf/Class003"`` ->
-    ``"CFID_clf/train_phase/train_stream/Class003"``)."""
-    head, sep, rest = name.partition("/")
-    return f"{head}{TAG_SUFFIX}{sep}{rest}"
-
-
-def with_head_suffix(name: str, suffix: str) -> str:
-    """``name`` with ``suffix`` after its first path component, so that the value is a family of its
-    own with the same structure (``("CFID_clf/Class003", "_unguided")`` ->
-    ``"CFID_clf_unguided/Class003"``)."""
-    head, sep, rest = name.partition("/")
-    return f"{head}{suffix}{sep}{rest}"
-
-
-def loggable(values: DriftValues) -> Dict[str, Any]:
-    """name -> the object to hand an Avalanche logger: floats as they are, images wrapped in
-    ``TensorImage`` (so loggers show them as images, not histograms), figures as they are."""
-    from avalanche.evaluation.metric_results import TensorImage
-
-    out: Dict[str, Any] = dict(values.scalars)
-    out.update({k: TensorImage(v) for k, v in values.images.items()})
-    out.update(values.figures)
-    return out
-
-
-def log_values(loggers: Sequence, values: DriftValues, step: int) -> None:
-    """Log every value under :func:`tag_for` its name with ``step`` as x, through each logger's
-    ``log_single_metric`` (TensorBoard, ``JSONLinesLogger``; the latter keeps only scalars)."""
-    items = loggable(values)
-    for lg in loggers:
-        for name, v in items.items():
-            lg.log_single_metric(tag_for(name), v, step)
 
 
 def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = "",

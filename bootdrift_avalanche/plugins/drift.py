@@ -1,100 +1,11 @@
-"""Drift evaluation for Avalanche: the drift suite (:mod:`bootdrift_avalanche.metrics.suite`: FID,
-CFID, OTDD, real-data accuracy, sample pictures, UMAP) of a strategy's generator, at the end of
-every training experience, as ``PluginMetric`` s for ``EvaluationPlugin``.
+"""Drift evaluation for Avalanche: the drift suite (:mod:`bootdrift_avalanche.metrics.suite`) of a
+strategy's generator at the end of every training experience, as ``PluginMetric`` s for
+``EvaluationPlugin``; :func:`drift_metrics` is the factory a script calls.
 
-Usage (the lines a user adds to an existing Avalanche script)::
-
-    from bootdrift_avalanche.plugins import drift_metrics
-    evaluator = EvaluationPlugin(accuracy_metrics(experience=True),
-                                 *drift_metrics(reference_stream=benchmark.test_stream,
-                                                feature_stream=benchmark.train_stream),
-                                 loggers=[TensorboardLogger("runs/x")])
-    strategy = GenerativeReplay(model, optimizer, criterion, evaluator=evaluator, ...)
-
-**What is sampled** (see ``plugins.generator_lookup.find_sampler``): ``drift_metrics(generator=...)``
-if given; otherwise one of our replay plugins (DDGR, GAN Memory) on the strategy, through its
-``replay_samples``, so the drift measured is that of what is actually replayed (DDGR: guided by a
-frozen copy of the solver); otherwise ``strategy.generator``; otherwise the generator of Avalanche's
-``GenerativeReplayPlugin``. That one is unconditional, so its samples are labelled by the solver
-(pseudo-labels: per-class metrics then measure "samples the solver calls class c"). No generator: a
-``LookupError`` that says how to pass one.
-
-**Guided and unguided**: when the replay is guided (``DriftSampler.guided``: the replay plugin has a
-non-zero ``guidance_scale``, i.e. DDGR with guidance), the generator alone is scored too, sampled by
-``generator.generate(labels, seed=...)`` with the same seeds and labels and evaluated against the same
-real reference and features, under the same names with ``_unguided`` after the head
-(``FID_clf_unguided``, ``CFID_clf_unguided/Class003``, ``OTDD_clf_unguided``, ``RealAcc_unguided``),
-so the effect of guidance on drift shows. Its cost is one more sampling of the generator (cheaper than
-the guided one: no classifier gradients) and one more evaluation of the enabled scalar metrics (the
-RealAcc classifier is trained twice); no picture, no UMAP. On the tiny DDGR preset on digits that was
-1-3 s per experience, about as much as scoring the replay itself. ``drift_metrics(unguided=False)``
-turns it off; GAN Memory and plain generators never have it.
-
-**What is compared**: at the end of training experience k, the classes seen in experiences 0..k;
-real samples of those classes come from ``reference_stream``, at most ``n_per_class`` per class (a
-seeded subset, fixed for the run). The generator is asked for exactly as many samples of each class
-as there are real ones, so CFID compares equal n per class; each class is generated with its own
-seed, which does not depend on the experience, so a generator that did not change gives the same
-samples (and values) for its classes at every step. Features of the real reference are computed
-once per class and kept (features and at most ``n_per_class`` samples per class, never a stream).
-
-**Floors, KID and intervals** (``floor=True``, ``kid=True``, ``intervals=12`` by default): beside
-each value its real-vs-real floor (the same metric between the reference and a second, disjoint set
-of real images per class at the same n: the feature stream's next ``n_per_class`` images after
-those the extractor trained on, else the reference stream's after the reference's) and the excess
-over it (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``:
-the RealAcc classifier trained on real images); a class with too few images for the second set has
-no floor (a warning). KID and per-class KID (``KID_clf``, ``CKID_clf``: unbiased, 0 in expectation
-for a perfect generator). A 95 % interval (``_lo``/``_hi``) of every value, floor and excess
-(bootstrap; jackknife for KID; Wilson for RealAcc). See ``metrics.floor``, ``metrics.intervals``,
-``metrics.kid`` and ``docs/DRIFT_FLOOR.md``.
-
-**Task-incremental streams**: the classes are (task, class) pairs (``plugins.task_keys``): the
-real reference is read by pair (each sample's task label), the generator is asked for the pair's
-generator label (the one the replay plugins train it on; the class id itself while ids are unique),
-and, when the reference stream repeats a class id across tasks (``class_ids_from_zero_in_each_exp``),
-per-class values are named by pair, ``CFID_clf/Task001/Class000``. Before the first experience trains
-(``before_training_exp``) a task-incremental run (repeated ids or a multi-head model) is refused
-for a generator that cannot be asked for a pair: Avalanche's ``GenerativeReplay`` (pseudo-labels
-name no task) or one built for fewer labels than the stream has pairs.
-
-**UMAP** (an illustration, not a measurement: see ``metrics.umap``): one map for the whole run,
-fitted at the first evaluation on the real features of **all**
-classes of the reference (``n_per_class`` each, seen or not yet), so every later panel is drawn in
-the same layout: the real points keep their fitted positions and each experience's synthetic
-samples are placed into the map with umap-learn's ``transform`` (real filled dots, synthetic hollow
-circles, one colour per class). Fitting it once costs one UMAP fit of ``n_per_class`` x classes
-points (the first fit and transform of a process also compile umap's numba kernels, ~20 s); every
-experience then costs one ``transform`` of its synthetic samples (~0.1 s on the tiny preset).
-
-**Feature space**: ``features="clf"`` (default for images) trains a small CNN on
-``feature_stream`` (at most ``n_per_class`` samples of every class, cached on disk); pass the train
-stream while the reference is the test stream, so the extractor never saw the images it scores.
-Without ``feature_stream`` it is trained on the reference stream itself. ``"resnet50"`` (ImageNet
-ResNet-50) and ``"inception"`` (torch-fidelity's InceptionV3, the FID standard) need their weights
-files and no training data; ``"random"`` is a frozen random CNN drawn from the seed. The extractor's
-name is in every feature-based tag (``FID_resnet50/...``), so values of different feature spaces
-never share a curve. See :func:`~bootdrift_avalanche.metrics.features.make_extractor` and
-``docs/FEATURE_EXTRACTORS.md``.
-
-**Names and steps**: each scalar is one TensorBoard curve over the run: the tag is the suite's
-name with ``/train_phase/train_stream`` (``FID_clf/train_phase/train_stream``,
-``CFID_clf/train_phase/train_stream/Class003``, ``RealAcc/...``, ``DriftTime/...``, ``Samples/...``,
-``UMAP_clf/...``; for a guided replay also ``FID_clf_unguided/train_phase/train_stream`` and so on),
-instead of Avalanche's per-experience ``.../Exp003`` tags that would give one-point curves. Values
-are plain floats. The step (``x_plot``) follows Avalanche's own metrics (``GenericPluginMetric``,
-hence ``accuracy_metrics`` and ``forgetting_metrics``): the number of training iterations so far,
-``strategy.clock.train_iterations``, so drift and accuracy curves overlay in TensorBoard (an
-accuracy evaluated right after experience k has the very x of the drift values of k).
-``JSONLinesLogger`` writes the experience index beside the step, and the report and
-``logging.metric_table`` read the values per experience. With a TensorBoard logger among the
-evaluator's loggers, the per-class CFID curves are also grouped into one multi-line chart per
-feature space (TensorBoard's custom-scalars layout, "Drift per class" in its Custom Scalars tab), so
-which class drifts shows in one picture.
-
-**Resuming**: ``metric.computation.state_dict()`` / ``load_state_dict()`` carry the seen classes and
-the fitted UMAP map (pickled with the checkpoint: a refit would give the same map only with the same
-umap-learn, numba and BLAS); everything else is rebuilt from the streams and the seed.
+It scores what is replayed (guided replays, with the generator alone under ``_unguided``) against a
+seeded real reference of the seen classes, at equal n per class, and logs beside each value its
+real-vs-real floor, the excess over it and an interval. What is sampled, compared, named and kept
+for resuming: ``docs/DRIFT_METRICS.md`` ("How the evaluation works").
 """
 from __future__ import annotations
 
@@ -116,7 +27,9 @@ from ..metrics.floor import RealFloor, floor_names
 from ..metrics.intervals import DEFAULT_REPLICATES
 from ..metrics.qualifiers import CEILING, FLOOR, HI, LO, base_name, qualified, qualifiers_of
 from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
-from ..metrics.suite import TAG_SUFFIX, DriftSuite, DriftValues, SuiteConfig, loggable, tag_for
+from ..logging import loggable
+from ..metrics.suite import DriftSuite, DriftValues, SuiteConfig
+from ..tags import TAG_SUFFIX, tag_for
 from ..metrics.umap import UMAPProjection
 from ..runtime.seeds import seed_for
 from .drift_time import DriftTimer, TimedExtractor

@@ -12,13 +12,13 @@ from bootdrift_avalanche.metrics import (
     DriftSuite,
     IdentityFeatures,
     SuiteConfig,
-    log_values,
     make_extractor,
     sample_picture,
     tag_for,
 )
 from bootdrift_avalanche.metrics import sample_grid as G
-from bootdrift_avalanche.metrics.suite import with_head_suffix
+from bootdrift_avalanche.metrics.qualifiers import qualified
+from bootdrift_avalanche.logging import log_values
 from bootdrift_avalanche.metrics.umap import UMAPProjection
 
 
@@ -166,8 +166,8 @@ def test_tags_and_log_values_through_loggers():
 
     assert tag_for("FID_clf") == "FID_clf" + TAG_SUFFIX
     assert tag_for("CFID_clf/Class003") == f"CFID_clf{TAG_SUFFIX}/Class003"
-    assert with_head_suffix("CFID_clf/Class003", "_unguided") == "CFID_clf_unguided/Class003"
-    assert tag_for(with_head_suffix("RealAcc", "_unguided")) == "RealAcc_unguided" + TAG_SUFFIX
+    assert qualified("CFID_clf/Class003", "_unguided") == "CFID_clf_unguided/Class003"
+    assert tag_for(qualified("RealAcc", "_unguided")) == "RealAcc_unguided" + TAG_SUFFIX
 
     class Recorder:
         def __init__(self):
