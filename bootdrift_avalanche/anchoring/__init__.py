@@ -1,4 +1,4 @@
-"""Anchored generative replay (issue 16, the seed paper's open question 1): per-class feature
+"""Anchored generative replay (the seed paper's open question 1): per-class feature
 statistics, stored once from real data when a class is first seen, that keep the replay of that
 class aligned with the real data afterwards without storing a single image.
 

@@ -1,4 +1,4 @@
-"""Anchored generative replay (issue 16): replay plugins whose replays of a class are kept aligned
+"""Anchored generative replay: replay plugins whose replays of a class are kept aligned
 with the real data of that class through feature statistics stored when the class was first seen
 (``anchoring.ClassAnchors``), never images.
 

@@ -35,7 +35,8 @@ from ..runtime.seeds import seed_for
 from .drift_time import DriftTimer, TimedExtractor
 from .generator_lookup import AvalancheGRAdapter, DriftSampler, as_generator, find_sampler
 from .preflight import ValueStats, check_drift_setup, check_features, check_output
-from .task_keys import Key, TaskClassLabels, check_stream, repeats_class_ids, sample_keys, stream_keys
+from .task_keys import (Key, TaskClassLabels, check_stream, labels_from_state, origin_stream, repeats_class_ids,
+                        sample_keys, stream_keys)
 
 
 UNGUIDED = "_unguided"  # head suffix of the values of the generator without guidance
@@ -202,12 +203,9 @@ class DriftComputation:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` (before the first experience after a resume). A state without
-        ``"umap"`` (older checkpoints) fits a new map at the next UMAP figure; one with ``"seen"``
-        instead of ``"labels"`` (before task keys) holds class ids of task 0."""
-        if "labels" in state:
-            self.labels.load_state_dict(state["labels"])
-        else:
-            self.labels = TaskClassLabels((0, int(c)) for c in state["seen"])
+        a UMAP map fits a new one at the next UMAP figure; one with plain class ids (``"seen"``)
+        reads them as the classes of task 0 (``task_keys.labels_from_state``)."""
+        self.labels = labels_from_state(state, "seen")
         self._umap = state.get("umap")
         if state.get("fid_fixed_n"):
             self._fix_n(state["fid_fixed_n"])
@@ -295,18 +293,16 @@ class DriftComputation:
                 "by the solver's prediction, which names a class but not its task. Use DDGRPlugin or GANMemoryPlugin "
                 "(they key on (task, class)), or pass drift_metrics(generator=...) taking the labels of "
                 "bootdrift_avalanche.plugins.task_keys.TaskClassLabels")
-        try:
-            stream = strategy.experience.origin_stream
-        except (AttributeError, AssertionError, TypeError):
-            return
-        check_stream(stream_keys(stream), sampler.generator, who="drift_metrics")
+        stream = origin_stream(strategy.experience)
+        if stream is not None:
+            check_stream(stream_keys(stream), sampler.generator, who="drift_metrics")
 
     def _due(self, strategy, step: int, every: Optional[int] = None) -> bool:
         """Whether experience ``step`` is evaluated: every ``every``-th one from the first, and the
         last of its stream (when the experience knows its stream) so a run always ends measured.
         (``every``: ``self.every`` unless given; RealAcc's schedule passes its own.)"""
         every = self.every if every is None else every
-        stream = getattr(strategy.experience, "origin_stream", None)
+        stream = origin_stream(strategy.experience)
         try:
             last = stream is not None and step == len(stream) - 1
         except TypeError:  # a stream without a length (lazy): only the modulo rule

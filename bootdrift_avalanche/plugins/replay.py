@@ -20,7 +20,7 @@ from ..generators.base import require_generator
 from ..generators.contract import ValueStats, check_output
 from ..runtime.seeds import seed_for
 from .preflight import check_replay_data
-from .task_keys import TaskClassLabels, check_stream, stream_keys
+from .task_keys import TaskClassLabels, check_stream, labels_from_state, origin_stream, stream_keys
 
 
 def experience_tensors(experience, *, batch_size: int = 512) -> Tuple[Tensor, Tensor]:
@@ -149,10 +149,7 @@ class ReplaySetPlugin(SupervisedPlugin):
         """Check the stream (once, before the first experience trains), then draw this experience's
         replay set: ``replay_per_class`` images of every pair seen so far."""
         if not self._stream_checked:
-            try:
-                stream = strategy.experience.origin_stream
-            except (AttributeError, AssertionError, TypeError):  # an experience without its stream
-                stream = None
+            stream = origin_stream(strategy.experience)
             check_stream(stream_keys(stream) if stream is not None else None, self.generator,
                          who=type(self).__name__)
             self._stream_checked = True
@@ -203,10 +200,7 @@ class ReplaySetPlugin(SupervisedPlugin):
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict` (the generator too, when it was saved). A state from before
         task keys (``seen_classes``) is read as class ids of task 0."""
-        if "labels" in state:
-            self.labels.load_state_dict(state["labels"])
-        else:
-            self.labels = TaskClassLabels((0, int(c)) for c in state["seen_classes"])
+        self.labels = labels_from_state(state, "seen_classes")
         self._rng.set_state(state["rng"])
         self._data_stats = state.get("data_stats")
         if state.get("generator") is not None:

@@ -152,6 +152,24 @@ class TaskClassLabels:
         return f"TaskClassLabels({dict(self._label)})"
 
 
+def labels_from_state(state: dict, legacy_key: str) -> TaskClassLabels:
+    """The labels a plugin saved under ``"labels"``; a state saved before task keys holds plain
+    class ids under ``legacy_key``, read as the classes of task 0."""
+    if "labels" in state:
+        labels = TaskClassLabels()
+        labels.load_state_dict(state["labels"])
+        return labels
+    return TaskClassLabels((0, int(c)) for c in state[legacy_key])
+
+
+def origin_stream(experience):
+    """The stream ``experience`` belongs to, or ``None`` for an experience that does not know it."""
+    try:
+        return experience.origin_stream
+    except (AttributeError, AssertionError, TypeError):
+        return None
+
+
 def capacity(generator) -> Optional[int]:
     """The number of class labels a generator was built for (``config.num_classes`` of our
     generators), ``None`` when it does not say."""
