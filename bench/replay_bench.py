@@ -11,16 +11,22 @@ metrics per experience of the methods with a generator (first seed).
 
     python bench/replay_bench.py --seeds 0 1 2 --no-drift --json OUT.json   # the table of the docs
     python bench/replay_bench.py --preset tiny --seeds 0 --json OUT.json     # smoke run
-    python bench/replay_bench.py --methods ddgr replay-buffer                # a subset
+    python bench/replay_bench.py --methods ddgr dgr-ddpm replay-buffer       # a subset
 
 ``--json`` writes ``{"<strategy>": {"config": {...}, "runs": [{"seed", "final_accuracy",
 "forgetting", "seconds", "cpu_seconds"}, ...], "final_accuracy": [mean, half-width], "forgetting":
-[mean, half-width], "cpu_seconds": mean, "seconds": mean, "drift": {...}}, ...}``.
+[mean, half-width], "cpu_seconds": mean, "seconds": mean, "drift": {...}}, ..., "_run": {"commit",
+"command", "complete"}}``, rewritten after every run (``complete`` false until the last), so a bench
+cut short keeps the runs it finished.
 """
 import argparse
 import dataclasses
 import json
+import os
 import resource
+import shlex
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +37,19 @@ from reproduce_paper import t_interval  # bench/ is the script's directory, henc
 def _cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def _commit() -> str:
+    """The code's commit, with ``+dirty`` when the work tree has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+dirty" if git("status", "--porcelain", "-uno") else "")
+
+
+def _write_json(path: str, results: dict) -> None:
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(results, indent=1, default=str))
+    os.replace(tmp, path)
 
 
 def _pm(m, h) -> str:
@@ -60,16 +79,39 @@ def main():
     out = Path(a.out or tempfile.mkdtemp(prefix="replay_bench-"))
     # Seeds outer, methods inner: the methods alternate, so a change in the machine's load between
     # the start and the end of the bench reaches every method alike (CPU and wall seconds compare).
-    def config(key, seed):
+    def run_config(key, seed):
         return ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
                             epochs=a.epochs, seed=seed, drift=not a.no_drift, umap=False, progress=False)
 
+    commit, command = _commit(), shlex.join(["python"] + sys.argv)
+    print(f"commit {commit}: {command}", flush=True)
     runs = {key: [] for key in a.methods}
     drift = {key: {} for key in a.methods}
+
+    def summary(complete: bool) -> dict:
+        results = {}
+        for key in a.methods:
+            r = runs[key]
+            if not r:
+                continue
+            resolved = resolve(run_config(key, a.seeds[0]))  # the seed is left out of the printed config
+            built = {k: v for k, v in dataclasses.asdict(resolved).items()
+                     if k not in ("progress", "data_root", "seed", "download", "device")}
+            built.update(registry.recipe(key).describe(resolved, PRESETS[a.preset]))
+            results[key] = {
+                "config": built, "runs": r, "drift": drift[key],
+                "final_accuracy": t_interval([x["final_accuracy"] for x in r]),
+                "forgetting": t_interval([x["forgetting"] for x in r]),
+                "cpu_seconds": sum(x["cpu_seconds"] for x in r) / len(r),
+                "seconds": sum(x["seconds"] for x in r) / len(r),
+            }
+        results["_run"] = {"commit": commit, "command": command, "complete": complete}
+        return results
+
     for seed in a.seeds:
         for key in a.methods:
             t0, c0 = time.perf_counter(), _cpu_seconds()
-            res = run_replay(config(key, seed), out / f"{key}-seed{seed}")
+            res = run_replay(run_config(key, seed), out / f"{key}-seed{seed}")
             wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
             runs[key].append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
                               "seconds": wall, "cpu_seconds": cpu})
@@ -78,24 +120,15 @@ def main():
                               if k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k}
             print(f"{key:>13} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting {res.forgetting:.3f}  "
                   f"{wall:.0f} s wall, {cpu:.0f} s CPU", flush=True)
-    results = {}
-    for key in a.methods:
-        resolved = resolve(config(key, a.seeds[0]))  # the seed is left out of the printed config
-        config = {k: v for k, v in dataclasses.asdict(resolved).items()
-                  if k not in ("progress", "data_root", "seed", "download", "device")}
-        config.update(registry.recipe(key).describe(resolved, PRESETS[a.preset]))
-        r = runs[key]
-        results[key] = {
-            "config": config, "runs": r, "drift": drift[key],
-            "final_accuracy": t_interval([x["final_accuracy"] for x in r]),
-            "forgetting": t_interval([x["forgetting"] for x in r]),
-            "cpu_seconds": sum(x["cpu_seconds"] for x in r) / len(r),
-            "seconds": sum(x["seconds"] for x in r) / len(r),
-        }
-        print(f"{key:>13} config {config}", flush=True)
+            if a.json:
+                _write_json(a.json, summary(complete=False))
+    results = summary(complete=True)
+    meta = results.pop("_run")
+    for key, r in results.items():
+        print(f"{key:>13} config {r['config']}", flush=True)
 
     print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset}, seeds {a.seeds} "
-          f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run)")
+          f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run); commit {meta['commit']}")
     print("| method | final accuracy | forgetting | CPU s | wall s |\n|---|---|---|---|---|")
     for key, r in results.items():
         print(f"| {key} | {_pm(*r['final_accuracy'])} | {_pm(*r['forgetting'])} | {r['cpu_seconds']:.0f} "
@@ -106,7 +139,7 @@ def main():
             for name, pts in sorted(r["drift"].items()):
                 print(f"  {name:<16} " + "  ".join(f"{pts[s]:.3f}" for s in sorted(pts)))
     if a.json:
-        Path(a.json).write_text(json.dumps(results, indent=1, default=str))
+        _write_json(a.json, {**results, "_run": meta})
         print(f"\nwritten: {a.json}")
 
 

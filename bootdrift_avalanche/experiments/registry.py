@@ -30,6 +30,7 @@ from .config import preset as preset_of
 #: strategy is adding its line here.
 _RECIPES: Mapping[str, str] = {
     "ddgr": "ddgr",
+    "dgr-ddpm": "ddgr:DGR_DDPM",
     "gan-memory": "gan_memory",
     "dgr-stylegan2": "dgr_stylegan2",
     "avalanche-gr": "avalanche_gr",
@@ -80,6 +81,14 @@ class Recipe(abc.ABC):
     def describe(self, cfg: ReplayConfig, preset: Preset) -> Dict[str, Any]:
         """What this recipe adds to ``cfg``, as built: its settings (bench tables print it)."""
         return dict(self.settings)
+
+    def guidance_scale(self, given: Optional[float]) -> Optional[float]:
+        """The classifier-guidance scale of a run given ``given`` (``ReplayConfig.guidance_scale``;
+        ``None``: not set). A strategy without guidance takes none and refuses a value."""
+        if given is not None:
+            raise ValueError(f"--guidance-scale is a setting of the strategies with classifier guidance "
+                             f"({', '.join(guided_strategy_names())}), not of this one")
+        return None
 
     @abc.abstractmethod
     def build(self, ctx: BuildContext):
@@ -133,6 +142,11 @@ def strategy_names() -> Tuple[str, ...]:
     return tuple(_RECIPES)
 
 
+def guided_strategy_names() -> Tuple[str, ...]:
+    """The strategies whose recipe takes a classifier-guidance scale."""
+    return tuple(n for n in _RECIPES if type(recipe(n)).guidance_scale is not Recipe.guidance_scale)
+
+
 def recipe(name: str) -> Recipe:
     """The registered recipe of strategy ``name``."""
     if name not in _RECIPES:
@@ -149,17 +163,18 @@ def _digits(cfg: ReplayConfig, task_labels: bool):
 
 
 def _digits_validation(cfg: ReplayConfig, task_labels: bool):
-    """Split Digits for tuning: the train split alone, divided again (stratified, seeded) into 80 %
-    training and 20 % validation images (the test stream); the test split is never read."""
+    """Split Digits for tuning: the train split alone, divided again (stratified, the same division
+    for every seed) into 80 % training and 20 % validation images (the test stream); the test split
+    is never read."""
     from sklearn.model_selection import train_test_split
 
     from ..benchmarks.digits import load_digits_tensors
-    from ..benchmarks.split import tensors_class_incremental
+    from ..benchmarks.split import SPLIT_SEED, tensors_class_incremental
 
     size = cfg.image_size or 8
-    x, y, _, _ = load_digits_tensors(image_size=size, seed=cfg.seed)
+    x, y, _, _ = load_digits_tensors(image_size=size)
     tr, va = (torch.as_tensor(i) for i in train_test_split(
-        torch.arange(len(y)).numpy(), test_size=0.2, stratify=y.numpy(), random_state=cfg.seed))
+        torch.arange(len(y)).numpy(), test_size=0.2, stratify=y.numpy(), random_state=SPLIT_SEED))
     bm = tensors_class_incremental(x[tr], y[tr], x[va], y[va], n_experiences=cfg.experiences, seed=cfg.seed,
                                    task_labels=task_labels)
     bm.image_shape = (1, size, size)
@@ -214,7 +229,7 @@ def _gmm_data(cfg: BootstrapConfig):
 def _digits_data(cfg: BootstrapConfig):
     from ..benchmarks.digits import load_digits_tensors
 
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(seed=cfg.seed)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors()
     return (x_tr, y_tr), (x_te, y_te), None
 
 
@@ -305,11 +320,13 @@ def _gmm_fresh_pool(cfg: BootstrapConfig, train):
 
 
 def _stratified_order(cfg: BootstrapConfig, y):
-    """The training split's indices in a seeded order in which every prefix (and every suffix) holds
-    about the same fraction of every class: the fresh pool is a prefix, D a suffix."""
+    """The training split's indices in a fixed order in which every prefix (and every suffix) holds
+    about the same fraction of every class: the fresh pool is a prefix, D a suffix. The order is the
+    same for every run seed (``benchmarks.split.SPLIT_SEED``): D and the pool are a split of the data."""
+    from ..benchmarks.split import SPLIT_SEED
     from ..runtime.seeds import seed_for
 
-    g = torch.Generator().manual_seed(seed_for("bootstrap.fresh_split", seed=cfg.seed))
+    g = torch.Generator().manual_seed(seed_for("bootstrap.fresh_split", seed=SPLIT_SEED))
     perm = torch.randperm(len(y), generator=g)
     # Rank of every point within its class in the random order, over the class size: taking the
     # smallest keys takes about the same fraction of every class.
@@ -333,7 +350,7 @@ def _d_size(cfg: BootstrapConfig, n: int, reserved: int) -> int:
 
 
 def _split_fresh_pool(cfg: BootstrapConfig, train):
-    """``cfg.fresh_size`` training points set aside (stratified by class, seeded) as the fresh pool;
+    """``cfg.fresh_size`` training points set aside (stratified by class, the same for every seed) as the fresh pool;
     D is the rest, or (``cfg.train_size``) that many of the rest: the same D as ``_split_subset``
     builds for the other regimes, so every regime starts from the same stage 0."""
     x, y = train
@@ -347,7 +364,7 @@ def _split_fresh_pool(cfg: BootstrapConfig, train):
 
 
 def _split_subset(cfg: BootstrapConfig, train):
-    """D = ``cfg.train_size`` training points, stratified by class (the last ones of the seeded
+    """D = ``cfg.train_size`` training points, stratified by class (the last ones of the fixed
     order, so the fresh pool of ``_split_fresh_pool`` lies outside it)."""
     x, y = train
     keep = _stratified_order(cfg, y)[len(y) - _d_size(cfg, len(y), 0):].sort().values
