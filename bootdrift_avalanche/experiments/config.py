@@ -197,7 +197,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
                      ema_decay=0.9999, sampler="ddpm", num_inference_steps=250, threads=None,
                      # the reference samples from and keeps training the raw weights, lr annealed to 0
                      # per task; an EMA of 0.9999 would carry ~22 % of the previous task's model
-                     sample_with_ema=False, lr_schedule="linear"),
+                     sample_with_ema=False, lr_schedule="linear", hflip=True),
         # GAN Memory's reference optimiser (lr 1e-4, betas (0, 0.99), R1 10, batch 16, 60k steps).
         gan_memory=_frozen(z_dim=256, base_channels=64, max_channels=1024, batch_size=16, base_steps=60_000,
                            task_steps=60_000, ema_decay=0.999, hflip=True, sample_batch_size=128),
