@@ -39,6 +39,17 @@ def load_digits_tensors(*, image_size: int = 8, test_size: float = 0.2) -> Tuple
     return x[idx_tr], y[idx_tr], x[idx_te], y[idx_te]
 
 
+def load_digits_validation(*, image_size: int = 8, val_size: float = 0.2) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The train split alone, divided again (stratified, fixed like the test split) into
+    ``(x_train, y_train, x_val, y_val)``: what tuning reads; the test split is never touched."""
+    from sklearn.model_selection import train_test_split
+
+    x, y, _, _ = load_digits_tensors(image_size=image_size)
+    tr, va = (torch.as_tensor(i) for i in train_test_split(
+        torch.arange(len(y)).numpy(), test_size=val_size, stratify=y.numpy(), random_state=SPLIT_SEED))
+    return x[tr], y[tr], x[va], y[va]
+
+
 def split_digits(
     n_experiences: int = 5,
     seed: int = 0,

@@ -166,16 +166,12 @@ def _digits_validation(cfg: ReplayConfig, task_labels: bool):
     """Split Digits for tuning: the train split alone, divided again (stratified, the same division
     for every seed) into 80 % training and 20 % validation images (the test stream); the test split
     is never read."""
-    from sklearn.model_selection import train_test_split
-
-    from ..benchmarks.digits import load_digits_tensors
-    from ..benchmarks.split import SPLIT_SEED, tensors_class_incremental
+    from ..benchmarks.digits import load_digits_validation
+    from ..benchmarks.split import tensors_class_incremental
 
     size = cfg.image_size or 8
-    x, y, _, _ = load_digits_tensors(image_size=size)
-    tr, va = (torch.as_tensor(i) for i in train_test_split(
-        torch.arange(len(y)).numpy(), test_size=0.2, stratify=y.numpy(), random_state=SPLIT_SEED))
-    bm = tensors_class_incremental(x[tr], y[tr], x[va], y[va], n_experiences=cfg.experiences, seed=cfg.seed,
+    x_tr, y_tr, x_va, y_va = load_digits_validation(image_size=size)
+    bm = tensors_class_incremental(x_tr, y_tr, x_va, y_va, n_experiences=cfg.experiences, seed=cfg.seed,
                                    task_labels=task_labels)
     bm.image_shape = (1, size, size)
     return bm

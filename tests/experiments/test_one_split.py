@@ -27,16 +27,6 @@ def test_the_digits_test_stream_is_the_same_for_every_seed():
         assert any(order != order0 for order, _, _ in others)  # the seed still orders the classes
 
 
-def test_the_validation_split_never_holds_a_test_image():
-    test = _images(registry.benchmark_builder("digits")(resolve(ReplayConfig(preset="tiny", experiences=2)),
-                                                         False).test_stream)
-    val = registry.benchmark_builder("digits-val")(resolve(ReplayConfig(benchmark="digits-val", preset="tiny",
-                                                                        experiences=2, seed=3)), False)
-    for stream in (val.train_stream, val.test_stream):
-        rows = _images(stream)
-        assert not (torch.cdist(rows, test) < 1e-6).any()
-
-
 def test_the_bootstrapping_loop_splits_d_and_the_fresh_pool_alike_for_every_seed():
     x, y = torch.arange(40.0)[:, None], torch.arange(40) % 4
     splits = [registry._split_fresh_pool(BootstrapConfig(data="digits", fresh_size=8, train_size=20, seed=s), (x, y))
