@@ -91,3 +91,12 @@ def test_a_scale_a_strategy_does_not_take_is_one_error_before_anything_runs(tmp_
                    "--run-dir", str(tmp_path / "run")])
     assert rc == 2 and "--guidance-scale" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_dgr_ddpm_runs_from_the_command_line(tmp_path):
+    run = tmp_path / "run"
+    assert cli.main(["replay", "--strategy", "dgr-ddpm", "--preset", "tiny", "--experiences", "2", "--no-drift",
+                     "--no-umap", "--quiet", "--run-dir", str(run)]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["strategy"] == "dgr-ddpm" and saved["guidance_scale"] == 0.0
+    assert (run / "metrics.jsonl").read_text().count("Top1_Acc_Seen") == 2
