@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from bootdrift_avalanche.experiments import registry
+from bootdrift_avalanche.experiments.bootstrap_splits import split_fresh_pool
 from bootdrift_avalanche.experiments.config import BootstrapConfig, ReplayConfig, resolve
 
 
@@ -29,7 +30,7 @@ def test_the_digits_test_stream_is_the_same_for_every_seed():
 
 def test_the_bootstrapping_loop_splits_d_and_the_fresh_pool_alike_for_every_seed():
     x, y = torch.arange(40.0)[:, None], torch.arange(40) % 4
-    splits = [registry._split_fresh_pool(BootstrapConfig(data="digits", fresh_size=8, train_size=20, seed=s), (x, y))
+    splits = [split_fresh_pool(BootstrapConfig(data="digits", fresh_size=8, train_size=20, seed=s), (x, y))
               for s in (0, 1)]
     (d0, pool0), (d1, pool1) = splits
     assert torch.equal(d0[0], d1[0]) and torch.equal(pool0[0], pool1[0])

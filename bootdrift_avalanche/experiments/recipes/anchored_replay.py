@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .ddgr import DDGRRecipe, ddpm_generator
 from .gan_memory import GANMemoryRecipe, gan_memory_generator
-from ..registry import BuildContext, PluginRecipe
+from ..recipe import BuildContext, PluginRecipe
 
 _ANCHOR_SETTINGS = {"oversample": 2, "anchor_features": 64}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 def ddpm_generator(ctx: BuildContext):
