@@ -12,6 +12,7 @@ metrics per experience of the methods with a generator (first seed).
     python bench/replay_bench.py --seeds 0 1 2 --no-drift --json OUT.json   # the table of the docs
     python bench/replay_bench.py --preset tiny --seeds 0 --json OUT.json     # smoke run
     python bench/replay_bench.py --methods ddgr dgr-ddpm replay-buffer       # a subset
+    python bench/replay_bench.py --report OUT.json --paired ddgr dgr-ddpm    # print a --json file again
 
 ``--json`` writes ``{"<strategy>": {"config": {...}, "runs": [{"seed", "final_accuracy",
 "forgetting", "seconds", "cpu_seconds"}, ...], "final_accuracy": [mean, half-width], "forgetting":
@@ -73,7 +74,14 @@ def main():
     p.add_argument("--no-drift", action="store_true", help="skip the drift metrics (faster)")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--out", help="run directories (default: a temporary directory)")
+    p.add_argument("--paired", nargs=2, action="append", metavar=("A", "B"),
+                   help="also print the per-seed difference A − B (repeatable), e.g. --paired ddgr dgr-ddpm")
+    p.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json file and run nothing")
     a = p.parse_args()
+    if a.report:
+        results = json.loads(Path(a.report).read_text())
+        report(results, results.pop("_run"), a.paired or [])
+        return
     configure_threads("cpu", a.threads)
 
     out = Path(a.out or tempfile.mkdtemp(prefix="replay_bench-"))
@@ -126,21 +134,40 @@ def main():
     meta = results.pop("_run")
     for key, r in results.items():
         print(f"{key:>13} config {r['config']}", flush=True)
-
-    print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset}, seeds {a.seeds} "
-          f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run); commit {meta['commit']}")
-    print("| method | final accuracy | forgetting | CPU s | wall s |\n|---|---|---|---|---|")
-    for key, r in results.items():
-        print(f"| {key} | {_pm(*r['final_accuracy'])} | {_pm(*r['forgetting'])} | {r['cpu_seconds']:.0f} "
-              f"| {r['seconds']:.0f} |")
-    for key, r in results.items():
-        if r["drift"]:
-            print(f"\ndrift of {key} per experience (seed {a.seeds[0]}):")
-            for name, pts in sorted(r["drift"].items()):
-                print(f"  {name:<16} " + "  ".join(f"{pts[s]:.3f}" for s in sorted(pts)))
+    report(results, meta, a.paired or [])
     if a.json:
         _write_json(a.json, {**results, "_run": meta})
         print(f"\nwritten: {a.json}")
+
+
+def report(results: dict, meta: dict, paired) -> None:
+    """Print the table of ``results`` (per method: mean ± 95 % t-interval over seeds, CPU and wall
+    seconds per run, the final accuracy per seed), the drift of the first seed, and for every pair
+    (A, B) in ``paired`` the difference A − B seed by seed (the same seeds, hence the same class orders)."""
+    cfg = next(iter(results.values()))["config"]
+    seeds = sorted({x["seed"] for r in results.values() for x in r["runs"]})
+    print(f"\nSplit Digits, {cfg['experiences']} experiences, preset {cfg['preset']}, seeds {seeds} "
+          f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run); commit {meta['commit']}\n"
+          f"command: {meta['command']}{'' if meta.get('complete', True) else '  (incomplete: runs missing)'}")
+    print("| method | final accuracy | forgetting | CPU s | wall s | final accuracy per seed |\n|---|---|---|---|---|---|")
+    for key, r in results.items():
+        per_seed = ", ".join(f"{x['final_accuracy']:.3f}" for x in r["runs"])
+        print(f"| {key} | {_pm(*r['final_accuracy'])} | {_pm(*r['forgetting'])} | {r['cpu_seconds']:.0f} "
+              f"| {r['seconds']:.0f} | {per_seed} |")
+    for key, r in results.items():
+        if r["drift"]:
+            print(f"\ndrift of {key} per experience (first seed):")
+            for name, pts in sorted(r["drift"].items()):
+                print(f"  {name:<16} " + "  ".join(f"{pts[s]:.3f}" for s in sorted(pts)))
+    for a_key, b_key in paired:
+        if a_key not in results or b_key not in results:
+            raise SystemExit(f"--paired {a_key} {b_key}: both must be among the methods ({', '.join(results)})")
+        mine = {x["seed"]: x for x in results[a_key]["runs"]}
+        pairs = [(mine[x["seed"]], x) for x in results[b_key]["runs"] if x["seed"] in mine]
+        print(f"\npaired {a_key} − {b_key}, seeds {[b['seed'] for _, b in pairs]}:")
+        for what in ("final_accuracy", "forgetting"):
+            d = [a[what] - b[what] for a, b in pairs]
+            print(f"  {what}: {_pm(*t_interval(d))}  (per seed: {', '.join(f'{v:+.3f}' for v in d)})")
 
 
 if __name__ == "__main__":
