@@ -76,10 +76,12 @@ def main():
     p.add_argument("--out", help="run directories (default: a temporary directory)")
     p.add_argument("--paired", nargs=2, action="append", metavar=("A", "B"),
                    help="also print the per-seed difference A − B (repeatable), e.g. --paired ddgr dgr-ddpm")
-    p.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json file and run nothing")
+    p.add_argument("--report", nargs="+", metavar="JSON",
+                   help="print the tables of earlier --json files and run nothing; several files (other seeds "
+                        "of the same methods at the same commit) are merged run by run")
     a = p.parse_args()
     if a.report:
-        results = json.loads(Path(a.report).read_text())
+        results = merged([json.loads(Path(f).read_text()) for f in a.report])
         report(results, results.pop("_run"), a.paired or [])
         return
     configure_threads("cpu", a.threads)
@@ -140,6 +142,34 @@ def main():
         print(f"\nwritten: {a.json}")
 
 
+def merged(files: list) -> dict:
+    """One result from the ``--json`` files of several invocations: the runs of each method
+    together (each seed once), its intervals and mean seconds recomputed. The files must come from
+    one commit and build every method with the same configuration."""
+    metas = [f.pop("_run") for f in files]
+    commits = sorted({m["commit"] for m in metas})
+    if len(commits) != 1:
+        raise SystemExit(f"--report merges runs of one commit only, got {', '.join(commits)}")
+    out = {}
+    for key in dict.fromkeys(k for f in files for k in f):
+        parts = [f[key] for f in files if key in f]
+        if any(p["config"] != parts[0]["config"] for p in parts):
+            raise SystemExit(f"--report: {key} was built with different configurations in the files")
+        runs = sorted((x for p in parts for x in p["runs"]), key=lambda x: x["seed"])
+        if len({x["seed"] for x in runs}) != len(runs):
+            raise SystemExit(f"--report: {key} has a seed in several files")
+        out[key] = {"config": parts[0]["config"], "runs": runs,
+                    "drift": next((p["drift"] for p in parts if p["drift"]), {}),
+                    "final_accuracy": t_interval([x["final_accuracy"] for x in runs]),
+                    "forgetting": t_interval([x["forgetting"] for x in runs]),
+                    "cpu_seconds": sum(x["cpu_seconds"] for x in runs) / len(runs),
+                    "seconds": sum(x["seconds"] for x in runs) / len(runs)}
+    seeds = {tuple(x["seed"] for x in r["runs"]) for r in out.values()}
+    out["_run"] = {"commit": commits[0], "command": " ; ".join(m["command"] for m in metas),
+                   "complete": len(seeds) == 1}  # every method ran every seed
+    return out
+
+
 def report(results: dict, meta: dict, paired) -> None:
     """Print the table of ``results`` (per method: mean ± 95 % t-interval over seeds, CPU and wall
     seconds per run, the final accuracy per seed), the drift of the first seed, and for every pair
@@ -148,7 +178,7 @@ def report(results: dict, meta: dict, paired) -> None:
     seeds = sorted({x["seed"] for r in results.values() for x in r["runs"]})
     print(f"\nSplit Digits, {cfg['experiences']} experiences, preset {cfg['preset']}, seeds {seeds} "
           f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run); commit {meta['commit']}\n"
-          f"command: {meta['command']}{'' if meta.get('complete', True) else '  (incomplete: runs missing)'}")
+          f"command: {meta['command']}{'' if meta.get('complete', True) else '  (incomplete: some method lacks runs)'}")
     print("| method | final accuracy | forgetting | CPU s | wall s | final accuracy per seed |\n|---|---|---|---|---|---|")
     for key, r in results.items():
         per_seed = ", ".join(f"{x['final_accuracy']:.3f}" for x in r["runs"])
