@@ -1,5 +1,5 @@
-"""Anchored generative replay against DDGR, GAN Memory and a real-image buffer (issue 16) on Split
-Digits: the same solver, epochs, generators and replay counts as ``bench/replay_bench.py`` (every
+"""Anchored generative replay against the unguided DDPM replay it anchors (``dgr-ddpm``), GAN Memory
+and a real-image buffer on Split Digits: the same solver, epochs, generators and replay counts as ``bench/replay_bench.py`` (every
 method runs as its recipe builds it), drift metrics on, over seeds.
 
 Per run: final average accuracy, average forgetting, and per experience FID / CFID / OTDD / RealAcc
@@ -28,7 +28,7 @@ from pathlib import Path
 from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
 from reproduce_paper import t_interval
 
-METHODS = ("ddgr", "ddgr-anchored-select", "ddgr-anchored-moment", "ddgr-anchored", "gan-memory",
+METHODS = ("dgr-ddpm", "ddgr-anchored-select", "ddgr-anchored-moment", "ddgr-anchored", "gan-memory",
            "gan-memory-anchored", "replay-buffer")
 CURVES = ("FID_clf", "CFID_clf", "OTDD_clf", "RealAcc")
 
@@ -43,7 +43,7 @@ def memory_bytes(method: str, preset: str, run: dict, n_classes: int, n_train: i
     if "anchor_features" in rec.settings:
         d = rec.settings["anchor_features"]
         anchors = n_classes * (d + d * (d + 1) // 2) * 4
-    if method.startswith("ddgr"):
+    if method.startswith("ddgr") or method == "dgr-ddpm":
         from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 
         unet = DDPMGenerator(p.ddpm_config(image_shape=(1, 8, 8), num_classes=n_classes, seed=0)).unet
@@ -110,7 +110,8 @@ def report(results: dict, a) -> None:
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
     print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval):")
-    for key, base in (("ddgr-anchored-select", "ddgr"), ("ddgr-anchored-moment", "ddgr"), ("ddgr-anchored", "ddgr"),
+    for key, base in (("ddgr-anchored-select", "dgr-ddpm"), ("ddgr-anchored-moment", "dgr-ddpm"),
+                      ("ddgr-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
         if key not in results or base not in results:
             continue

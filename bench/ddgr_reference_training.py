@@ -151,7 +151,7 @@ def main() -> None:
     per_seed: Dict[str, List[Dict[str, float]]] = {k: [] for k in names}
     t_start = time.perf_counter()
     for i, seed in enumerate(args.seeds):
-        data = load_digits_tensors(seed=seed)
+        data = load_digits_tensors()
         x_tr, y_tr, x_te, y_te = data
         judge = train_classifier(make_classifier((1, 8, 8), 10), x_tr, y_tr, epochs=args.judge_epochs, seed=seed)
         judge.requires_grad_(False)

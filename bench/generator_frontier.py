@@ -14,9 +14,10 @@ Points:
 * **StyleGAN2** (``StyleGAN2Generator``, cpu-small preset): one training run evaluated at the
   cumulative steps ``--stylegan2``, sampled from G_ema at every truncation ``--psi``.
 
-Per point: **judge accuracy** (a classifier trained on the train split labels the samples; the share
-labelled as the asked class), **FID_clf** against the test split (penultimate features of that same
-classifier, which never sees the test images), **CPU s to train** (cumulative up to the checkpoint),
+Per point: **judge accuracy** (a classifier trained on the training part of the train split labels
+the samples; the share labelled as the asked class), **FID_clf** against the validation part of the
+train split (penultimate features of that same classifier, which never sees those images; the
+settings chosen here set the presets, so the test split is never read), **CPU s to train** (cumulative up to the checkpoint),
 **CPU s to sample 1,000 images** (measured on ``--per-class`` x 10 images, scaled). Unguided samples:
 the generator alone. All CPU figures are user+sys of this process with one torch thread.
 
@@ -271,18 +272,18 @@ def main() -> None:
     configure_threads("cpu", a.threads)
     import torch
 
-    from bootdrift_avalanche.benchmarks.digits import load_digits_tensors
+    from bootdrift_avalanche.benchmarks.digits import load_digits_validation
     from bootdrift_avalanche.nets import make_classifier, predict, train_classifier
 
     torch.set_flush_denormal(True)
     t0, c0 = time.perf_counter(), _cpu_seconds()
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(seed=a.seed)
+    x_tr, y_tr, x_te, y_te = load_digits_validation()  # tuning: the test split is never read
     judge = train_classifier(make_classifier((1, 8, 8), 10), x_tr, y_tr, epochs=a.judge_epochs, seed=a.seed)
     judge.requires_grad_(False)
     with torch.no_grad():
         test_feats = judge.features(x_te).double()
-    print(f"judge: accuracy on the test split {float((predict(judge, x_te) == y_te).float().mean()):.3f} "
-          f"({len(x_tr)} train, {len(x_te)} test images); {a.per_class * 10} samples per point\n", flush=True)
+    print(f"judge: accuracy on the validation split {float((predict(judge, x_te) == y_te).float().mean()):.3f} "
+          f"({len(x_tr)} train, {len(x_te)} validation images); {a.per_class * 10} samples per point\n", flush=True)
 
     points = []
     for spec in a.gan_steps:  # cheap: first

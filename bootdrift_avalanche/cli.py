@@ -15,6 +15,7 @@ from typing import List, Optional
 
 EPILOG = """examples:
   bootdrift replay --strategy ddgr --benchmark digits              # DDGR on Split Digits, CPU preset
+  bootdrift replay --strategy dgr-ddpm --benchmark digits          # the same DDPM replay without guidance
   bootdrift replay --strategy avalanche-gr --benchmark digits      # Avalanche's GenerativeReplay baseline
   bootdrift replay --strategy ddgr --benchmark cifar100 --data-root ~/data --device cuda --preset paper
   bootdrift replay --benchmark cifar100 --data-root ~/data --preset paper --features inception  # FID as published
@@ -83,7 +84,7 @@ def cmd_replay(a) -> int:
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
     cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap", "generator_steps",
-                                    "n_per_class", "real_acc_epochs") + _COMMON, run_dir)
+                                    "guidance_scale", "n_per_class", "real_acc_epochs") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
     if D.is_distributed():
@@ -160,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--experiences", type=int, help="default: 5")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
     r.add_argument("--generator-steps", type=int, help="generator training steps per experience (default: the preset's)")
+    r.add_argument("--guidance-scale", type=float,
+                   help="classifier-guidance scale of the replays (ddgr: default 1.0, the published value; 0 is the "
+                        "unguided dgr-ddpm); refused by strategies without guidance")
     r.add_argument("--n-per-class", type=int, help="drift metrics: real and synthetic samples per class (default: the preset's)")
     r.add_argument("--real-acc-epochs", type=int, help="epochs of the RealAcc classifier (default: the preset's)")
     r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")

@@ -2,7 +2,9 @@
 (1,797 real 8x8 grey images of 10 classes; no download ever).
 
 Images are 1-channel float tensors in [0, 1] (pixel values 0..16 divided by 16), optionally resized
-to 16x16 or 32x32 with bilinear interpolation; the train/test split is stratified and seeded.
+to 16x16 or 32x32 with bilinear interpolation. The train/test split is stratified and **the same
+for every run seed** (``benchmarks.split.SPLIT_SEED``): a seed varies the class order, the initialisation and the
+sampling, never which images are held out, so a test image is never in another seed's train split.
 """
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .split import SPLIT_SEED
+
 DIGITS_CLASSES = 10
 
 
-def load_digits_tensors(
-    *, image_size: int = 8, test_size: float = 0.2, seed: int = 0
-) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Return ``(x_train, y_train, x_test, y_test)``; images (N, 1, S, S) in [0, 1]."""
+def load_digits_tensors(*, image_size: int = 8, test_size: float = 0.2) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Return ``(x_train, y_train, x_test, y_test)``; images (N, 1, S, S) in [0, 1]; the split is
+    fixed (``benchmarks.split.SPLIT_SEED``)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -30,10 +33,21 @@ def load_digits_tensors(
     if image_size != 8:
         x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False).clamp(0, 1)
     idx_tr, idx_te = train_test_split(
-        torch.arange(len(y)).numpy(), test_size=test_size, stratify=y.numpy(), random_state=seed
+        torch.arange(len(y)).numpy(), test_size=test_size, stratify=y.numpy(), random_state=SPLIT_SEED
     )
     idx_tr, idx_te = torch.as_tensor(idx_tr), torch.as_tensor(idx_te)
     return x[idx_tr], y[idx_tr], x[idx_te], y[idx_te]
+
+
+def load_digits_validation(*, image_size: int = 8, val_size: float = 0.2) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The train split alone, divided again (stratified, fixed like the test split) into
+    ``(x_train, y_train, x_val, y_val)``: what tuning reads; the test split is never touched."""
+    from sklearn.model_selection import train_test_split
+
+    x, y, _, _ = load_digits_tensors(image_size=image_size)
+    tr, va = (torch.as_tensor(i) for i in train_test_split(
+        torch.arange(len(y)).numpy(), test_size=val_size, stratify=y.numpy(), random_state=SPLIT_SEED))
+    return x[tr], y[tr], x[va], y[va]
 
 
 def split_digits(
@@ -49,7 +63,7 @@ def split_digits(
 
     Args:
         n_experiences: number of experiences (10 classes; the first ``10 % n`` get one extra class).
-        seed: fixes the class order and the stratified train/test split.
+        seed: fixes the class order (the stratified train/test split is the same for every seed).
         image_size: 8 (native), 16 or 32.
         test_size: fraction of each class held out for the test stream.
         fixed_class_order: overrides the seeded class order.
@@ -57,7 +71,7 @@ def split_digits(
     """
     from .split import tensors_class_incremental
 
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=image_size, test_size=test_size, seed=seed)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=image_size, test_size=test_size)
     bm = tensors_class_incremental(
         x_tr, y_tr, x_te, y_te,
         n_experiences=n_experiences, seed=seed,

@@ -29,7 +29,7 @@ class Preset:
     name: str
     solver_width: Optional[int]  # base channels of the solver (SmallCNN's first conv); None: the architecture's own
     epochs: int  # solver epochs per experience
-    replay_per_class: int  # DDGR / GAN Memory replayed images per old class
+    replay_per_class: int  # DDPM / GAN Memory / StyleGAN2 replayed images per old class
     generator_steps: Optional[int]  # DDGR generator steps per experience (None: the DDPM's train_steps)
     n_per_class: int  # drift metrics: real and synthetic samples per seen class
     real_acc_epochs: int  # epochs of the fresh classifier behind RealAcc
@@ -139,8 +139,9 @@ def _for_side(by_side: Mapping[int, Any], side: int):
 #: bench/replay_tuning.py, docs/REPLAY_FRONTIER.md): the DDPM at 250 steps (~0.065 CPU s each)
 #: samples digits a judge labels right 97.5 % of the time, and 250 steps per experience scored 0.924
 #: on validation (0.931 at 400) and 0.916 on test over 3 seeds (0.915 at 400) for 40 % less CPU;
-#: `make demo` takes 2 minutes on an idle 2-core machine. paper follows the DDGR / GAN Memory
-#: reference code.
+#: `make demo` takes 2 minutes on an idle 2-core machine. Those values were chosen for the unguided
+#: DDPM replay (``dgr-ddpm``); ``ddgr`` runs them with the published guidance (docs/DDGR.md). paper
+#: follows the DDGR / GAN Memory reference code, item by item or with the reason why not (docs/DDGR.md).
 PRESETS: Mapping[str, Preset] = MappingProxyType({
     "tiny": Preset(
         name="tiny", solver_width=16, epochs=1, replay_per_class=4, generator_steps=4, n_per_class=8,
@@ -183,22 +184,24 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
                      gpt2=_frozen(n_layer=2, n_embd=128, n_head=4, train_steps=400, batch_size=32)),
     ),
     "paper": Preset(
-        name="paper", solver_width=None, epochs=30, replay_per_class=200, generator_steps=None, n_per_class=200,
+        # 20 replays per old class: the DDGR reference's num_samples (docs/DDGR.md lists every item).
+        name="paper", solver_width=None, epochs=30, replay_per_class=20, generator_steps=None, n_per_class=200,
         real_acc_epochs=50, gmm_samples=5000,
         # Solver and RealAcc classifier: the reduced ResNet-18 of the CL literature (Avalanche's
         # SlimResNet18, 20 base channels) on 32x32 CIFAR-100, torchvision's ResNet-18 on 64x64
         # Flowers102; SmallCNN (32 channels) below 32 px (Split Digits has no paper model).
         classifier=MappingProxyType({0: "small", 32: "slim-resnet18", 64: "resnet18"}),
         # The DDGR reference's ADM UNet: 128 base channels (mults 1,2,2,2; 1,2,3,4 from 64 px),
-        # attention at 32/16/8 px, dropout 0.3, lr 1e-4, batch 64, 15k steps, 250 sampling steps.
+        # attention at 32/16/8 px, dropout 0.3, lr 1e-4, batch 64, 15k steps; cosine T = 4000,
+        # sampled on 250 respaced steps. Fixed (not learned) variances: docs/DDGR.md.
         ddpm=_frozen(widths={0: (128, 256, 256, 256), 64: (128, 256, 384, 512)}, max_levels=4,
                      layers_per_block=3, attention_resolutions=(32, 16, 8), mid_attention=True,
-                     attention_head_dim=64, norm_num_groups=32, dropout=0.3, num_train_timesteps=1000,
+                     attention_head_dim=64, norm_num_groups=32, dropout=0.3, num_train_timesteps=4000,
                      beta_schedule="squaredcos_cap_v2", lr=1e-4, batch_size=64, train_steps=15_000,
                      ema_decay=0.9999, sampler="ddpm", num_inference_steps=250, threads=None,
                      # the reference samples from and keeps training the raw weights, lr annealed to 0
                      # per task; an EMA of 0.9999 would carry ~22 % of the previous task's model
-                     sample_with_ema=False, lr_schedule="linear"),
+                     sample_with_ema=False, lr_schedule="linear", hflip=True),
         # GAN Memory's reference optimiser (lr 1e-4, betas (0, 0.99), R1 10, batch 16, 60k steps).
         gan_memory=_frozen(z_dim=256, base_channels=64, max_channels=1024, batch_size=16, base_steps=60_000,
                            task_steps=60_000, ema_decay=0.999, hflip=True, sample_batch_size=128),
@@ -245,7 +248,7 @@ class ReplayConfig:
     lr: float = 2e-3  # solver learning rate (Adam); 1e-3 left the solver undertrained on 2-class digits experiences
     batch_size: int = 64  # solver mini-batch size
     replay_per_class: Optional[int] = None  # DDGR/GAN Memory replay images per old class (None: preset's)
-    guidance_scale: float = 0.0  # DDGR classifier-guidance scale; 0 beat 1 on validation (docs/REPLAY_FRONTIER.md)
+    guidance_scale: Optional[float] = None  # classifier-guidance scale (None: the recipe's; ddgr: 1.0 as published, docs/DDGR.md)
     generator_steps: Optional[int] = None  # generator steps per experience (None: preset's)
     drift: bool = True  # compute drift metrics after each experience (strategies with a generator)
     n_per_class: Optional[int] = None  # drift metrics: samples per class (None: preset's)
@@ -296,9 +299,14 @@ _FROM_PRESET: Dict[type, Dict[str, str]] = {
 
 
 def resolve(cfg):
-    """A copy of ``cfg`` with every ``None`` size taken from its preset."""
+    """A copy of ``cfg`` with every ``None`` size taken from its preset (and, for a replay run, the
+    guidance scale from its strategy's recipe, which refuses a scale it does not take)."""
     p = preset(cfg.preset)
     fill = {k: getattr(p, attr) for k, attr in _FROM_PRESET[type(cfg)].items() if getattr(cfg, k) is None}
+    if isinstance(cfg, ReplayConfig):
+        from .registry import recipe
+
+        fill["guidance_scale"] = recipe(cfg.strategy).guidance_scale(cfg.guidance_scale)
     return dataclasses.replace(cfg, **fill)
 
 

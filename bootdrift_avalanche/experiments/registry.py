@@ -1,35 +1,33 @@
-"""The registries of the experiment layer: strategies (one *recipe* each), replay benchmarks, and the
-data sets and generators of the bootstrapping loop. Every choice a config names by string is looked
-up here and nowhere else, so adding a strategy is one recipe file plus its line in ``_RECIPES``.
+"""The registries of the experiment layer: strategies (one *recipe* each, ``experiments.recipe``),
+replay benchmarks, and the data sets and generators of the bootstrapping loop. Every choice a config
+names by string is looked up here and nowhere else, so adding a strategy is one recipe file plus its
+line in ``_RECIPES``. The loop's data splits live in ``experiments.bootstrap_splits``, its guidance
+classifier in ``experiments.loop_guidance``; the tables here name them.
 
 Generators built here get ``threads=None``: inside an experiment the process-wide setting rules
 (``runtime.threads.configure_threads``, called at start-up by the CLI and the bench scripts), so
 ``--threads`` reaches the generators' fit and sampling too.
-
-A :class:`Recipe` knows, for one strategy, how to build its generator and Avalanche strategy,
-whether it needs ``[x, y, t]`` mini-batches, whether there is a generator for the drift metrics to
-score, and how to save and restore its state for resume. The default state covers what every
-Avalanche template has (model, optimizer, clock) plus every plugin with ``state_dict`` (our replay
-plugins); recipes add what is theirs.
 """
 from __future__ import annotations
 
-import abc
 import functools
 import importlib
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 import torch
 
+from .bootstrap_splits import gmm_fresh_pool, split_fresh_pool, split_subset
 from .config import BootstrapConfig, Preset, ReplayConfig
 from .config import preset as preset_of
+from .loop_guidance import ddpm_guidance
+from .recipe import BuildContext, Recipe  # noqa: F401  (BuildContext: what callers build recipes from)
 
 #: Strategy name -> module under ``experiments.recipes`` holding its ``RECIPE`` (or
 #: ``"module:NAME"``: a module holding several recipes, variants of one method). Registering a
 #: strategy is adding its line here.
 _RECIPES: Mapping[str, str] = {
     "ddgr": "ddgr",
+    "dgr-ddpm": "ddgr:DGR_DDPM",
     "guide": "guide",
     "gan-memory": "gan_memory",
     "dgr-stylegan2": "dgr_stylegan2",
@@ -44,94 +42,13 @@ _RECIPES: Mapping[str, str] = {
 }
 
 
-@dataclass
-class BuildContext:
-    """What a recipe gets to build its strategy from."""
-
-    cfg: ReplayConfig  # resolved (no None sizes)
-    preset: Preset
-    benchmark: Any  # the Avalanche benchmark (train_stream, test_stream, image_shape, n_classes)
-    model: torch.nn.Module  # the solver
-    evaluator: Any  # Avalanche EvaluationPlugin with the loggers and drift metrics
-
-    def template_kwargs(self) -> Dict[str, Any]:
-        """Optimizer, criterion and the keyword arguments every Avalanche template takes."""
-        cfg = self.cfg
-        return dict(model=self.model, optimizer=torch.optim.Adam(self.model.parameters(), lr=cfg.lr),
-                    criterion=torch.nn.CrossEntropyLoss(), train_mb_size=cfg.batch_size,
-                    train_epochs=cfg.epochs, eval_mb_size=256, device=cfg.device, evaluator=self.evaluator)
-
-
-class Recipe(abc.ABC):
-    """How to run one strategy (see the module docstring). Subclasses implement ``build``; the
-    strategy's name is its key in ``_RECIPES``."""
-
-    task_labels: bool = False  # needs [x, y, t] mini-batches
-    has_generator: bool = False  # there is a generator for the drift metrics to score
-    #: The recipe's own settings and their chosen values (``bench/replay_tuning.py``); an instance
-    #: built with keyword arguments overrides some (how the tuning bench builds its trials).
-    SETTINGS: Mapping[str, Any] = {}
-
-    def __init__(self, **settings):
-        unknown = sorted(set(settings) - set(self.SETTINGS))
-        if unknown:
-            raise ValueError(f"unknown {type(self).__name__} setting(s) {unknown}; known: {sorted(self.SETTINGS)}")
-        self.settings = {**self.SETTINGS, **settings}
-
-    def describe(self, cfg: ReplayConfig, preset: Preset) -> Dict[str, Any]:
-        """What this recipe adds to ``cfg``, as built: its settings (bench tables print it)."""
-        return dict(self.settings)
-
-    @abc.abstractmethod
-    def build(self, ctx: BuildContext):
-        """The Avalanche strategy, ready to ``train`` experience by experience."""
-
-    def generator(self, strategy) -> Optional[torch.nn.Module]:
-        """The strategy's generator (ranks must agree on it under torchrun), ``None`` without one."""
-        return getattr(strategy, "generator", None) if self.has_generator else None
-
-    def state_dict(self, strategy) -> Dict[str, Any]:
-        """Everything needed to continue after the current experience."""
-        return {"model": strategy.model.state_dict(), "optimizer": strategy.optimizer.state_dict(),
-                "clock": dict(vars(strategy.clock)),
-                "plugins": [p.state_dict() if callable(getattr(p, "state_dict", None)) else None
-                            for p in strategy.plugins]}
-
-    def load_state_dict(self, strategy, state: Dict[str, Any], ctx: BuildContext, done: int) -> None:
-        """Restore :meth:`state_dict` into a freshly built strategy; ``done`` experiences are trained."""
-        strategy.model.load_state_dict(state["model"])
-        # Avalanche resets the optimizer state on a strategy's first training experience (when it has
-        # no `optimized_param_id` yet); mark the parameters as known so the restored Adam moments stay.
-        strategy.optimized_param_id = dict(strategy.model.named_parameters())
-        strategy.optimizer.load_state_dict(state["optimizer"])
-        for k, v in state["clock"].items():
-            setattr(strategy.clock, k, v)
-        for plugin, s in zip(strategy.plugins, state["plugins"]):
-            if s is not None:
-                plugin.load_state_dict(s)
-
-
-class PluginRecipe(Recipe):
-    """A recipe whose strategy is Avalanche's ``SupervisedTemplate`` with one replay plugin (built
-    by :meth:`plugin`), whose generator is the one the drift metrics score."""
-
-    has_generator = True
-
-    @abc.abstractmethod
-    def plugin(self, ctx: BuildContext):
-        """The replay plugin, its generator sized for ``ctx``."""
-
-    def build(self, ctx: BuildContext):
-        from avalanche.training.templates import SupervisedTemplate
-
-        return SupervisedTemplate(plugins=[self.plugin(ctx)], **ctx.template_kwargs())
-
-    def generator(self, strategy):
-        return strategy.plugins[0].generator
-
-
 def strategy_names() -> Tuple[str, ...]:
     return tuple(_RECIPES)
+
+
+def guided_strategy_names() -> Tuple[str, ...]:
+    """The strategies whose recipe takes a classifier-guidance scale."""
+    return tuple(n for n in _RECIPES if type(recipe(n)).guidance_scale is not Recipe.guidance_scale)
 
 
 def recipe(name: str) -> Recipe:
@@ -150,18 +67,15 @@ def _digits(cfg: ReplayConfig, task_labels: bool):
 
 
 def _digits_validation(cfg: ReplayConfig, task_labels: bool):
-    """Split Digits for tuning: the train split alone, divided again (stratified, seeded) into 80 %
-    training and 20 % validation images (the test stream); the test split is never read."""
-    from sklearn.model_selection import train_test_split
-
-    from ..benchmarks.digits import load_digits_tensors
+    """Split Digits for tuning: the train split alone, divided again (stratified, the same division
+    for every seed) into 80 % training and 20 % validation images (the test stream); the test split
+    is never read."""
+    from ..benchmarks.digits import load_digits_validation
     from ..benchmarks.split import tensors_class_incremental
 
     size = cfg.image_size or 8
-    x, y, _, _ = load_digits_tensors(image_size=size, seed=cfg.seed)
-    tr, va = (torch.as_tensor(i) for i in train_test_split(
-        torch.arange(len(y)).numpy(), test_size=0.2, stratify=y.numpy(), random_state=cfg.seed))
-    bm = tensors_class_incremental(x[tr], y[tr], x[va], y[va], n_experiences=cfg.experiences, seed=cfg.seed,
+    x_tr, y_tr, x_va, y_va = load_digits_validation(image_size=size)
+    bm = tensors_class_incremental(x_tr, y_tr, x_va, y_va, n_experiences=cfg.experiences, seed=cfg.seed,
                                    task_labels=task_labels)
     bm.image_shape = (1, size, size)
     return bm
@@ -215,7 +129,7 @@ def _gmm_data(cfg: BootstrapConfig):
 def _digits_data(cfg: BootstrapConfig):
     from ..benchmarks.digits import load_digits_tensors
 
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(seed=cfg.seed)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors()
     return (x_tr, y_tr), (x_te, y_te), None
 
 
@@ -291,77 +205,14 @@ DATA: Mapping[str, Callable] = {"gmm": _gmm_data, "digits": _digits_data, "flowe
 DRIFT_SUITES: Mapping[str, Callable] = {name: _text_suite for name in TEXT_CORPORA}
 
 
-def _gmm_fresh_pool(cfg: BootstrapConfig, train):
-    """New toy points from their own seed stream (disjoint from train and test with probability 1):
-    ``cfg.fresh_size`` of them, by default exactly what the stages need."""
-    from ..benchmarks.gmm import GMMSpec, gmm_samples
-    from ..bootstrap.regimes import real_counts
-    from ..runtime.seeds import seed_for
-
-    spec = GMMSpec()
-    need = max(real_counts(train[1], cfg.mix_real).values()) * max(cfg.stages - 1, 0)
-    size = cfg.fresh_size if cfg.fresh_size is not None else max(spec.n_modes, spec.n_modes * need)
-    pool = gmm_samples(size, spec=spec, seed=seed_for("gmm.fresh", seed=cfg.seed))
-    return train, pool
-
-
-def _stratified_order(cfg: BootstrapConfig, y):
-    """The training split's indices in a seeded order in which every prefix (and every suffix) holds
-    about the same fraction of every class: the fresh pool is a prefix, D a suffix."""
-    from ..runtime.seeds import seed_for
-
-    g = torch.Generator().manual_seed(seed_for("bootstrap.fresh_split", seed=cfg.seed))
-    perm = torch.randperm(len(y), generator=g)
-    # Rank of every point within its class in the random order, over the class size: taking the
-    # smallest keys takes about the same fraction of every class.
-    key = torch.empty(len(y))
-    for c in torch.unique(y).tolist():
-        idx = perm[y[perm] == c]
-        key[idx] = (torch.arange(len(idx)) + 0.5) / len(idx)
-    return torch.argsort(key, stable=True)
-
-
-def _d_size(cfg: BootstrapConfig, n: int, reserved: int) -> int:
-    """The number of points in D: ``cfg.train_size`` (checked against the ``n - reserved`` points
-    left after the fresh pool), or all of them."""
-    if cfg.train_size is None:
-        return n - reserved
-    if not 0 < cfg.train_size <= n - reserved:
-        what = f"{n} training points" + (f" less the {reserved} of the fresh pool" if reserved else "")
-        raise ValueError(f"--train-size {cfg.train_size} does not fit the {what} of {cfg.data!r}: give --train-size "
-                         f"between 1 and {n - reserved}")
-    return cfg.train_size
-
-
-def _split_fresh_pool(cfg: BootstrapConfig, train):
-    """``cfg.fresh_size`` training points set aside (stratified by class, seeded) as the fresh pool;
-    D is the rest, or (``cfg.train_size``) that many of the rest: the same D as ``_split_subset``
-    builds for the other regimes, so every regime starts from the same stage 0."""
-    x, y = train
-    if cfg.fresh_size is None or not 0 < cfg.fresh_size < len(y):
-        raise ValueError(f"the fresh regime on {cfg.data!r} takes its pool out of the {len(y)} training points: "
-                         f"give --fresh-size between 1 and {len(y) - 1} (got {cfg.fresh_size})")
-    order = _stratified_order(cfg, y)
-    keep = order[len(y) - _d_size(cfg, len(y), cfg.fresh_size):].sort().values
-    pool = order[:cfg.fresh_size]
-    return (x[keep], y[keep]), (x[pool], y[pool])
-
-
-def _split_subset(cfg: BootstrapConfig, train):
-    """D = ``cfg.train_size`` training points, stratified by class (the last ones of the seeded
-    order, so the fresh pool of ``_split_fresh_pool`` lies outside it)."""
-    x, y = train
-    keep = _stratified_order(cfg, y)[len(y) - _d_size(cfg, len(y), 0):].sort().values
-    return x[keep], y[keep]
-
-
-#: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime.
-FRESH_POOLS: Mapping[str, Callable] = {"gmm": _gmm_fresh_pool, "digits": _split_fresh_pool,
-                                       "flowers102": _split_fresh_pool, **{name: _split_fresh_pool for name in TEXT_CORPORA}}
+#: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime
+#: (``experiments.bootstrap_splits``).
+FRESH_POOLS: Mapping[str, Callable] = {"gmm": gmm_fresh_pool, "digits": split_fresh_pool,
+                                       "flowers102": split_fresh_pool, **{name: split_fresh_pool for name in TEXT_CORPORA}}
 
 #: Bootstrapping data name -> ``(cfg, train) -> D``: a stratified subset of ``cfg.train_size`` points
 #: (``--train-size``; the gmm toy sizes its data with ``n_samples`` instead).
-TRAIN_SUBSETS: Mapping[str, Callable] = {"digits": _split_subset, "flowers102": _split_subset}
+TRAIN_SUBSETS: Mapping[str, Callable] = {"digits": split_subset, "flowers102": split_subset}
 
 
 def bootstrap_data_loader(name: str) -> Callable:
@@ -444,24 +295,10 @@ SAMPLING_BIAS: Mapping[str, Callable[[float], dict]] = {
 }
 
 
-def _ddpm_guidance(cfg: BootstrapConfig, preset: Preset, train, n_classes: int) -> dict:
-    """Classifier guidance for the loop's DDPM: a classifier of the preset's architecture for the
-    image size (SmallCNN on digits), trained once, on D (the stage-0 real training set; never on the
-    held-out data the drift is scored on) for the preset's RealAcc epochs from its own seed stream,
-    so it is not the drift's feature extractor. Rebuilt identically on resume."""
-    from ..nets import build_classifier, train_classifier
-    from ..runtime.seeds import seed_for
-
-    x, y = train
-    with torch.random.fork_rng(devices=[]):  # built without moving the run's RNG (training redraws the weights)
-        clf = build_classifier(preset.classifier_name(x.shape[1:]), x.shape[1:], n_classes).to(cfg.device)
-    train_classifier(clf, x, y, epochs=cfg.real_acc_epochs, seed=seed_for("bootstrap.guidance", seed=cfg.seed))
-    return {"guidance": clf.requires_grad_(False), "guidance_scale": float(cfg.guidance_scale)}
-
-
 #: Bootstrapping generator name -> ``(cfg, preset, D, n_classes) -> generate keywords``: what
-#: ``--guidance-scale`` sets (ddpm: a guidance classifier trained on D and the scale).
-GUIDANCE: Mapping[str, Callable[..., dict]] = {"ddpm": _ddpm_guidance}
+#: ``--guidance-scale`` sets (ddpm: a guidance classifier trained on D and the scale,
+#: ``experiments.loop_guidance``).
+GUIDANCE: Mapping[str, Callable[..., dict]] = {"ddpm": ddpm_guidance}
 
 
 def sampling_kwargs(cfg: BootstrapConfig, preset: Preset, train, n_classes: int) -> Optional[dict]:

@@ -110,6 +110,7 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
     from ..runtime import distributed as D
     from ..runtime.checkpoint import rng_state, set_rng_state
     from . import registry
+    from .recipe import BuildContext
     from .rundir import open_run
 
     cfg = resolve(cfg)
@@ -122,7 +123,7 @@ def run_replay(cfg: ReplayConfig, run_dir, *, resume: bool = False) -> ReplayOut
         model = build_solver(bm, p)
         metrics = _drift(cfg, p, bm, run) if cfg.drift and recipe.has_generator else []
         evaluator = EvaluationPlugin(*metrics, loggers=run.loggers)
-        ctx = registry.BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=evaluator)
+        ctx = BuildContext(cfg=cfg, preset=p, benchmark=bm, model=model, evaluator=evaluator)
         strategy = recipe.build(ctx)
         if D.sharded():  # last, after the replay plugins have extended each mini-batch
             from ..plugins.data_parallel import DataParallelPlugin

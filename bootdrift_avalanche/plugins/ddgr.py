@@ -44,6 +44,10 @@ from torch import Tensor
 from ..runtime.seeds import seed_for
 from .dgr import DGRPlugin
 
+#: DDGR's classifier-guidance scale: the reference's ``classifier_scale`` (1.0). The one default of
+#: the plugin, the ``DDGR`` strategy, the ``ddgr`` recipe, the examples and the README.
+GUIDANCE_SCALE = 1.0
+
 
 class DDGRPlugin(DGRPlugin, supports_distributed=True):
     """Diffusion-based generative replay with classifier guidance (see the module docstring).
@@ -53,7 +57,8 @@ class DDGRPlugin(DGRPlugin, supports_distributed=True):
             guidance_scale=, guidance_classes=, progress=)`` and ``fit(x, y, steps=, progress=)``,
             e.g. ``DDPMGenerator``.
         replay_per_class: replayed images generated per old class at the start of each experience.
-        guidance_scale: classifier-guidance scale (0 disables guidance).
+        guidance_scale: classifier-guidance scale (``GUIDANCE_SCALE``, the reference's; 0 disables
+            guidance, which is plain generative replay with a DDPM, not DDGR).
         generator_steps: optimisation steps of the generator after each experience (``None``: the
             generator's configured ``train_steps``).
         replay_ratio: replayed samples appended per real sample in each mini-batch (``None``: in
@@ -66,7 +71,7 @@ class DDGRPlugin(DGRPlugin, supports_distributed=True):
     generate_keywords = ("seed", "guidance", "guidance_scale", "guidance_classes", "progress")
     replay_seed_stream = "ddgr.replay"
 
-    def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = 1.0,
+    def __init__(self, generator, *, replay_per_class: int = 20, guidance_scale: float = GUIDANCE_SCALE,
                  generator_steps: Optional[int] = None, replay_ratio: Optional[float] = 1.0,
                  train_generator: bool = True, progress: bool = False, seed: int = 0):
         super().__init__(generator, replay_per_class=replay_per_class, generator_steps=generator_steps,

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from avalanche.training.templates import SupervisedTemplate
 
-from ..plugins.ddgr import DDGRPlugin
+from ..plugins.ddgr import GUIDANCE_SCALE, DDGRPlugin
 
 
 class DDGR(SupervisedTemplate):
@@ -18,7 +18,7 @@ class DDGR(SupervisedTemplate):
     """
 
     def __init__(self, *, model, optimizer, criterion, generator, replay_per_class: int = 20,
-                 guidance_scale: float = 1.0, generator_steps: Optional[int] = None,
+                 guidance_scale: float = GUIDANCE_SCALE, generator_steps: Optional[int] = None,
                  replay_ratio: Optional[float] = 1.0, train_generator: bool = True, progress: bool = False,
                  seed: int = 0, train_mb_size: int = 32, train_epochs: int = 1,
                  eval_mb_size: Optional[int] = None, device="cpu", plugins: Optional[List] = None,

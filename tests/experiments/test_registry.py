@@ -62,7 +62,7 @@ def test_digits_validation_is_the_train_split_alone():
 
     cfg = resolve(ReplayConfig(benchmark="digits-val", preset="tiny", experiences=2, seed=1))
     bm = registry.benchmark_builder("digits-val")(cfg, False)
-    x_tr, _, x_te, _ = load_digits_tensors(seed=1)
+    x_tr, _, x_te, _ = load_digits_tensors()
 
     def images(stream):
         return torch.cat([torch.stack([s[0] for s in exp.dataset]) for exp in stream]).flatten(1)

@@ -9,7 +9,7 @@ from bootdrift_avalanche.nets import MLPClassifier, SmallCNN, make_classifier
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_digits_tensors(seed=0)
+    return load_digits_tensors()
 
 
 def _subset(x, y, classes):

@@ -31,7 +31,7 @@ def tiny_ddpm(num_classes, **over):
 
 
 def _digits():
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2, seed=0)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2)
 
     def ds(x, y):
         keep = y < 4

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .ddgr import DDGRRecipe, ddpm_generator
 from .gan_memory import GANMemoryRecipe, gan_memory_generator
-from ..registry import BuildContext, PluginRecipe
+from ..recipe import BuildContext, PluginRecipe
 
 _ANCHOR_SETTINGS = {"oversample": 2, "anchor_features": 64}
 
@@ -35,6 +35,11 @@ def _anchors(ctx: BuildContext, generator, features: int):
 class AnchoredDDGRRecipe(PluginRecipe, DDGRRecipe):
     SETTINGS = {**DDGRRecipe.SETTINGS, **_ANCHOR_SETTINGS, "moment_weight": 0.1, "moment_batch": 32,
                 "moment_t_max": 0.3}
+
+    def guidance_scale(self, given):
+        """No guidance unless given: the anchoring was set up and measured on the unguided DDPM replay
+        (``dgr-ddpm``; docs/ANCHORED_REPLAY.md)."""
+        return 0.0 if given is None else float(given)
 
     def plugin(self, ctx: BuildContext):
         from ...plugins.anchored_replay import AnchoredDDGRPlugin

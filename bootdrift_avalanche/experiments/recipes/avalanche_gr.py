@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 class AvalancheGRRecipe(Recipe):

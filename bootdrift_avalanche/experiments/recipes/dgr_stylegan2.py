@@ -5,7 +5,7 @@ for it, ``docs/STYLEGAN2.md``), not the DDPM's ``generator_steps``; replays are 
 truncation)."""
 from __future__ import annotations
 
-from ..registry import BuildContext, PluginRecipe
+from ..recipe import BuildContext, PluginRecipe
 
 
 def stylegan2_generator(ctx: BuildContext):

@@ -2,7 +2,7 @@
 experience; sized by the preset's ``gan_memory`` entry."""
 from __future__ import annotations
 
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 def gan_memory_generator(ctx: BuildContext):

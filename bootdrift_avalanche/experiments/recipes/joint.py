@@ -2,7 +2,7 @@
 trained on all the real data seen so far (joint training)."""
 from __future__ import annotations
 
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 class JointRecipe(Recipe):

@@ -1,7 +1,7 @@
 """Recipe: Avalanche's ``Naive`` fine-tuning, the lower bound (no replay, no generator)."""
 from __future__ import annotations
 
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 class NaiveRecipe(Recipe):

@@ -19,7 +19,7 @@ import torch
 from avalanche.training.plugins import ReplayPlugin
 
 from ...runtime.seeds import seed_for
-from ..registry import BuildContext, Recipe
+from ..recipe import BuildContext, Recipe
 
 
 def matched_buffer_size(ctx: BuildContext) -> int:

@@ -50,6 +50,7 @@ class DDPMConfig:
     batch_size: int = 128  # training mini-batch (and default sampling batch)
     train_steps: int = 1000  # optimisation steps of one fit() call when steps= is not given
     grad_clip: float = 1.0  # max gradient norm; stops a rare bad batch from wrecking a continued model
+    hflip: bool = False  # random horizontal flips of the training images (DDGR reference: on; off for digits)
     ema_decay: float = 0.995  # decay of the weights' EMA (diffusers' EMAModel, warm-up min(decay, (1+n)/(10+n))); it carries over between fits
     sample_with_ema: bool = True  # generate() samples from the EMA (True) or from the raw training weights (False, as the DDGR reference); the EMA is kept up to date either way
 
@@ -134,6 +135,8 @@ class DDPMConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not isinstance(self.hflip, bool):
+            raise ValueError(f"hflip must be True or False, got {self.hflip!r}")
         if not isinstance(self.sample_with_ema, bool):
             raise ValueError(f"sample_with_ema must be True or False, got {self.sample_with_ema!r}")
         check_threads(self.threads)

@@ -55,7 +55,7 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
     both on the unet's device; returns the loss of every step.
 
     Each step: a mini-batch (a fresh permutation per epoch, so every image is seen once per epoch),
-    uniform timesteps t, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW
+    uniform timesteps t, with ``cfg.hflip`` each image mirrored with probability 1/2, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW
     at the rate :func:`lr_at` (constant, or annealed linearly to 0 over this call's ``steps``),
     gradient clipping, ``ema.step``. Every random draw comes from ``rng`` (a CPU generator, so a seed
     gives the same batches on any device). A fresh AdamW per call, as the DDGR reference starts a
@@ -94,6 +94,9 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
             xb, yb = x0[idx], y[idx]
             noise = torch.randn(xb.shape, generator=rng).to(dev)
             t = torch.randint(0, cfg.num_train_timesteps, (len(xb),), generator=rng).to(dev)
+            if cfg.hflip:  # each image mirrored with probability 1/2 (drawn only when on: same runs otherwise)
+                flip = (torch.rand(len(xb), generator=rng) < 0.5).to(dev)
+                xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(-1), xb)
             xb, yb, noise, t = xb[shard], yb[shard], noise[shard], t[shard]
             x_t = scheduler.add_noise(xb, noise, t)
             eps = denoiser(x_t, t, class_labels=yb).sample
