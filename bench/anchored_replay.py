@@ -1,6 +1,6 @@
 """Anchored generative replay against the unguided DDPM replay it anchors (``dgr-ddpm``), GAN Memory
-and a real-image buffer on Split Digits: the same solver, epochs, generators and replay counts as ``bench/replay_bench.py`` (every
-method runs as its recipe builds it), drift metrics on, over seeds.
+and a real-image buffer on Split Digits: the same solver, epochs, generators and replay counts as
+``bench/replay_bench.py`` (every method runs as its recipe builds it), drift metrics on, over seeds.
 
 Per run: final average accuracy, average forgetting, and per experience FID / CFID / OTDD / RealAcc
 of what the method replays, scored by the drift metrics' own extractor (``clf``: a classifier

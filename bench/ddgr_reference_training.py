@@ -119,7 +119,8 @@ def run_setting(name: str, seed: int, data, judge, learner, args) -> Dict[str, f
     for group, mask_gen, mask_te in (("old", labels < 5, y_te < 5), ("new", labels >= 5, y_te >= 5)):
         out[f"acc_{group}"] = float((pred[mask_gen] == labels[mask_gen]).float().mean())
         out[f"fid_{group}"] = frechet_distance(f_gen[mask_gen].double(), f_te[mask_te].double())
-        out[f"pixfid_{group}"] = frechet_distance(x_gen[mask_gen].flatten(1).double(), x_te[mask_te].flatten(1).double())
+        out[f"pixfid_{group}"] = frechet_distance(x_gen[mask_gen].flatten(1).double(),
+                                                  x_te[mask_te].flatten(1).double())
     return out
 
 

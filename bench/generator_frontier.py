@@ -17,7 +17,8 @@ Points:
 Per point: **judge accuracy** (a classifier trained on the training part of the train split labels
 the samples; the share labelled as the asked class), **FID_clf** against the validation part of the
 train split (penultimate features of that same classifier, which never sees those images; the
-settings chosen here set the presets, so the test split is never read), **CPU s to train** (cumulative up to the checkpoint),
+settings chosen here set the presets, so the test split is never read), **CPU s to train**
+(cumulative up to the checkpoint),
 **CPU s to sample 1,000 images** (measured on ``--per-class`` x 10 images, scaled). Unguided samples:
 the generator alone. All CPU figures are user+sys of this process with one torch thread.
 
@@ -25,7 +26,8 @@ the generator alone. All CPU figures are user+sys of this process with one torch
     python bench/generator_frontier.py --ddpm 8,16:64 --checkpoints 20 40 --gan-steps 20,10 --per-class 5  # smoke
     python bench/generator_frontier.py --ddpm --gan-steps --per-class 20 --json sg2.json      # StyleGAN2 only
     python bench/generator_frontier.py --ddpm --gan-steps --stylegan2 --per-class 20 \
-        --merge docs/replay_frontier.json sg2.json --json docs/stylegan2_frontier.json --figure docs/stylegan2_frontier.png
+        --merge docs/replay_frontier.json sg2.json --json docs/stylegan2_frontier.json \
+        --figure docs/stylegan2_frontier.png
 
 The frontier (printed last) keeps the points that no other point beats on judge accuracy at a lower
 or equal train + sample cost (sampling counted for ``--replay-images`` images, what a DDGR run draws).

@@ -44,7 +44,8 @@ def _commit() -> str:
     """The code's commit, with ``+dirty`` when the work tree has uncommitted changes."""
     def git(*args):
         return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+dirty" if git("status", "--porcelain", "-uno") else "")
+    dirty = "+dirty" if git("status", "--porcelain", "-uno") else ""
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
 
 
 def _write_json(path: str, results: dict) -> None:
@@ -179,7 +180,8 @@ def report(results: dict, meta: dict, paired) -> None:
     print(f"\nSplit Digits, {cfg['experiences']} experiences, preset {cfg['preset']}, seeds {seeds} "
           f"(mean ± 95 % t-interval; CPU and wall seconds: mean per run); commit {meta['commit']}\n"
           f"command: {meta['command']}{'' if meta.get('complete', True) else '  (incomplete: some method lacks runs)'}")
-    print("| method | final accuracy | forgetting | CPU s | wall s | final accuracy per seed |\n|---|---|---|---|---|---|")
+    print("| method | final accuracy | forgetting | CPU s | wall s | final accuracy per seed |\n"
+          "|---|---|---|---|---|---|")
     for key, r in results.items():
         per_seed = ", ".join(f"{x['final_accuracy']:.3f}" for x in r["runs"])
         print(f"| {key} | {_pm(*r['final_accuracy'])} | {_pm(*r['forgetting'])} | {r['cpu_seconds']:.0f} "

@@ -80,11 +80,13 @@ def cmd_replay(a) -> int:
     from .experiments.replay import run_replay
     from .experiments.tables import replay_table
 
-    run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
+    run_dir = Path(a.resume or a.run_dir
+                   or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
-    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap", "generator_steps",
-                                    "guidance_scale", "n_per_class", "real_acc_epochs") + _COMMON, run_dir)
+    cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap",
+                                    "generator_steps", "guidance_scale", "n_per_class", "real_acc_epochs") + _COMMON,
+                  run_dir)
     D = _start(cfg.device, a.threads)
     out = run_replay(cfg, run_dir, resume=a.resume is not None)
     if D.is_distributed():
@@ -152,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU, best for the small presets)")
         sp.add_argument("--features", choices=list(EXTRACTOR_KINDS),
                         help="feature space of FID/CFID/OTDD, named in every tag (default: clf for images, identity "
-                             "for points; resnet50 and inception need their weights files, see docs/FEATURE_EXTRACTORS.md)")
+                             "for points; resnet50 and inception need their weights files, "
+                             "see docs/FEATURE_EXTRACTORS.md)")
 
     r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,11 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--benchmark", choices=list(BENCHMARKS), help="default: digits")
     r.add_argument("--experiences", type=int, help="default: 5")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
-    r.add_argument("--generator-steps", type=int, help="generator training steps per experience (default: the preset's)")
+    r.add_argument("--generator-steps", type=int,
+                   help="generator training steps per experience (default: the preset's)")
     r.add_argument("--guidance-scale", type=float,
                    help="classifier-guidance scale of the replays (ddgr: default 1.0, the published value; 0 is the "
                         "unguided dgr-ddpm); refused by strategies without guidance")
-    r.add_argument("--n-per-class", type=int, help="drift metrics: real and synthetic samples per class (default: the preset's)")
+    r.add_argument("--n-per-class", type=int,
+                   help="drift metrics: real and synthetic samples per class (default: the preset's)")
     r.add_argument("--real-acc-epochs", type=int, help="epochs of the RealAcc classifier (default: the preset's)")
     r.add_argument("--no-drift", action="store_true", help="skip the drift metrics")
     r.add_argument("--no-umap", action="store_true", help="skip the UMAP figures")

@@ -248,7 +248,8 @@ class ReplayConfig:
     lr: float = 2e-3  # solver learning rate (Adam); 1e-3 left the solver undertrained on 2-class digits experiences
     batch_size: int = 64  # solver mini-batch size
     replay_per_class: Optional[int] = None  # DDGR/GAN Memory replay images per old class (None: preset's)
-    guidance_scale: Optional[float] = None  # classifier-guidance scale (None: the recipe's; ddgr: 1.0 as published, docs/DDGR.md)
+    # classifier-guidance scale (None: the recipe's; ddgr: 1.0 as published, docs/DDGR.md)
+    guidance_scale: Optional[float] = None
     generator_steps: Optional[int] = None  # generator steps per experience (None: preset's)
     drift: bool = True  # compute drift metrics after each experience (strategies with a generator)
     n_per_class: Optional[int] = None  # drift metrics: samples per class (None: preset's)
@@ -262,13 +263,16 @@ class ReplayConfig:
 class BootstrapConfig:
     """What a bootstrapping run does (every field ends up in ``config.json``)."""
 
-    generator: str = "wgan"  # a registered generator (experiments.registry.GENERATORS): wgan (points), ddpm, stylegan2 (images)
+    # a registered generator (experiments.registry.GENERATORS): wgan (points), ddpm, stylegan2 (images)
+    generator: str = "wgan"
     data: str = "gmm"  # a registered data set (experiments.registry.DATA): gmm, digits, flowers102
     stages: int = 10  # number of stages T (stage 0 trains on real data)
     mix_real: float = 0.0  # fraction of real data kept in every later stage's training set (augment, fresh)
     regime: str = "augment"  # training sets (bootstrap.regimes.REGIMES): replace, augment, fresh, accumulate
-    fresh_size: Optional[int] = None  # fresh: real points set aside as the fresh pool (gmm default: what the stages need)
-    sampling_bias: Optional[float] = None  # generate's bias knob at every stage: wgan/stylegan2 truncation psi, ddpm sampling steps
+    # fresh: real points set aside as the fresh pool (gmm default: what the stages need)
+    fresh_size: Optional[int] = None
+    # generate's bias knob at every stage: wgan/stylegan2 truncation psi, ddpm sampling steps
+    sampling_bias: Optional[float] = None
     guidance_scale: Optional[float] = None  # ddpm: classifier-guidance scale at every stage (classifier trained on D)
     train_size: Optional[int] = None  # digits, flowers102: D is a stratified subset of this many training points
     continue_training: bool = False  # keep training one generator instead of a fresh one per stage

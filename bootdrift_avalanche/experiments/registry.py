@@ -208,7 +208,8 @@ DRIFT_SUITES: Mapping[str, Callable] = {name: _text_suite for name in TEXT_CORPO
 #: Bootstrapping data name -> ``(cfg, train) -> (D, fresh_pool)`` for the fresh regime
 #: (``experiments.bootstrap_splits``).
 FRESH_POOLS: Mapping[str, Callable] = {"gmm": gmm_fresh_pool, "digits": split_fresh_pool,
-                                       "flowers102": split_fresh_pool, **{name: split_fresh_pool for name in TEXT_CORPORA}}
+                                       "flowers102": split_fresh_pool,
+                                       **{name: split_fresh_pool for name in TEXT_CORPORA}}
 
 #: Bootstrapping data name -> ``(cfg, train) -> D``: a stratified subset of ``cfg.train_size`` points
 #: (``--train-size``; the gmm toy sizes its data with ``n_samples`` instead).
@@ -240,8 +241,8 @@ def _ddpm_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int)
 
     over = {"train_steps": cfg.generator_steps} if cfg.generator_steps else {}
     return lambda seed: DDPMGenerator(preset.ddpm_config(image_shape=tuple(x_train.shape[1:]),
-                                                         num_classes=n_classes, seed=seed, device=cfg.device, threads=None,
-                                                         **over))
+                                                         num_classes=n_classes, seed=seed, device=cfg.device,
+                                                         threads=None, **over))
 
 
 def _stylegan2_factory(cfg: BootstrapConfig, preset: Preset, x_train, n_classes: int):

@@ -45,7 +45,8 @@ def test_guide_replay_at_cpu_small_with_its_steps_cut(tmp_path, monkeypatch):
     run = tmp_path / "guide"
     assert cli.main(["replay", "--strategy", "guide", "--preset", "cpu-small", "--benchmark", "digits",
                      "--experiences", "2", "--epochs", "1", "--generator-steps", "2",
-                     "--n-per-class", "2", "--real-acc-epochs", "1", "--run-dir", str(run), "--quiet", "--no-umap"]) == 0
+                     "--n-per-class", "2", "--real-acc-epochs", "1", "--run-dir", str(run), "--quiet",
+                     "--no-umap"]) == 0
     assert "FID_clf_unguided/train_phase/train_stream" in _names(run)
 
 

@@ -29,33 +29,45 @@ class DDPMConfig:
     value_range: Tuple[float, float] = (0.0, 1.0)  # the benchmark's pixel range; the model works in [-1, 1]
 
     # -- denoiser: diffusers.UNet2DModel ---------------------------------------------------------
-    block_out_channels: Tuple[int, ...] = (32, 64)  # channels per resolution level; each level after the first halves H and W
+    # channels per resolution level; each level after the first halves H and W
+    block_out_channels: Tuple[int, ...] = (32, 64)
     layers_per_block: int = 2  # ResNet blocks per level (the up path has one more, as in diffusers)
-    attention_resolutions: Tuple[int, ...] = ()  # side lengths (pixels) whose down/up levels get self-attention (ADM's option); attention cost is quadratic in pixels
+    # side lengths (pixels) whose down/up levels get self-attention (ADM's option); attention cost is quadratic in
+    # pixels
+    attention_resolutions: Tuple[int, ...] = ()
     mid_attention: bool = True  # self-attention in the bottleneck: global shape at the cheapest resolution
-    attention_head_dim: Optional[int] = None  # None: one head over all channels; diffusers' default 8 makes many 8-dim heads, ~3x slower on CPU
+    # None: one head over all channels; diffusers' default 8 makes many 8-dim heads, ~3x slower on CPU
+    attention_head_dim: Optional[int] = None
     norm_num_groups: int = 8  # GroupNorm groups; must divide every entry of block_out_channels
     dropout: float = 0.0  # ResNet-block dropout (the DDGR reference uses 0.3 on CIFAR at 128 channels)
     scale_shift_norm: bool = True  # the time/class embedding scales and shifts GroupNorm outputs (ADM, used by DDGR)
 
     # -- noise schedule: diffusers.DDPMScheduler -------------------------------------------------
     num_train_timesteps: int = 1000  # T of the forward process (DDGR: 4000 respaced to 250)
-    beta_schedule: str = "squaredcos_cap_v2"  # cosine schedule (Nichol & Dhariwal 2021), as in DDGR; "linear" is Ho et al.'s
+    # cosine schedule (Nichol & Dhariwal 2021), as in DDGR; "linear" is Ho et al.'s
+    beta_schedule: str = "squaredcos_cap_v2"
     prediction_type: str = "epsilon"  # the UNet predicts the noise ε; classifier guidance is written in ε form
 
     # -- training --------------------------------------------------------------------------------
     lr: float = 1e-3  # AdamW learning rate (small UNets on 8x8 tolerate more than the reference's 1e-4)
-    lr_schedule: str = "constant"  # "constant", or "linear": anneal lr to 0 over each fit's steps (DDGR reference: 1e-4 -> 0 over 15k steps per task); see the package docstring
+    # "constant", or "linear": anneal lr to 0 over each fit's steps (DDGR reference: 1e-4 -> 0 over 15k steps per
+    # task); see the package docstring
+    lr_schedule: str = "constant"
     weight_decay: float = 0.0  # AdamW weight decay
     batch_size: int = 128  # training mini-batch (and default sampling batch)
     train_steps: int = 1000  # optimisation steps of one fit() call when steps= is not given
     grad_clip: float = 1.0  # max gradient norm; stops a rare bad batch from wrecking a continued model
     hflip: bool = False  # random horizontal flips of the training images (DDGR reference: on; off for digits)
-    ema_decay: float = 0.995  # decay of the weights' EMA (diffusers' EMAModel, warm-up min(decay, (1+n)/(10+n))); it carries over between fits
-    sample_with_ema: bool = True  # generate() samples from the EMA (True) or from the raw training weights (False, as the DDGR reference); the EMA is kept up to date either way
+    # decay of the weights' EMA (diffusers' EMAModel, warm-up min(decay, (1+n)/(10+n))); it carries over between fits
+    ema_decay: float = 0.995
+    # generate() samples from the EMA (True) or from the raw training weights (False, as the DDGR reference); the EMA
+    # is kept up to date either way
+    sample_with_ema: bool = True
 
     # -- sampling --------------------------------------------------------------------------------
-    sampler: str = "ddpm"  # "ddpm" (ancestral) or "ddim"; on Split Digits ancestral 50 steps beat deterministic DDIM 50 (classifier accuracy on samples 0.99 vs 0.94)
+    # "ddpm" (ancestral) or "ddim"; on Split Digits ancestral 50 steps beat deterministic DDIM 50 (classifier accuracy
+    # on samples 0.99 vs 0.94)
+    sampler: str = "ddpm"
     num_inference_steps: int = 50  # denoising steps of generate() (<= num_train_timesteps)
     ddim_eta: float = 0.0  # DDIM noise level (0: deterministic; 1: DDPM-like variance)
     guidance_scale: float = 1.0  # classifier-guidance scale s when generate() is given a classifier (DDGR: 1.0)
@@ -63,8 +75,11 @@ class DDPMConfig:
     # -- runtime ---------------------------------------------------------------------------------
     seed: int = 0  # seeds the weights, the training batches/noise and unseeded sampling (runtime.seeds streams)
     device: str = "cpu"  # torch device of the model; never defaults to CUDA
-    threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU; 1 avoids OpenMP stalls on shared cores (runtime/threads.py); None keeps torch's setting
-    flush_denormal: bool = True  # flush float32 denormals to zero inside fit/generate on CPU (free; see runtime/threads.py)
+    # torch threads inside fit/generate on CPU; 1 avoids OpenMP stalls on shared cores (runtime/threads.py); None
+    # keeps torch's setting
+    threads: Optional[int] = DEFAULT_THREADS
+    # flush float32 denormals to zero inside fit/generate on CPU (free; see runtime/threads.py)
+    flush_denormal: bool = True
 
     def __post_init__(self) -> None:
         self.image_shape = tuple(int(s) for s in self.image_shape)

@@ -124,7 +124,8 @@ def classifier_log_prob_grad(
         if classes is not None:
             classes = classes.to(logits.device)
             if int(classes.max()) >= k:
-                raise ValueError(f"guidance_classes contain class {int(classes.max())}, but the classifier has {k} outputs")
+                raise ValueError(f"guidance_classes contain class {int(classes.max())}, "
+                                 f"but the classifier has {k} outputs")
             logits = logits[:, classes]
             # position of each label within `classes`
             target = (y.to(logits.device)[:, None] == classes[None, :]).float().argmax(1)

@@ -55,7 +55,8 @@ def train_denoiser(unet: nn.Module, scheduler, ema, x0: Tensor, y: Tensor, *, cf
     both on the unet's device; returns the loss of every step.
 
     Each step: a mini-batch (a fresh permutation per epoch, so every image is seen once per epoch),
-    uniform timesteps t, with ``cfg.hflip`` each image mirrored with probability 1/2, x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW
+    uniform timesteps t, with ``cfg.hflip`` each image mirrored with probability 1/2,
+    x_t = ``scheduler.add_noise(x0, ε, t)``, loss = MSE(ε̂(x_t, t, y), ε), AdamW
     at the rate :func:`lr_at` (constant, or annealed linearly to 0 over this call's ``steps``),
     gradient clipping, ``ema.step``. Every random draw comes from ``rng`` (a CPU generator, so a seed
     gives the same batches on any device). A fresh AdamW per call, as the DDGR reference starts a
