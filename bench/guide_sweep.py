@@ -41,7 +41,7 @@ def run(method: str, scale: float, *, seed: int, preset: str, experiences: int, 
 
     cfg = config.ReplayConfig(strategy=method, benchmark="digits", experiences=experiences, preset=preset,
                               seed=seed, umap=False, progress=False,
-                              guidance_scale=scale if method == "ddgr" else 0.0)
+                              guidance_scale=scale if method == "ddgr" else None)
     presets = config.PRESETS
     if method == "guide":
         p = presets[preset]

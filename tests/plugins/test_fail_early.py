@@ -25,7 +25,7 @@ class UserGenerator:
     fitted, then broken as ``mode`` says (``good`` stays good); ``mode_now`` breaks it from the start."""
 
     def __init__(self, mode="good", *, mode_now=None):
-        x, y, _, _ = load_digits_tensors(image_size=8, test_size=0.2, seed=0)
+        x, y, _, _ = load_digits_tensors(image_size=8, test_size=0.2)
         self.x, self.y = x, y
         self.mode, self.now = mode, mode_now
         self.fits = 0
@@ -68,7 +68,7 @@ def _train_all(strategy, stream=BM.train_stream):
 
 
 def _normalised_digits():
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2, seed=0)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2)
     return tensors_class_incremental((x_tr - MEAN) / STD, y_tr, (x_te - MEAN) / STD, y_te, n_experiences=2, seed=0)
 
 
@@ -142,7 +142,7 @@ def test_drift_metrics_refuse_a_generator_that_turns_to_another_scale_after_trai
 
 @pytest.mark.parametrize("x,ok", [("same", True), ("noise", True), ("constant", True)])
 def test_the_scale_check_leaves_poor_generators_on_the_right_scale_alone(x, ok):
-    xs, _, _, _ = load_digits_tensors(image_size=8, test_size=0.2, seed=0)
+    xs, _, _, _ = load_digits_tensors(image_size=8, test_size=0.2)
     ref = ValueStats.of(xs[:300])
     samples = {"same": xs[300:400], "noise": torch.rand(100, 1, 8, 8), "constant": torch.full((100, 1, 8, 8), 0.5)}[x]
     assert (scale_problem(samples, ref) is None) == ok
@@ -178,7 +178,7 @@ def test_a_reference_stream_without_a_train_class_fails_before_training():
 
 
 def _reference_with(n_of_class0):
-    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2, seed=0)
+    x_tr, y_tr, x_te, y_te = load_digits_tensors(image_size=8, test_size=0.2)
     keep = torch.cat([torch.nonzero(y_te == 0).flatten()[:n_of_class0], torch.nonzero(y_te != 0).flatten()])
     return tensors_class_incremental(x_tr, y_tr, x_te[keep], y_te[keep], n_experiences=2, seed=0,
                                      fixed_class_order=list(range(10)))
