@@ -61,9 +61,9 @@ def check_drift_setup(computation, strategy) -> None:
     from .generator_lookup import find_sampler
 
     sampler = find_sampler(strategy, computation.generator)  # LookupError: says how to pass one
-    pool = computation._reference
+    pool = computation.reference
     train_keys = _train_keys(strategy)
-    counts = {k: len(v) for k, v in pool._class_index().items()}
+    counts = pool.counts()
     if train_keys is not None:
         for task, cls in train_keys:
             n = (counts.get((task, cls), 0) if pool.repeated

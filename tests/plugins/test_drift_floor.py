@@ -8,7 +8,8 @@ import torch
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.metrics.intervals import DEFAULT_REPLICATES
-from bootdrift_avalanche.plugins.drift import DriftComputation, _ClassPool
+from bootdrift_avalanche.plugins.drift import DriftComputation
+from bootdrift_avalanche.plugins.reference_pool import ReferencePool
 
 from ..benchmarks.fake_data import write_fake_cifar100
 
@@ -21,7 +22,7 @@ class _HeldOut:
     uses, plus Gaussian noise of ``sigma`` (0: a perfect generator)."""
 
     def __init__(self, stream, n, sigma=0.0):
-        self.pool = _ClassPool(stream, n_per_class=n, seed=0, stream_name="", seed_stream="drift.feature_data",
+        self.pool = ReferencePool(stream, n_per_class=n, seed=0, stream_name="", seed_stream="drift.feature_data",
                                offset=2 * n)
         self.sigma = sigma
 
