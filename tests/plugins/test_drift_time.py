@@ -42,7 +42,8 @@ def test_timer_parts_are_exclusive_and_add_up():
     out = timer.scalars()
     assert out["DriftTime/features"] == pytest.approx(0.1, abs=0.03)
     assert out["DriftTime/metrics"] == pytest.approx(0.05, abs=0.03)
-    assert out["DriftTime/metrics"] + out["DriftTime/features"] == pytest.approx(out["DriftTime"], abs=0.01)
+    # the untimed glue between the parts is a few lines of Python; a loaded machine may preempt there
+    assert out["DriftTime/metrics"] + out["DriftTime/features"] == pytest.approx(out["DriftTime"], abs=0.05)
     assert out["DriftTimeCPU"] < 0.1  # sleeping is wall time, not CPU time
     with pytest.raises(ValueError, match="unknown drift time part"):
         with timer.part("loading"):
