@@ -40,7 +40,11 @@ def cohort0(table: dict, head: str) -> dict:
     """Cohort 0's ``head`` (``CFID_clf`` or ``CFID_clf_unguided``) at its last logged experience:
     value, floor, excess and the excess's interval (``None`` where not logged)."""
     from bootdrift_avalanche.metrics.cohorts import cohort_curves
+    from bootdrift_avalanche.metrics.qualifiers import FLOOR, UNGUIDED, qualified
 
+    if head.endswith(UNGUIDED):  # the generator alone is compared with the replay's floor, logged once
+        floor = qualified(head[: -len(UNGUIDED)], FLOOR)
+        table = {**table, **{qualified(k, UNGUIDED): v for k, v in table.items() if k.partition("/")[0] == floor}}
     curves = cohort_curves(table, head)
     if not curves:
         return {"value": None, "floor": None, "excess": None, "lo": None, "hi": None, "experience": None}
