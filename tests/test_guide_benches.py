@@ -37,12 +37,11 @@ def test_the_summary_gives_t_intervals_a_rank_correlation_and_a_figure(tmp_path)
     sweep = _load("guide_sweep")
 
     def row(method, scale, seed, acc, forg, excess):
-        c = {"value": excess + 10.0, "floor": 10.0, "excess": excess, "lo": excess - 1, "hi": excess + 1,
-             "experience": 2}
-        none = dict.fromkeys(c)
+        none = dict.fromkeys(("value", "floor", "excess", "lo", "hi", "experience"))
+        c = none if excess is None else {"value": excess + 10.0, "floor": 10.0, "excess": excess, "lo": excess - 1,
+                                         "hi": excess + 1, "experience": 2}
         return {"method": method, "scale": scale, "seed": seed, "final_accuracy": acc, "forgetting_exp0": forg,
-                "cohort0": c if excess is not None else none, "cohort0_unguided": none, "cpu_seconds": 1.0,
-                "wall_seconds": 1.0}
+                "cohort0": c, "cohort0_unguided": none, "cpu_seconds": 1.0, "wall_seconds": 1.0}
 
     rows = [row("guide", s, seed, 0.9 - s / 10, s / 10 + seed / 100, 10 * s + seed) for s in (0.1, 0.5, 1.0)
             for seed in (0, 1, 2)] + [row("replay-buffer", None, seed, 0.95, 0.01, None) for seed in (0, 1)]
