@@ -113,6 +113,8 @@ FIELDS = {  # name -> how a row gives it
     "forgetting_exp0": lambda r: r["forgetting_exp0"],
     "excess": lambda r: r["cohort0"]["excess"],
     "excess_unguided": lambda r: r["cohort0_unguided"]["excess"],
+    # the half-width of the run's own (bootstrap) interval of its excess
+    "excess_within": lambda r: None if r["cohort0"]["hi"] is None else (r["cohort0"]["hi"] - r["cohort0"]["lo"]) / 2,
     "cfid": lambda r: r["cohort0"]["value"],
     "floor": lambda r: r["cohort0"]["floor"],
     "cpu_seconds": lambda r: r["cpu_seconds"],
@@ -151,14 +153,16 @@ def _pm(m, h, n, digits=3):
 
 def print_summary(summary: list, corr: dict) -> None:
     print("\nmean ± 95 % t-interval over seeds; excess = cohort 0's mean per-class CFID_clf minus its "
-          "real-vs-real floor after the last experience")
-    print("| method | seeds | final accuracy | forgetting, exp. 0 | CFID excess, cohort 0 | generator alone "
-          "(`_unguided`) | raw CFID | floor | CPU s/run |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "real-vs-real floor after the last experience; within-run ± = the mean half-width of a run's own "
+          "bootstrap interval of that excess")
+    print("| method | seeds | final accuracy | forgetting, exp. 0 | CFID excess, cohort 0 | within-run ± "
+          "| generator alone (`_unguided`) | raw CFID | floor | CPU s/run |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for c in summary:
-        print(f"| {label(c['method'], c['scale'])} | {' '.join(map(str, c['seeds']))} | {_pm(*c['final_accuracy'])} | "
-              f"{_pm(*c['forgetting_exp0'])} | {_pm(*c['excess'], 2)} | {_pm(*c['excess_unguided'], 2)} | "
-              f"{_pm(*c['cfid'], 2)} | {_pm(*c['floor'], 2)} | {c['cpu_seconds'][0]:.0f} |")
+        cells = [label(c["method"], c["scale"]), " ".join(map(str, c["seeds"])), _pm(*c["final_accuracy"]),
+                 _pm(*c["forgetting_exp0"]), _pm(*c["excess"], 2), _pm(c["excess_within"][0], math.nan, 0, 1),
+                 _pm(*c["excess_unguided"], 2), _pm(*c["cfid"], 2), _pm(*c["floor"], 2), f"{c['cpu_seconds'][0]:.0f}"]
+        print("| " + " | ".join(cells) + " |")
     for k in ("forgetting_exp0", "final_accuracy"):
         if k in corr:
             print(f"Spearman rho(excess, {k}) over {corr['n_configurations']} configurations' means: "
@@ -194,8 +198,10 @@ def figure(summary: list, rows: list, path) -> None:
             (x, xh, _), (y, yh, _) = c["excess"], c[k]
             ax.errorbar(x, y, xerr=xh if math.isfinite(xh) else None, yerr=yh if math.isfinite(yh) else None,
                         fmt="o", color=colours.get(c["method"], "k"), capsize=3)
-            ax.annotate(label(c["method"], c["scale"]), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
-        ax.set_xlabel("cohort 0: CFID_clf excess over the real-vs-real floor (after the last experience)")
+            rank = [d for d in summary if d["method"] == c["method"]].index(c)  # stagger labels of close points
+            ax.annotate(label(c["method"], c["scale"]), (x, y), textcoords="offset points",
+                        xytext=(6 if c["method"] != "ddgr" else -40, 10 - 11 * rank), fontsize=8)
+        ax.set_xlabel("CFID_clf excess over the floor, cohort 0, after the last experience")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     for m, col in colours.items():
