@@ -196,17 +196,13 @@ def figure(summary: list, rows: list, path) -> None:
                         ax.axhspan(m - h, m + h, color="0.6", alpha=0.2)
                 continue
             (x, xh, _), (y, yh, _) = c["excess"], c[k]
+            rank = [d for d in summary if d["method"] == c["method"]].index(c)  # marker: the scale's rank
             ax.errorbar(x, y, xerr=xh if math.isfinite(xh) else None, yerr=yh if math.isfinite(yh) else None,
-                        fmt="o", color=colours.get(c["method"], "k"), capsize=3)
-            rank = [d for d in summary if d["method"] == c["method"]].index(c)  # stagger labels of close points
-            ax.annotate(label(c["method"], c["scale"]), (x, y), textcoords="offset points",
-                        xytext=(6 if c["method"] != "ddgr" else -40, 10 - 11 * rank), fontsize=8)
+                        fmt="osD^v"[rank % 5], color=colours.get(c["method"], "k"), capsize=3, ms=6,
+                        label=label(c["method"], c["scale"]))
         ax.set_xlabel("CFID_clf excess over the floor, cohort 0, after the last experience")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-    for m, col in colours.items():
-        if any(c["method"] == m for c in summary):
-            axes[0].plot([], [], "o", color=col, label=m)
     axes[0].legend(fontsize=8, loc="best")
     fig.suptitle("Split Digits, cpu-small: mean ± 95 % t-interval over seeds (dots: single seeds)", fontsize=10)
     fig.tight_layout()
