@@ -51,9 +51,9 @@ def drift_values(cache_dir: str) -> dict:
     gen = _NoisyHeldOut(bm.train_stream, 10)
     metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, features="clf",
                             n_per_class=10, generator=gen, seed=3, feature_cache_dir=cache_dir,
-                            real_acc_epochs=2, otdd_max_samples=None, samples=False,
+                            suite=SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False,
                                               umap=False, fid=True, cfid=True, otdd=True, kid=True,
-                                              real_accuracy=True, floor=True, fixed_n=True, intervals=12)
+                                              real_accuracy=True, floor=True, fixed_n=True, intervals=12))
     out = {}
     for k, exp in enumerate(bm.train_stream):
         gen.sigma = 0.05 + 0.2 * k
