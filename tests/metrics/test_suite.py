@@ -16,7 +16,7 @@ from bootdrift_avalanche.metrics import (
     sample_picture,
     tag_for,
 )
-from bootdrift_avalanche.metrics import sample_grid as G
+from bootdrift_avalanche.pictures import sample_grid as G
 from bootdrift_avalanche.metrics.qualifiers import qualified
 from bootdrift_avalanche.logging import log_values
 from bootdrift_avalanche.metrics.umap import UMAPProjection
