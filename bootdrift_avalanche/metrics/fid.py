@@ -73,6 +73,14 @@ def frechet_distance(
     return frechet_from_gauss(gs[0], gs[1])
 
 
-from .cfid import CFIDResult, cfid, check_class_size  # noqa: E402  (re-exported)
+__all__ = ["GaussianStats", "frechet_distance"]
 
-__all__ = ["CFIDResult", "GaussianStats", "cfid", "check_class_size", "frechet_distance"]
+
+def __getattr__(name: str):
+    """``fid.cfid``, ``fid.CFIDResult`` and ``fid.check_class_size`` still resolve (they live in
+    :mod:`.cfid`, which imports this module: a plain import here would be circular)."""
+    if name in ("CFIDResult", "cfid", "check_class_size"):
+        import importlib
+
+        return getattr(importlib.import_module(".cfid", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,28 +20,18 @@ import torch
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins.drift import drift_metrics
-from bootdrift_avalanche.plugins.reference_pool import ReferencePool
+
+from .test_drift_floor import _HeldOut
 
 RECORDED = Path(__file__).resolve().parent.parent / "data" / "drift_values_tiny.json"
 TOL = 1e-9
 
 
-class _NoisyHeldOut:
-    """Real train images of the asked classes (after those the extractor and the floor use) plus
-    Gaussian noise of ``sigma``, seeded by the drift plugin's seed."""
-
-    def __init__(self, stream, n):
-        self.pool = ReferencePool(stream, n_per_class=n, seed=0, stream_name="", seed_stream="drift.feature_data",
-                                  offset=2 * n)
-        self.sigma = 0.0
+class _NoisyHeldOut(_HeldOut):
+    """``test_drift_floor``'s held-out real images plus noise, clipped to the images' [0, 1]."""
 
     def generate(self, labels, *, seed=None):
-        x = torch.empty(len(labels), *self.pool.samples((0, int(labels[0])))[0].shape)
-        for c in torch.unique(labels).tolist():
-            rows = labels == c
-            x[rows] = self.pool.samples((0, c))[: int(rows.sum())]
-        g = torch.Generator().manual_seed(seed or 0)
-        return (x + self.sigma * torch.randn(x.shape, generator=g)).clamp(0.0, 1.0)
+        return super().generate(labels, seed=seed).clamp(0.0, 1.0)
 
 
 def drift_values(cache_dir: str) -> dict:
