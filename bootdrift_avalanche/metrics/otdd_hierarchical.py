@@ -15,7 +15,7 @@ from .otdd import class_gaussians, emd2, gaussian_label_distances, labelled_sets
 
 
 def otdd_hierarchical(feats_a: ArrayLike, labels_a: ArrayLike, feats_b: ArrayLike, labels_b: ArrayLike) -> float:
-    """Hierarchical OTDD between (feats_a, labels_a) and (feats_b, labels_b) (module docstring).
+    """Hierarchical OTDD between (feats_a, labels_a) and (feats_b, labels_b) (``docs/DRIFT_METRICS.md``).
 
     Raises:
         ValueError: bad shapes, NaN/Inf, mismatched dimensions, a class with fewer than 2 points.

@@ -26,7 +26,7 @@ def otdd_sliced(
     seed: int = 0,
     double: bool = False,
 ) -> float:
-    """s-OTDD between (feats_a, labels_a) and (feats_b, labels_b) (see the module docstring).
+    """s-OTDD between (feats_a, labels_a) and (feats_b, labels_b) (``docs/DRIFT_METRICS.md``).
 
     Args:
         feats_a, feats_b: (N, d) features, same d, on any device (computed on ``feats_a``'s).

@@ -18,7 +18,7 @@ from .replay import ReplaySetPlugin, experience_task_tensors
 
 
 class AnchoredReplayPlugin(ReplaySetPlugin):
-    """Anchoring for a replay plugin (combine by inheritance; see the module docstring).
+    """Anchoring for a replay plugin (combine by inheritance; ``docs/ANCHORED_REPLAY.md``).
 
     Args:
         generator: the wrapped plugin's generator.
@@ -95,5 +95,5 @@ class AnchoredDDGRPlugin(AnchoredReplayPlugin, DDGRPlugin):
 
 
 class AnchoredGANMemoryPlugin(AnchoredReplayPlugin, GANMemoryPlugin):
-    """GAN Memory with anchored replay by selection (``oversample``); see the module docstring for
+    """GAN Memory with anchored replay by selection (``oversample``); see ``docs/ANCHORED_REPLAY.md`` for
     why there is no moment matching. Other arguments: ``GANMemoryPlugin``'s."""

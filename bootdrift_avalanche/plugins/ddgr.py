@@ -20,7 +20,7 @@ GUIDANCE_SCALE = 1.0
 
 
 class DDGRPlugin(DGRPlugin, supports_distributed=True):
-    """Diffusion-based generative replay with classifier guidance (see the module docstring).
+    """Diffusion-based generative replay with classifier guidance (``docs/DDGR.md``).
 
     Args:
         generator: a class-conditional generator with ``generate(labels, seed=, guidance=,
@@ -52,7 +52,7 @@ class DDGRPlugin(DGRPlugin, supports_distributed=True):
         """Images of generator ``labels`` guided by a frozen copy of the current classifier
         (``strategy.model``) with a softmax over the seen classes (and any class of ``labels``
         not seen yet), scaled by ``guidance_scale``: how the replay set is drawn. Per task, through
-        :class:`TaskGuide`, for a multi-head model or repeated class ids (module docstring); the
+        :class:`TaskGuide`, for a multi-head model or repeated class ids (``docs/DDGR.md``); the
         labels of each task then get their own seed, derived from ``seed``, unless only one task
         is asked for."""
         classifier = copy.deepcopy(strategy.model).eval()

@@ -59,7 +59,7 @@ class _DriftMetric(PluginMetric[float]):
             return []
         names = self._names()
         self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
-        x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric): see the module doc
+        x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric), docs/DRIFT_METRICS.md
         # a name is ours when its first path component is, without qualifiers (CFID_clf/Class003 and
         # CFID_clf_unguided_lo/Class003 belong to CFID_clf; metrics.qualifiers)
         return [MetricValue(self, tag_for(name), v, x) for name, v in loggable(values).items()

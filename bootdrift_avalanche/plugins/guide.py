@@ -24,7 +24,7 @@ from .task_keys import experience_keys
 
 
 class GUIDEPlugin(DGRPlugin):
-    """Diffusion replay guided toward the current task's classes (see the module docstring).
+    """Diffusion replay guided toward the current task's classes (``docs/GUIDE.md``).
 
     Args:
         generator: a class-conditional generator with ``generate(labels, seed=, guidance=,
@@ -80,7 +80,7 @@ class GUIDEPlugin(DGRPlugin):
     # -- the guidance --------------------------------------------------------------------------
     def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
         """Images of generator ``labels`` guided toward the classes of the current (or last
-        trained) experience by a frozen copy of ``strategy.model`` (module docstring); unguided
+        trained) experience by a frozen copy of ``strategy.model`` (``docs/GUIDE.md``); unguided
         before any experience or with ``guidance_scale`` 0."""
         guidance = self.guidance(strategy) if self.guidance_scale and self.current_keys else None
         return self.generator.generate(labels, seed=seed, guidance=guidance, guidance_scale=self.guidance_scale,

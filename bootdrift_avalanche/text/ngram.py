@@ -40,7 +40,7 @@ class NGramConfig:
 
 class NGramGenerator:
     """Generator protocol (``fit(x, y)``, ``generate(labels, *, seed=None)``, ``state_dict``) for
-    token chunks ``(N, chunk_len)`` with topic labels; see the module docstring."""
+    token chunks ``(N, chunk_len)`` with topic labels; see ``docs/TEXT_LOOP.md``."""
 
     def __init__(self, cfg: NGramConfig) -> None:
         self.cfg = cfg
@@ -150,7 +150,7 @@ class NGramGenerator:
 
     def perplexity(self, x: Tensor, y: Tensor) -> float:
         """exp of the mean negative log-likelihood of the non-padding tokens of chunks ``x`` (topics
-        ``y``) under the longest-context counts smoothed add-``score_k`` (module docstring)."""
+        ``y``) under the longest-context counts smoothed add-``score_k`` (``docs/TEXT_LOOP.md``)."""
         if not self.tables:
             raise RuntimeError("the n-gram model is not fitted")
         xs, ys = np.asarray(x.long().cpu().numpy()), np.asarray(y.long().cpu().numpy())
