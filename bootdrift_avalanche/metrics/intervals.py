@@ -29,8 +29,8 @@ from torch import Tensor
 from .qualifiers import HI, LO, qualified
 
 Stat = Callable[[Tensor, Tensor, Tensor, Tensor], Mapping[str, float]]
-#: the drift plugin's bootstrap replicates: 96.5 % coverage of 95 % intervals in
-#: ``bench/interval_coverage.py`` (98.0 % with 20), at 3/5 of 20's cost (``bench/drift_cost.py``)
+#: the drift plugin's bootstrap replicates, chosen by coverage (``bench/interval_coverage.py``) and cost
+#: (``bench/drift_cost.py``): ``docs/DRIFT_FLOOR.md``
 DEFAULT_REPLICATES = 12
 
 

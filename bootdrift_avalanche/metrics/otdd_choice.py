@@ -3,12 +3,8 @@ variant above that, each logged under its own name so that an approximation is n
 exact OTDD.
 
 :data:`LARGE_OTDD` is the registry of the variants for large sets (name -> metric name prefix and
-function); :func:`choose_otdd` applies the size rule. Default variant and threshold, from
-``bench/metrics_scale.py`` (one CPU thread, d = 128, 100 classes, a loaded 2-core machine): exact
-OTDD took 0.3 CPU s at 1,000 points per side and 14.5 CPU s / +1 GB at 5,000 (O(n²) memory, so
-it stops there); the hierarchical variant was +1.7 % (1,000) and +1.0 % (5,000) above it and
-computed 50,000 × 50,000 points in 12 CPU s with +450 MB. The entropic variant was closer
-(−0.1 %, −0.2 %) but took 34 CPU s at 5,000 (O(n²·d)); s-OTDD is on another scale.
+function); :func:`choose_otdd` applies the size rule. Why this default variant and threshold
+(``bench/metrics_scale.py``): ``docs/DRIFT_METRICS.md`` (implementation notes).
 """
 from __future__ import annotations
 

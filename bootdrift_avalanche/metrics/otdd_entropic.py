@@ -15,9 +15,9 @@ schedule from D² down to ε, factor ``scaling``² per step, Feydy 2020, Alg. 3.
 the cost with KeOps (its ``online`` backend), which needs a C++/CUDA compiler at run time and is
 not a dependency here; the soft-min below is its plain-torch equivalent: rows in blocks, each
 block's cost ‖x‖² + ‖x′‖² − 2 x·x′ + W[y, y′] rebuilt by one matmul and reduced by logsumexp. So
-memory is O((n + m)·d + block·m), time O(iterations · n · m · d) — measured on one CPU thread (d = 128): 1.6 CPU s at
-n = 1,000 and 34 CPU s at 5,000 (−0.1 % and −0.2 % against exact OTDD), so hours at 50,000; on a
-GPU the same code runs on CUDA tensors (not measured: no GPU was available).
+memory is O((n + m)·d + block·m), time O(iterations · n · m · d): a GPU method at large n (the same
+code runs on CUDA tensors). Its time and error against exact OTDD: ``docs/DRIFT_METRICS.md``
+(implementation notes).
 """
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ class SuiteConfig:
 
     Attributes:
         fid, cfid, otdd, real_accuracy, samples, umap: compute that value (see the module docstring;
-            UMAP is off by default: its first fit costs ~12 CPU s, ``docs/DRIFT_COST.md``).
+            UMAP is off by default: its first fit is dear, ``docs/DRIFT_COST.md``).
         otdd_max_samples: exact OTDD on this many points per set, drawn at random (``None``: all
             points, with the size rule below).
         otdd_exact_max: exact OTDD while both sets have at most this many points, the variant

@@ -32,10 +32,8 @@ from ._checks import ArrayLike, as_features, as_labels, check_same_dim
 def torch_threads_kept() -> Iterator[None]:
     """Run a umap-learn call and give torch back its thread count afterwards. umap's numba kernels
     start numba's OpenMP threading layer, which sets OpenMP's thread count to the number of cores,
-    and torch's intra-op pool (OpenMP too) then runs on that many: after one UMAP fit in a process
-    set to 1 thread, torch reported 2, and 20 training steps of a small CNN took 2.9 instead of
-    0.08 CPU s on a shared 2-core machine (the barrier stalls of ``runtime/threads.py``), so every
-    experience trained after the first drift evaluation was that much slower."""
+    and torch's intra-op pool (OpenMP too) then runs on that many: every experience trained after the
+    first drift evaluation would stall on OpenMP barriers (``runtime/threads.py``, ``docs/CPU_THREADS.md``)."""
     n = torch.get_num_threads()
     try:
         yield

@@ -27,7 +27,7 @@ __all__ = ["expected_tail_survival"]
 
 #: The chains of tail tokens (counts 1 or 2 in pydoc) are followed on counts 0 .. MAX_COUNT: the
 #: mass they leave there within a few stages is below 1e-9 (checked), and the exact chain on all
-#: n_c + 1 counts of a large topic would take ~50 CPU s and 0.7 GB (n_c = 9,408).
+#: n_c + 1 counts of a large topic would take far longer and far more memory (n_c in the thousands).
 MAX_COUNT = 100
 
 

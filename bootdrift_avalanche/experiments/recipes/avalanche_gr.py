@@ -33,7 +33,7 @@ from ..recipe import BuildContext, Recipe
 class AvalancheGRRecipe(Recipe):
     task_labels = True  # GenerativeReplay extends mbatch[-1]: with [x, y] batches that is y, twice
     has_generator = True
-    #: The best validation run of bench/replay_tuning.py: trial 8, accuracy 0.868 (the first set-up: 0.451).
+    #: The best validation run of bench/replay_tuning.py (docs/REPLAY.md, implementation notes).
     SETTINGS: Dict[str, Any] = dict(nhid=8, generator_lr=1e-3, generator_epochs=50, train_mb_size=16,
                                     replay_size=100, increasing_replay_size=False, epochs=10)
 
