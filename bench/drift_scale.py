@@ -105,7 +105,13 @@ def child_drift(data: str, n: int) -> dict:
     return out
 
 
-def child_label(classes: int, n: int, d: int, device: str = "cpu") -> dict:
+def child_label(classes: int, n: int, d: int, device: str = "cpu", sep: float = 1.0, route: str = "full") -> dict:
+    """One label-cost measurement: ``full`` every class pair (``gaussian_label_distances``, what
+    OTDD, OTDDent and OTDD-compat use) or ``plan`` the class plan of OTDDhier (the variant at this
+    size): the full matrix then ``ot.emd`` where the code has no ``otdd_class_plan``, else the pairs
+    the plan can use. ``plan_cost`` (Σ π·W) is the same for both routes when the plans agree."""
+    import numpy as np
+    import ot  # noqa: F401  (imported before the clock: a one-time cost of the process)
     import torch
 
     torch.set_num_threads(1)
@@ -114,20 +120,34 @@ def child_label(classes: int, n: int, d: int, device: str = "cpu") -> dict:
 
     g = torch.Generator().manual_seed(0)
     y = torch.arange(classes).repeat_interleave(n)
-    centres = torch.randn(classes, d, generator=g, dtype=torch.float64)
+    centres = sep * torch.randn(classes, d, generator=g, dtype=torch.float64)
     xa = centres[y] + torch.randn(len(y), d, generator=g, dtype=torch.float64)
     xb = centres[y] + 1.2 * torch.randn(len(y), d, generator=g, dtype=torch.float64)
     xa, xb, y = xa.to(device), xb.to(device), y.to(device)
+    mass = torch.full((classes,), 1.0 / classes, dtype=torch.float64)
     sync()
     rss0 = _peak_rss_mb()
     w0, c0 = _clocks()
     ga = class_gaussians(xa, y, torch.arange(classes, device=device), "a")
     gb = class_gaussians(xb, y, torch.arange(classes, device=device), "b")
-    w = gaussian_label_distances(ga, gb)
+    out = {}
+    if route == "full":
+        w = gaussian_label_distances(ga, gb)
+        out.update(checksum=float(w.sum()), diag_mean=float(w.diagonal().mean()), pairs=classes * classes)
+    else:
+        try:
+            from bootdrift_avalanche.metrics.otdd_class_plan import class_plan
+        except ImportError:  # the baseline: the full matrix, then the plan
+            import ot
+
+            w = gaussian_label_distances(ga, gb)
+            plan, pairs = ot.emd(mass.numpy(), mass.numpy(), (2.0 * w).numpy()), classes * classes
+        else:
+            plan, w, pairs = class_plan(ga, gb, mass, mass)
+        out.update(checksum=float((torch.from_numpy(np.asarray(plan)) * w).sum()), pairs=pairs)
     sync()
     w1, c1 = _clocks()
-    return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0,
-            "checksum": float(w.sum()), "diag_mean": float(w.diagonal().mean())}
+    return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0, **out}
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,7 +218,7 @@ def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict
 
 
 def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: int, baseline_max: int,
-                results: dict, device: str = "cpu") -> None:
+                results: dict, device: str = "cpu", route: str = "full", sep: float = 1.0) -> None:
     for n in ns:
         rows = []
         for c in classes:
@@ -206,18 +226,20 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             for name, tree in trees.items():  # alternating baseline / current at every size
                 if name == "baseline" and c > baseline_max:
                     continue
-                row[name] = run_child(tree, ["label", str(c), str(n), str(d), device])
+                row[name] = run_child(tree, ["label", str(c), str(n), str(d), device, str(sep), route])
             rows.append(row)
-        results[f"label_n{n}"] = rows
-        print(f"\n== OTDD label cost alone, n = {n} per class, d = {d}, on {device} ==")
+        results[f"label_{route}_sep{sep}_n{n}"] = rows
+        what = {"full": "every class pair", "plan": "OTDDhier's class plan (baseline: full matrix + emd)"}[route]
+        print(f"\n== OTDD label cost alone, {what}: n = {n} per class, d = {d}, class centres "
+              f"{sep} x N(0, I), on {device} ==")
         print(f"{'classes':>7s} {'baseline CPU s':>15s} {'current CPU s':>14s} {'ratio':>6s} {'current wall s':>14s} "
-              f"{'current +MB':>11s} {'rel diff of sum':>15s}")
+              f"{'current +MB':>11s} {'pairs':>8s} {'rel diff':>9s}")
         for row in rows:
             b, c = row.get("baseline"), row["current"]
             diff = abs(b["checksum"] - c["checksum"]) / abs(b["checksum"]) if b else float("nan")
             print(f"{row['classes']:7d} {b['cpu'] if b else float('nan'):15.2f} {c['cpu']:14.2f} "
                   f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['wall']:14.2f} "
-                  f"{c['extra_rss_mb']:11.0f} {diff:15.1e}")
+                  f"{c['extra_rss_mb']:11.0f} {c.get('pairs', 0):8d} {diff:9.1e}")
         cs = [r["classes"] for r in rows]
         k = fit_exponent(cs, [r["current"]["cpu"] for r in rows])
         at = next((r["current"]["cpu"] for r in rows if r["classes"] == 1000), None)
@@ -228,7 +250,7 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
         else:
             how = "measured"
         print(f"current: growth exponent in classes {k:.2f} ({cs[0]}-{cs[-1]}); "
-              f"at 1,000 classes {at:.0f} CPU s ({how})")
+              f"at 1,000 classes {at:.1f} CPU s ({how})")
         bs = [(r["classes"], r["baseline"]["cpu"]) for r in rows if "baseline" in r]
         if len(bs) >= 2:
             print(f"baseline: growth exponent {fit_exponent(*zip(*bs)):.2f} ({bs[0][0]}-{bs[-1][0]})")
@@ -304,7 +326,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
         kind, rest = argv[1], argv[2:]
-        out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest[:3]), rest[3])
+        out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest[:3]), rest[3],
+                                                                                   float(rest[4]), rest[5])
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -321,6 +344,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--json", type=Path, help="write every measurement here")
     p.add_argument("--device", default="cuda", help="example probe: device")
     p.add_argument("--label-device", default="cpu", help="label probe: where the features and the label cost live")
+    p.add_argument("--route", choices=("full", "plan"), default="plan",
+                   help="label probe: every class pair, or OTDDhier's class plan (the pairs it can use)")
+    p.add_argument("--sep", type=float, default=1.0,
+                   help="label probe: scale of the class centres (1: apart; 0.1: overlapping classes)")
     p.add_argument("--out", type=Path, help="example probe: log folder (default: a temporary one)")
     p.add_argument("--example-preset", default="paper", help="example probe: preset (tiny: a CPU smoke test)")
     p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1],
@@ -347,7 +374,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             ensure_data(args.data)
             probe_drift(trees, args.data, args.n, results)
         if args.probe in ("label", "both"):
-            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results, args.label_device)
+            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results, args.label_device,
+                        args.route, args.sep)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

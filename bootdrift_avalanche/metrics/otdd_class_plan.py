@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from ._gaussian import Gauss
-from .otdd_label_cost import label_cost_lower_bound, label_cost_matrix, label_cost_pairs
+from .otdd_label_cost import class_factors, label_cost_lower_bound, label_cost_matrix, label_cost_pairs
 
 #: past this fraction of all class pairs, the remaining ones are computed at once (see above)
 FULL_FRACTION = 0.1
@@ -42,15 +42,19 @@ def class_plan(ga: Sequence[Gauss], gb: Sequence[Gauss], mass_a: Tensor, mass_b:
     w = label_cost_lower_bound(ga, gb).cpu()
     exact = torch.zeros(w.shape, dtype=torch.bool)
     todo = torch.zeros(w.shape, dtype=torch.bool)
+    factors = None
     todo[torch.arange(w.shape[0]), w.argmin(1)] = True
     todo[w.argmin(0), torch.arange(w.shape[1])] = True
     while True:
         rows, cols = torch.nonzero(todo & ~exact, as_tuple=True)
         if int(exact.sum()) + len(rows) > FULL_FRACTION * w.numel() and len(rows) < w.numel():
+            factors = None  # the full route stacks its own
             w = label_cost_matrix(ga, gb).cpu()
             exact[:] = True
         elif len(rows):
-            w[rows, cols] = label_cost_pairs(ga, gb, rows, cols).cpu()
+            if factors is None:
+                factors = class_factors(ga), class_factors(gb)
+            w[rows, cols] = label_cost_pairs(ga, gb, rows, cols, factors=factors).cpu()
             exact[rows, cols] = True
         plan = ot.emd(mass_a.numpy(), mass_b.numpy(), (2.0 * w).numpy(), numItermax=max(100_000, 50 * w.numel()))
         todo = torch.from_numpy(plan > 0)

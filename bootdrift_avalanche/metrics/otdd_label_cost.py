@@ -21,7 +21,7 @@ carry √eps of their largest singular value; ``tests/metrics/test_otdd_label_co
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -82,11 +82,12 @@ def label_cost_matrix(ga: Sequence[Gauss], gb: Sequence[Gauss], *, memory_bytes:
 
 
 def label_cost_pairs(ga: Sequence[Gauss], gb: Sequence[Gauss], rows: Tensor, cols: Tensor, *,
-                     memory_bytes: Optional[int] = None) -> Tensor:
+                     factors: Optional[Tuple[Tensor, Tensor]] = None, memory_bytes: Optional[int] = None) -> Tensor:
     """(P,) exact label costs W_ij of the class pairs ``(rows[p], cols[p])`` alone, same values as
-    :func:`label_cost_matrix`; one batched product and eigenvalue call per block of pairs."""
+    :func:`label_cost_matrix`; one batched product and eigenvalue call per block of pairs.
+    ``factors``: :func:`class_factors` of ``ga`` and ``gb`` when the caller keeps them."""
     budget = LABEL_COST_BUDGET if memory_bytes is None else memory_bytes
-    fa, fb = class_factors(ga), class_factors(gb)
+    fa, fb = factors if factors is not None else (class_factors(ga), class_factors(gb))
     ra, rb = fa.shape[2], fb.shape[2]
     r = min(ra, rb)
     per = max(1, budget // (fa.element_size() * (fa.shape[1] * (ra + rb) + 2 * ra * rb + 2 * r * r)))
