@@ -13,8 +13,8 @@ matrix and ``bench/drift_scale.py`` counts the pairs computed (``docs/DRIFT_SCAL
 
 Starts from the pair of least bound in every row and column; each round adds at most Ca + Cb − 1
 pairs. When the bound does not separate the classes (overlapping classes: the plan keeps asking
-for new pairs) and the pairs computed would pass :data:`FULL_FRACTION` of all, the full matrix is
-computed in one batch instead (:func:`~.otdd_label_cost.label_cost_matrix`), so the worst case
+for new pairs) and the pairs computed would pass :data:`FULL_FRACTION` of all (and four times
+Ca + Cb), the full matrix is computed in one batch instead (:func:`~.otdd_label_cost.label_cost_matrix`), so the worst case
 costs little more than the full route.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ._gaussian import Gauss
 from .otdd_label_cost import class_factors, label_cost_lower_bound, label_cost_matrix, label_cost_pairs
 
 #: past this fraction of all class pairs, the remaining ones are computed at once (see above)
-FULL_FRACTION = 0.1
+FULL_FRACTION = 0.05
 
 
 def class_plan(ga: Sequence[Gauss], gb: Sequence[Gauss], mass_a: Tensor, mass_b: Tensor,
@@ -43,11 +43,12 @@ def class_plan(ga: Sequence[Gauss], gb: Sequence[Gauss], mass_a: Tensor, mass_b:
     exact = torch.zeros(w.shape, dtype=torch.bool)
     todo = torch.zeros(w.shape, dtype=torch.bool)
     factors = None
+    limit = max(FULL_FRACTION * w.numel(), 4 * sum(w.shape))  # a few plans' supports at least
     todo[torch.arange(w.shape[0]), w.argmin(1)] = True
     todo[w.argmin(0), torch.arange(w.shape[1])] = True
     while True:
         rows, cols = torch.nonzero(todo & ~exact, as_tuple=True)
-        if int(exact.sum()) + len(rows) > FULL_FRACTION * w.numel() and len(rows) < w.numel():
+        if int(exact.sum()) + len(rows) > limit and len(rows) < w.numel():
             factors = None  # the full route stacks its own
             w = label_cost_matrix(ga, gb).cpu()
             exact[:] = True
