@@ -14,8 +14,8 @@ matrix and ``bench/drift_scale.py`` counts the pairs computed (``docs/DRIFT_SCAL
 Starts from the pair of least bound in every row and column; each round adds at most Ca + Cb − 1
 pairs. When the bound does not separate the classes (overlapping classes: the plan keeps asking
 for new pairs) and the pairs computed would pass :data:`FULL_FRACTION` of all (and four times
-Ca + Cb), the full matrix is computed in one batch instead (:func:`~.otdd_label_cost.label_cost_matrix`), so the worst case
-costs little more than the full route.
+Ca + Cb), the full matrix is computed in one batch instead
+(:func:`~.otdd_label_cost.label_cost_matrix`), so the worst case costs little more than the full route.
 """
 from __future__ import annotations
 
