@@ -22,8 +22,10 @@ Cost: at most Ca + Cb − 1 class pairs carry mass (a basic solution of step 1),
 block n_i × m_j and time ≈ Σ over those pairs of an n_i × m_j network simplex — e.g. 100 classes
 of 500 points per side, about 200 blocks of 500 × 500, instead of one 50,000 × 50,000 problem;
 with few large classes the blocks are large (10 classes of 5,000: ten 5,000 × 5,000 problems).
-Features may live on any device (class moments and block costs are computed there; POT's network
-simplex runs on the CPU).
+The label costs W_ij are computed only for the pairs the class plan can use, with a certificate
+that the plan is that of the full matrix (:mod:`.otdd_class_plan`): about Ca + Cb pairs when the
+classes are apart, all of them (in one batch) when they overlap. Features may live on any device
+(class moments, label and block costs are computed there; POT's network simplex runs on the CPU).
 """
 from __future__ import annotations
 
