@@ -91,7 +91,7 @@ def _drift_metrics(opts: dict, **kw):
     if "suite" in params:
         from bootdrift_avalanche.metrics.suite import SuiteConfig
 
-        suite_kw = {k: kw.pop(k) for k in ("real_accuracy", "samples", "umap", "seed") if k in kw}
+        suite_kw = {k: kw.pop(k) for k in ("real_accuracy", "samples", "umap") if k in kw}
         return drift_metrics(**kw, suite=SuiteConfig(**suite_kw, **opts))
     direct = {k: v for k, v in opts.items() if k in params}
     metrics = drift_metrics(**kw, **direct)

@@ -116,7 +116,7 @@ def run_bootstrap(
     if suite is None:
         extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
         suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
-                                                  real_acc_classifier=real_acc_classifier, seed=seed))
+                                                  real_acc_classifier=real_acc_classifier, seed=seed, intervals=0))
     real_test_feats = suite.real_features(x_te)  # sharded under torchrun
     result = BootstrapResult(feature_name=suite.feature_name)
     start, gen, train_set = 0, None, sets.initial()
