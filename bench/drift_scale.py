@@ -10,8 +10,11 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
    generator, ``n_per_class`` in ``--n``; the metric hooks are called directly after each
    experience. Per experience: CPU s, wall s, peak RSS and (current code) ``DriftTime/<part>``; the
    growth exponent of the evaluation's CPU s in the number of classes seen (log-log fit).
-2. ``label``: OTDD's Gaussian label cost alone (``otdd.gaussian_label_distances`` of C real against
-   C synthetic classes, d = 512, n per class), C from 100 up to 1,000: CPU s, its fitted exponent
+   The current code runs in the suite configurations of ``DRIFT_CONFIGS`` (``--configs``): as the
+   baseline computes, with bfloat16 features, with today's floor and intervals, both.
+2. ``label``: OTDD's Gaussian label cost alone of C real against C synthetic classes (d = 512, n
+   per class, class centres ``--sep`` × N(0, I)), by ``--route``: ``plan`` (OTDDhier's class
+   plan, the pairs it can use) or ``full`` (every pair), C from 100 up to 1,000: CPU s, its fitted exponent
    in C, and the time at 1,000 classes (measured when 1,000 is in ``--classes``, else projected from
    the fit, and then said so). The baseline is measured up to ``--baseline-max-classes``.
 

@@ -3,7 +3,7 @@ on the CPU and CUDA, channels-last images; features returned as float32).
 
 bfloat16 is for large evaluations where extraction dominates: the ``random`` CNN goes from 1.38 to
 0.31 ms per 32×32 image on one CPU thread, with 0.3 % largest relative feature error; what that does
-to FID, CFID and OTDD beside their floors is measured by ``bench/drift_scale.py --probe precision``
+to FID, CFID and OTDD beside their floors is measured by ``bench/drift_scale.py --probe drift``
 (``docs/DRIFT_SCALE.md``). A value computed in one precision is not compared with one of another.
 """
 from __future__ import annotations
