@@ -10,8 +10,11 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
    generator, ``n_per_class`` in ``--n``; the metric hooks are called directly after each
    experience. Per experience: CPU s, wall s, peak RSS and (current code) ``DriftTime/<part>``; the
    growth exponent of the evaluation's CPU s in the number of classes seen (log-log fit).
-2. ``label``: OTDD's Gaussian label cost alone (``otdd.gaussian_label_distances`` of C real against
-   C synthetic classes, d = 512, n per class), C from 100 up to 1,000: CPU s, its fitted exponent
+   The current code runs in the suite configurations of ``DRIFT_CONFIGS`` (``--configs``): as the
+   baseline computes, with bfloat16 features, with today's floor and intervals, both.
+2. ``label``: OTDD's Gaussian label cost alone of C real against C synthetic classes (d = 512, n
+   per class, class centres ``--sep`` × N(0, I)), by ``--route``: ``plan`` (OTDDhier's class
+   plan, the pairs it can use) or ``full`` (every pair), C from 100 up to 1,000: CPU s, its fitted exponent
    in C, and the time at 1,000 classes (measured when 1,000 is in ``--classes``, else projected from
    the fit, and then said so). The baseline is measured up to ``--baseline-max-classes``.
 
@@ -77,23 +80,47 @@ class TinyGenerator:
         return (0.7 * base + 0.3 * torch.rand(len(labels), 3, 32, 32, generator=g)).clamp(0, 1)
 
 
-def child_drift(data: str, n: int) -> dict:
+def _drift_metrics(opts: dict, **kw):
+    """``drift_metrics`` with the suite options ``opts`` (``floor``, ``intervals``,
+    ``feature_precision``), through whichever API the code on the path has; the baseline has none
+    of them (no floor, no intervals, float32 features), so it is called without."""
+    import inspect
+
+    from bootdrift_avalanche.plugins import drift_metrics
+
+    params = inspect.signature(drift_metrics).parameters
+    if not opts:
+        return drift_metrics(**kw)
+    if "suite" in params:
+        from bootdrift_avalanche.metrics.suite import SuiteConfig
+
+        suite_kw = {k: kw.pop(k) for k in ("real_accuracy", "samples", "umap") if k in kw}
+        return drift_metrics(**kw, suite=SuiteConfig(**suite_kw, **opts))
+    direct = {k: v for k, v in opts.items() if k in params}
+    metrics = drift_metrics(**kw, **direct)
+    rest = {k: v for k, v in opts.items() if k not in params}
+    if rest:  # knobs drift_metrics does not take yet: set on the computation's suite config
+        from dataclasses import replace
+
+        comp = metrics[0].computation
+        comp.cfg = replace(comp.cfg, **rest)
+    return metrics
+
+
+def child_drift(data: str, n: int, opts: dict) -> dict:
     from types import SimpleNamespace
 
     import torch
 
     torch.set_num_threads(1)
     from bootdrift_avalanche.benchmarks.cifar100 import split_cifar100
-    from bootdrift_avalanche.metrics import SuiteConfig
-    from bootdrift_avalanche.plugins import drift_metrics
 
     w0, c0 = _clocks()
     bm = split_cifar100(5, data, download=False)
     w1, c1 = _clocks()
     out = {"load_cpu": c1 - c0, "load_wall": w1 - w0, "rss_after_load_mb": _peak_rss_mb(), "experiences": []}
-    metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=n,
-                            generator=TinyGenerator(), seed=0,
-                            suite=SuiteConfig(real_accuracy=False, samples=False, umap=False))
+    metrics = _drift_metrics(opts, reference_stream=bm.test_stream, features="random", n_per_class=n,
+                             real_accuracy=False, samples=False, umap=False, generator=TinyGenerator(), seed=0)
     comp = metrics[0].computation
     for k, exp in enumerate(bm.train_stream):
         strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=k, train_iterations=k), experience=exp,
@@ -103,11 +130,20 @@ def child_drift(data: str, n: int) -> dict:
         w1, c1 = _clocks()
         parts = {name: v for name, v in values.scalars.items() if name.startswith("DriftTime")}
         out["experiences"].append({"classes": len(comp.seen), "cpu": c1 - c0, "wall": w1 - w0,
-                                   "peak_rss_mb": _peak_rss_mb(), "parts": parts})
+                                   "peak_rss_mb": _peak_rss_mb(), "parts": parts,
+                                   "values": {k: v for k, v in values.scalars.items()
+                                              if k.split("_")[0] in ("FID", "CFID", "OTDD", "OTDDhier")
+                                              and "/" not in k}})
     return out
 
 
-def child_label(classes: int, n: int, d: int, device: str = "cpu") -> dict:
+def child_label(classes: int, n: int, d: int, device: str = "cpu", sep: float = 1.0, route: str = "full") -> dict:
+    """One label-cost measurement: ``full`` every class pair (``gaussian_label_distances``, what
+    OTDD, OTDDent and OTDD-compat use) or ``plan`` the class plan of OTDDhier (the variant at this
+    size): the full matrix then ``ot.emd`` where the code has no ``otdd_class_plan``, else the pairs
+    the plan can use. ``plan_cost`` (Σ π·W) is the same for both routes when the plans agree."""
+    import numpy as np
+    import ot  # noqa: F401  (imported before the clock: a one-time cost of the process)
     import torch
 
     torch.set_num_threads(1)
@@ -116,20 +152,34 @@ def child_label(classes: int, n: int, d: int, device: str = "cpu") -> dict:
 
     g = torch.Generator().manual_seed(0)
     y = torch.arange(classes).repeat_interleave(n)
-    centres = torch.randn(classes, d, generator=g, dtype=torch.float64)
+    centres = sep * torch.randn(classes, d, generator=g, dtype=torch.float64)
     xa = centres[y] + torch.randn(len(y), d, generator=g, dtype=torch.float64)
     xb = centres[y] + 1.2 * torch.randn(len(y), d, generator=g, dtype=torch.float64)
     xa, xb, y = xa.to(device), xb.to(device), y.to(device)
+    mass = torch.full((classes,), 1.0 / classes, dtype=torch.float64)
     sync()
     rss0 = _peak_rss_mb()
     w0, c0 = _clocks()
     ga = class_gaussians(xa, y, torch.arange(classes, device=device), "a")
     gb = class_gaussians(xb, y, torch.arange(classes, device=device), "b")
-    w = gaussian_label_distances(ga, gb)
+    out = {}
+    if route == "full":
+        w = gaussian_label_distances(ga, gb)
+        out.update(checksum=float(w.sum()), diag_mean=float(w.diagonal().mean()), pairs=classes * classes)
+    else:
+        try:
+            from bootdrift_avalanche.metrics.otdd_class_plan import class_plan
+        except ImportError:  # the baseline: the full matrix, then the plan
+            import ot
+
+            w = gaussian_label_distances(ga, gb)
+            plan, pairs = ot.emd(mass.numpy(), mass.numpy(), (2.0 * w).numpy()), classes * classes
+        else:
+            plan, w, pairs = class_plan(ga, gb, mass, mass)
+        out.update(checksum=float((torch.from_numpy(np.asarray(plan)) * w).sum()), pairs=pairs)
     sync()
     w1, c1 = _clocks()
-    return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0,
-            "checksum": float(w.sum()), "diag_mean": float(w.diagonal().mean())}
+    return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0, **out}
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,36 +221,52 @@ def ensure_data(data: Path) -> None:
     write_fake_cifar100(data, n_per_class_train=500, n_per_class_test=100)
 
 
-def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict) -> None:
+#: the current code's configurations in the drift probe: (label, suite options)
+DRIFT_CONFIGS = (
+    ("cur-f32", {"floor": False, "intervals": 0}),  # what the baseline computes
+    ("cur-bf16", {"floor": False, "intervals": 0, "feature_precision": "bfloat16"}),
+    ("cur-dflt", {"floor": True, "intervals": 12}),  # today's defaults: floor and 12 bootstrap replicates
+    ("cur-dflt-bf16", {"floor": True, "intervals": 12, "feature_precision": "bfloat16"}),
+)
+
+
+def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict,
+                configs: Optional[List[str]] = None) -> None:
+    todo = [("baseline", trees["baseline"], {})] if "baseline" in trees else []
+    todo += [(label, trees["current"], opts) for label, opts in DRIFT_CONFIGS if configs is None or label in configs]
     for n in ns:
-        runs = {name: run_child(tree, ["drift", str(data), str(n)]) for name, tree in trees.items()}  # alternating
+        runs = {label: run_child(tree, ["drift", str(data), str(n), json.dumps(opts)]) for label, tree, opts in todo}
         results[f"drift_n{n}"] = runs
         print(f"\n== drift evaluation per experience, n_per_class = {n} (random extractor, RealAcc off) ==")
-        for name, r in runs.items():
-            print(f"{name:9s} load {r['load_cpu']:.1f} CPU s, RSS after load {r['rss_after_load_mb']:.0f} MB")
-        print(f"{'classes':>7s} "
-              + " ".join(f"{name + ' CPU s':>14s} {name + ' wall':>12s} {'peak MB':>8s}" for name in runs))
-        for rows in zip(*(r["experiences"] for r in runs.values())):
-            print(f"{rows[0]['classes']:7d} "
-                  + " ".join(f"{e['cpu']:14.2f} {e['wall']:12.2f} {e['peak_rss_mb']:8.0f}" for e in rows))
-        for name, r in runs.items():
+        for label, _, opts in todo:
+            r = runs[label]
+            print(f"{label:14s} {json.dumps(opts) if opts else '(909100f: no floor, no intervals, float32)'}; "
+                  f"load {r['load_cpu']:.1f} CPU s, RSS after load {r['rss_after_load_mb']:.0f} MB")
+        classes = [e["classes"] for e in next(iter(runs.values()))["experiences"]]
+        print(f"{'':14s} " + " ".join(f"{c:>8d}" for c in classes)
+              + "   classes: CPU s per experience (wall s, peak MB at the last)")
+        base = runs.get("baseline", {}).get("experiences", [{}])[-1].get("cpu")
+        for label, r in runs.items():
             ex = r["experiences"]
-            exponent = fit_exponent([e["classes"] for e in ex], [e["cpu"] for e in ex])
-            print(f"{name:9s} growth exponent in classes (CPU s): {exponent:.2f}")
-        if "baseline" in runs and "current" in runs:
-            b, c = runs["baseline"]["experiences"][-1], runs["current"]["experiences"][-1]
-            print(f"at {c['classes']} classes: baseline {b['cpu']:.1f} CPU s, current {c['cpu']:.1f} CPU s "
-                  f"({b['cpu'] / c['cpu']:.2f}x)")
-        parts = runs.get("current", {}).get("experiences", [])
-        if parts and parts[-1]["parts"]:
-            last = parts[-1]["parts"]
-            shown = ", ".join(f"{k.split('/')[1]} {last[k]:.2f}" for k in sorted(last) if k.startswith("DriftTimeCPU/"))
-            print(f"current, last experience, CPU s per part: {shown} (DriftTimeCPU {last['DriftTimeCPU']:.2f}, "
-                  f"DriftTime {last['DriftTime']:.2f} s wall)")
+            ratio = f", {base / ex[-1]['cpu']:.2f}x less than the baseline" if base and label != "baseline" else ""
+            print(f"{label:14s} " + " ".join(f"{e['cpu']:8.2f}" for e in ex)
+                  + f"   ({ex[-1]['wall']:.1f} s, {ex[-1]['peak_rss_mb']:.0f} MB; growth exponent "
+                  f"{fit_exponent([e['classes'] for e in ex], [e['cpu'] for e in ex]):.2f}{ratio})")
+        for label, r in runs.items():
+            last = r["experiences"][-1]
+            if last["parts"]:
+                shown = ", ".join(f"{k.split('/')[1]} {last['parts'][k]:.2f}" for k in sorted(last["parts"])
+                                  if k.startswith("DriftTimeCPU/"))
+                print(f"{label:14s} last experience, CPU s per part: {shown}")
+        print("values at the last experience (float32 vs bfloat16 features: the difference beside the floor "
+              "and the interval):")
+        for label, r in runs.items():
+            v = r["experiences"][-1]["values"]
+            print(f"{label:14s} " + ", ".join(f"{k} {v[k]:.4g}" for k in sorted(v)))
 
 
 def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: int, baseline_max: int,
-                results: dict, device: str = "cpu") -> None:
+                results: dict, device: str = "cpu", route: str = "full", sep: float = 1.0) -> None:
     for n in ns:
         rows = []
         for c in classes:
@@ -208,18 +274,20 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
             for name, tree in trees.items():  # alternating baseline / current at every size
                 if name == "baseline" and c > baseline_max:
                     continue
-                row[name] = run_child(tree, ["label", str(c), str(n), str(d), device])
+                row[name] = run_child(tree, ["label", str(c), str(n), str(d), device, str(sep), route])
             rows.append(row)
-        results[f"label_n{n}"] = rows
-        print(f"\n== OTDD label cost alone, n = {n} per class, d = {d}, on {device} ==")
+        results[f"label_{route}_sep{sep}_n{n}"] = rows
+        what = {"full": "every class pair", "plan": "OTDDhier's class plan (baseline: full matrix + emd)"}[route]
+        print(f"\n== OTDD label cost alone, {what}: n = {n} per class, d = {d}, class centres "
+              f"{sep} x N(0, I), on {device} ==")
         print(f"{'classes':>7s} {'baseline CPU s':>15s} {'current CPU s':>14s} {'ratio':>6s} {'current wall s':>14s} "
-              f"{'current +MB':>11s} {'rel diff of sum':>15s}")
+              f"{'current +MB':>11s} {'pairs':>8s} {'rel diff':>9s}")
         for row in rows:
             b, c = row.get("baseline"), row["current"]
             diff = abs(b["checksum"] - c["checksum"]) / abs(b["checksum"]) if b else float("nan")
             print(f"{row['classes']:7d} {b['cpu'] if b else float('nan'):15.2f} {c['cpu']:14.2f} "
                   f"{(b['cpu'] / c['cpu']) if b else float('nan'):6.2f} {c['wall']:14.2f} "
-                  f"{c['extra_rss_mb']:11.0f} {diff:15.1e}")
+                  f"{c['extra_rss_mb']:11.0f} {c.get('pairs', 0):8d} {diff:9.1e}")
         cs = [r["classes"] for r in rows]
         k = fit_exponent(cs, [r["current"]["cpu"] for r in rows])
         at = next((r["current"]["cpu"] for r in rows if r["classes"] == 1000), None)
@@ -230,7 +298,7 @@ def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: in
         else:
             how = "measured"
         print(f"current: growth exponent in classes {k:.2f} ({cs[0]}-{cs[-1]}); "
-              f"at 1,000 classes {at:.0f} CPU s ({how})")
+              f"at 1,000 classes {at:.1f} CPU s ({how})")
         bs = [(r["classes"], r["baseline"]["cpu"]) for r in rows if "baseline" in r]
         if len(bs) >= 2:
             print(f"baseline: growth exponent {fit_exponent(*zip(*bs)):.2f} ({bs[0][0]}-{bs[-1][0]})")
@@ -306,7 +374,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
         kind, rest = argv[1], argv[2:]
-        out = child_drift(rest[0], int(rest[1])) if kind == "drift" else child_label(*map(int, rest[:3]), rest[3])
+        if kind == "drift":
+            out = child_drift(rest[0], int(rest[1]), json.loads(rest[2]))
+        else:
+            out = child_label(*map(int, rest[:3]), rest[3], float(rest[4]), rest[5])
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -323,6 +394,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--json", type=Path, help="write every measurement here")
     p.add_argument("--device", default="cuda", help="example probe: device")
     p.add_argument("--label-device", default="cpu", help="label probe: where the features and the label cost live")
+    p.add_argument("--configs", nargs="+", choices=[c for c, _ in DRIFT_CONFIGS],
+                   help="drift probe: the current code's configurations (default: all)")
+    p.add_argument("--route", choices=("full", "plan"), default="plan",
+                   help="label probe: every class pair, or OTDDhier's class plan (the pairs it can use)")
+    p.add_argument("--sep", type=float, default=1.0,
+                   help="label probe: scale of the class centres (1: apart; 0.1: overlapping classes)")
     p.add_argument("--out", type=Path, help="example probe: log folder (default: a temporary one)")
     p.add_argument("--example-preset", default="paper", help="example probe: preset (tiny: a CPU smoke test)")
     p.add_argument("--cut", nargs=4, type=int, default=[1, 20, 10, 1],
@@ -347,9 +424,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         trees["current"] = ROOT
         if args.probe in ("drift", "both"):
             ensure_data(args.data)
-            probe_drift(trees, args.data, args.n, results)
+            probe_drift(trees, args.data, args.n, results, args.configs)
         if args.probe in ("label", "both"):
-            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results, args.label_device)
+            probe_label(trees, args.n, args.classes, args.d, args.baseline_max_classes, results, args.label_device,
+                        args.route, args.sep)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -43,8 +43,12 @@ check metrics_scale_50k_cuda "$PY" bench/metrics_scale.py --device cuda --dims 1
     --metrics fid hierarchical entropic sliced --json "$LOGS/metrics_scale_cuda.json"
 # OTDD's label cost on CUDA (stacked products and batched eigenvalues) from 100 to 1,000 classes, n = 100, d = 512
 check otdd_label_cost_cuda "$PY" bench/drift_scale.py --probe label --label-device cuda --baseline "" --n 100 \
-    --classes 100 200 400 1000
+    --classes 100 200 400 1000 --route full
 grep -E "^ +[0-9]+ |growth exponent" "$LOGS/otdd_label_cost_cuda.log"
+# the same through OTDDhier's class plan (only the pairs it can use)
+check otdd_class_plan_cuda "$PY" bench/drift_scale.py --probe label --label-device cuda --baseline "" --n 100 \
+    --classes 100 1000 --route plan
+grep -E "^ +[0-9]+ |growth exponent" "$LOGS/otdd_class_plan_cuda.log"
 LIMIT=420 check example_cifar100_paper_1_experience "$PY" bench/drift_scale.py --probe example --device cuda \
     --data "$LOGS/fake_cifar100_full" --out "$LOGS/example_paper"
 grep -E "^device:|cut for one check|one experience in|^  DriftTime" "$LOGS/example_cifar100_paper_1_experience.log"

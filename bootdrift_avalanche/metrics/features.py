@@ -15,6 +15,7 @@ from typing import Callable, Dict, Optional, Union
 import torch
 from torch import Tensor
 
+from . import feature_precision
 from .classifier_features import ClassifierFeatures
 from .feature_cache import CACHE_ENV, default_cache_dir
 from .identity_features import IdentityFeatures
@@ -31,20 +32,25 @@ __all__ = [
 
 
 @torch.no_grad()
-def extract_features(extractor: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 256) -> Tensor:
-    """Apply ``extractor`` to ``x`` in batches of ``batch_size`` under ``no_grad``; returns the
-    (N, d) features on the CPU."""
+def extract_features(extractor: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 256,
+                     precision: str = "float32") -> Tensor:
+    """Apply ``extractor`` to ``x`` in batches of ``batch_size`` under ``no_grad``, in ``precision``
+    (:mod:`.feature_precision`); returns the (N, d) features on the CPU."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     if x.shape[0] == 0:
         raise ValueError("cannot extract features of an empty tensor")
+    x = feature_precision.prepare(x, precision)
     out = []
-    for s in range(0, x.shape[0], batch_size):
-        f = extractor(x[s : s + batch_size])
-        if f.dim() != 2 or f.shape[0] != min(batch_size, x.shape[0] - s):
-            raise ValueError(f"extractor {getattr(extractor, 'name', extractor)!r} returned shape {tuple(f.shape)}")
-        out.append(f.detach().cpu())
-    return torch.cat(out)
+    with feature_precision.running(precision):
+        for s in range(0, x.shape[0], batch_size):
+            f = extractor(x[s : s + batch_size])
+            if f.dim() != 2 or f.shape[0] != min(batch_size, x.shape[0] - s):
+                raise ValueError(f"extractor {getattr(extractor, 'name', extractor)!r} returned shape "
+                                 f"{tuple(f.shape)}")
+            out.append(f.detach().cpu())
+    f = torch.cat(out)
+    return f.float() if f.dtype == torch.bfloat16 else f
 
 
 def _identity(x_fit, y_fit, *, cache_dir, seed) -> IdentityFeatures:

@@ -21,7 +21,7 @@ carry √eps of their largest singular value; ``tests/metrics/test_otdd_label_co
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -79,3 +79,37 @@ def label_cost_matrix(ga: Sequence[Gauss], gb: Sequence[Gauss], *, memory_bytes:
     t_b = torch.tensor([g.trace for g in gb], dtype=tr.dtype, device=tr.device)
     sq = (mu_a.square().sum(1)[:, None] + mu_b.square().sum(1)[None, :] - 2.0 * mu_a @ mu_b.T).clamp_min(0.0)
     return (sq + t_a[:, None] + t_b[None, :] - 2.0 * tr).clamp_min(0.0)
+
+
+def label_cost_pairs(ga: Sequence[Gauss], gb: Sequence[Gauss], rows: Tensor, cols: Tensor, *,
+                     factors: Optional[Tuple[Tensor, Tensor]] = None, memory_bytes: Optional[int] = None) -> Tensor:
+    """(P,) exact label costs W_ij of the class pairs ``(rows[p], cols[p])`` alone, same values as
+    :func:`label_cost_matrix`; one batched product and eigenvalue call per block of pairs.
+    ``factors``: :func:`class_factors` of ``ga`` and ``gb`` when the caller keeps them."""
+    budget = LABEL_COST_BUDGET if memory_bytes is None else memory_bytes
+    fa, fb = factors if factors is not None else (class_factors(ga), class_factors(gb))
+    ra, rb = fa.shape[2], fb.shape[2]
+    r = min(ra, rb)
+    per = max(1, budget // (fa.element_size() * (fa.shape[1] * (ra + rb) + 2 * ra * rb + 2 * r * r)))
+    rows, cols = rows.to(fa.device), cols.to(fa.device)
+    tr = torch.empty(len(rows), dtype=fa.dtype, device=fa.device)
+    for s in range(0, len(rows), per):
+        a, b = fa[rows[s : s + per]], fb[cols[s : s + per]]
+        cross = b.transpose(1, 2) @ a  # (k, rb, ra)
+        gram = cross.transpose(-1, -2) @ cross if ra <= rb else cross @ cross.transpose(-1, -2)
+        tr[s : s + per] = torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().sum(-1)
+    mu_a, mu_b = torch.stack([g.mean for g in ga])[rows], torch.stack([g.mean for g in gb])[cols]
+    t_a = torch.tensor([g.trace for g in ga], dtype=tr.dtype, device=tr.device)[rows]
+    t_b = torch.tensor([g.trace for g in gb], dtype=tr.dtype, device=tr.device)[cols]
+    return ((mu_a - mu_b).square().sum(1) + t_a + t_b - 2.0 * tr).clamp_min(0.0)
+
+
+def label_cost_lower_bound(ga: Sequence[Gauss], gb: Sequence[Gauss]) -> Tensor:
+    """(Ca, Cb) lower bound ‖μi − μj‖² + (√tr Σi − √tr Σj)² ≤ W_ij, free given the moments
+    (‖Ljᵀ Li‖* ≤ ‖Li‖_F ‖Lj‖_F)."""
+    mu_a = torch.stack([g.mean for g in ga])
+    mu_b = torch.stack([g.mean for g in gb])
+    s_a = torch.tensor([g.trace for g in ga], dtype=mu_a.dtype, device=mu_a.device).clamp_min(0).sqrt()
+    s_b = torch.tensor([g.trace for g in gb], dtype=mu_a.dtype, device=mu_a.device).clamp_min(0).sqrt()
+    sq = (mu_a.square().sum(1)[:, None] + mu_b.square().sum(1)[None, :] - 2.0 * mu_a @ mu_b.T).clamp_min(0.0)
+    return sq + (s_a[:, None] - s_b[None, :]).square()

@@ -47,12 +47,12 @@ def gather(p: Tensor, total: int) -> Tensor:
     return D.gather_in_order(p, total) if D.sharded() else p
 
 
-def extract_part(extractor: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """Features of this rank's rows of ``x`` (of all of ``x`` when not sharded)."""
+def extract_part(extractor: Callable[[Tensor], Tensor], x: Tensor, precision: str = "float32") -> Tensor:
+    """Features of this rank's rows of ``x`` (of all of ``x`` when not sharded), in ``precision``."""
     mine = part(x)
     if len(mine) == 0:  # fewer rows than ranks: an empty (0, d) block; d from one row's features
-        return extract_features(extractor, x[:1])[:0]
-    return extract_features(extractor, mine)
+        return extract_features(extractor, x[:1], precision=precision)[:0]
+    return extract_features(extractor, mine, precision=precision)
 
 
 def shard_sums(p: Tensor, shift: Tensor) -> Tuple[Tensor, Tensor]:
