@@ -319,7 +319,7 @@ def verdict_rows(name: str, setup: dict, per_seed: Dict[int, dict], summary: dic
             sets = "; ".join(f"seed {s}: {', '.join(per_seed[s]['classes'])}" for s in seeds)
             judged.append((f"{COHORT}{head}_excess", +1, f"cohort 0 ({what}), its classes at every experience: {sets}"))
     judged.append(("RealAccAboveChance", -1, "all classes" if setup["kind"] == "bootstrap" else
-                   "classes seen so far (grows)"))
+                   "classes seen so far (not a fixed set: chance falls as they grow)"))
     for metric, direction, cls in judged:
         if metric not in summary:
             continue
