@@ -64,12 +64,13 @@ def _setups(a) -> Dict[str, dict]:
     tiny = a.preset == "tiny"
     exp = 3 if tiny else 5
     s = {
-        "gmm_wgan_loop": dict(kind="bootstrap", findings="F1 F2", cfg=dict(
-            generator="wgan", data="gmm", stages=3 if tiny else a.gmm_stages, floor_n=40 if tiny else a.gmm_floor_n,
-            intervals=a.intervals)),
+        # the longest jobs first, so that the workers finish together
         "digits_ddpm_loop": dict(kind="bootstrap", findings="F1 F2", cfg=dict(
             generator="ddpm", data="digits", stages=3 if tiny else a.digits_stages,
             floor_n=20 if tiny else a.digits_floor_n, intervals=a.intervals)),
+        "gmm_wgan_loop": dict(kind="bootstrap", findings="F1 F2", cfg=dict(
+            generator="wgan", data="gmm", stages=3 if tiny else a.gmm_stages, floor_n=40 if tiny else a.gmm_floor_n,
+            intervals=a.intervals)),
         # DDGR as published (guidance 1.0); its generator alone is logged beside (``_unguided``)
         "digits_ddgr_replay": dict(kind="replay", findings="F3", cfg=dict(
             strategy="ddgr", guidance_scale=1.0, benchmark="digits", experiences=exp)),
@@ -277,7 +278,9 @@ def f2_analysis(per_seed: Dict[int, dict], acc: str = "RealAcc") -> Optional[dic
     sl, sh = res["slope"]
     ll, lh = res["late_slope"]
     pm, ph = res["plateau"]
-    if res["seeds_at_chance"] == len(runs):
+    if len(runs) < 2:
+        v = "undetermined (too few seeds for an interval)"
+    elif res["seeds_at_chance"] == len(runs):
         v = f"heads to chance: every seed's interval reaches it, at stage {_fmt(*res['stage_at_chance'])}"
     elif not (math.isfinite(sh) and sl + sh < 0):
         v = "does not fall (slope interval not below 0)"
