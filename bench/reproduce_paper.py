@@ -417,8 +417,16 @@ def header(report: dict) -> List[str]:
     ]
 
 
+def _provenance(report: dict, name: Optional[str] = None) -> str:
+    """The line under every table: which commit and command made it, and where its config is."""
+    c = report["commit"]
+    where = f"`configs.{name}`" if name else "`configs`"
+    return (f"Commit `{c['short']}`{' (dirty)' if c['dirty'] else ''}, `{report['command']}`; resolved "
+            f"configuration: {where} in `results.json`.")
+
+
 def verdict_table(report: dict) -> List[str]:
-    lines = ["## Verdicts", "",
+    lines = ["## Verdicts", "", _provenance(report), "",
              "| finding | setup | judged on | class set | first step | last step | excess beyond the floor, last step "
              "| within-run ± | slope per step | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -458,7 +466,8 @@ def markdown(report: dict) -> str:
     for name, r in report["setups"].items():
         summary = r["summary"]
         steps = max(len(s["mean"]) for s in summary.values())
-        lines += ["", f"### {name} ({r['findings']})", "", f"![{name}](reproduction/{name}.png)", "",
+        lines += ["", f"### {name} ({r['findings']})", "", _provenance(report, name), "",
+                  f"![{name}](reproduction/{name}.png)", "",
                   "| metric | " + " | ".join(str(k) for k in range(steps)) + " | slope per step |",
                   "|---" * (steps + 2) + "|"]
         for metric, s in summary.items():
