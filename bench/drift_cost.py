@@ -79,8 +79,13 @@ def build(args, metrics):
 def drift(bm, args, **over):
     from bootdrift_avalanche.plugins import drift_metrics
 
+    from bootdrift_avalanche.metrics import SuiteConfig
+
+    own = {"n_per_class", "unguided", "every"}  # drift_metrics' own arguments; the rest is SuiteConfig's
+    setting = {**SETTINGS[args.setting], **over}
     return drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, seed=args.seed,
-                         feature_cache_dir=args.cache, **{**SETTINGS[args.setting], **over})
+                         feature_cache_dir=args.cache, **{k: v for k, v in setting.items() if k in own},
+                         suite=SuiteConfig(**{k: v for k, v in setting.items() if k not in own}))
 
 
 def part_total(args) -> int:

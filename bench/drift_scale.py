@@ -84,14 +84,16 @@ def child_drift(data: str, n: int) -> dict:
 
     torch.set_num_threads(1)
     from bootdrift_avalanche.benchmarks.cifar100 import split_cifar100
+    from bootdrift_avalanche.metrics import SuiteConfig
     from bootdrift_avalanche.plugins import drift_metrics
 
     w0, c0 = _clocks()
     bm = split_cifar100(5, data, download=False)
     w1, c1 = _clocks()
     out = {"load_cpu": c1 - c0, "load_wall": w1 - w0, "rss_after_load_mb": _peak_rss_mb(), "experiences": []}
-    metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=n, real_accuracy=False,
-                            samples=False, umap=False, generator=TinyGenerator(), seed=0)
+    metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=n,
+                            generator=TinyGenerator(), seed=0,
+                            suite=SuiteConfig(real_accuracy=False, samples=False, umap=False))
     comp = metrics[0].computation
     for k, exp in enumerate(bm.train_stream):
         strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=k, train_iterations=k), experience=exp,

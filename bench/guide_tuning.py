@@ -7,7 +7,6 @@ the best trial and the commit.
     python bench/guide_tuning.py --json /tmp/guide_tuning.json        # every trial
     python bench/guide_tuning.py --experiences 3 --trials 0 2         # a subset, a shorter stream
 """
-import argparse
 import importlib.util
 import json
 import subprocess
@@ -36,20 +35,13 @@ def _replay_tuning():
 
 
 def main():
-    from bootdrift_avalanche.experiments.config import PRESETS
     from bootdrift_avalanche.runtime.threads import configure_threads
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--trials", type=int, nargs="+", help="indices of the trials to run (default: all)")
-    p.add_argument("--preset", default="cpu-small", choices=list(PRESETS))
-    p.add_argument("--experiences", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
-    p.add_argument("--json", help="write every trial's figures here")
-    a = p.parse_args()
+    tuning = _replay_tuning()
+    a = tuning.tuning_parser(__doc__).parse_args()
     configure_threads("cpu", a.threads)
     warnings.filterwarnings("ignore", message="No loggers specified")
-    run_trial = _replay_tuning().run_trial
+    run_trial = tuning.run_trial
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
                             cwd=HERE).stdout.strip()
     print(f"commit {commit}, preset {a.preset}, seed {a.seed}, digits-val, {a.experiences} experiences", flush=True)

@@ -120,18 +120,26 @@ def run_trial(method: str, trial: dict, *, preset: str, seed: int, experiences: 
             "seconds": time.perf_counter() - t0}
 
 
-def main():
+def tuning_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments every tuning bench takes (this one and ``guide_tuning.py``): which trials, the
+    preset, the stream length, the seed, the threads and where to write the figures."""
     from bootdrift_avalanche.experiments.config import PRESETS
-    from bootdrift_avalanche.runtime.threads import configure_threads
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--methods", nargs="+", default=list(TRIALS), choices=list(TRIALS))
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, nargs="+", help="indices of the trials to run (default: all)")
     p.add_argument("--preset", default="cpu-small", choices=list(PRESETS))
     p.add_argument("--experiences", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
     p.add_argument("--json", help="write every trial's figures here")
+    return p
+
+
+def main():
+    from bootdrift_avalanche.runtime.threads import configure_threads
+
+    p = tuning_parser(__doc__)
+    p.add_argument("--methods", nargs="+", default=list(TRIALS), choices=list(TRIALS))
     a = p.parse_args()
     configure_threads("cpu", a.threads)
     warnings.filterwarnings("ignore", message="No loggers specified")  # the trials log nothing

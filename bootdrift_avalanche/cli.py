@@ -32,6 +32,13 @@ EPILOG = """examples:
 """
 
 
+def _default(cls, name: str):
+    """The default of field ``name`` of the config dataclass ``cls``: the one place it is written."""
+    import dataclasses
+
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
 def _default_run_dir(prefix: str) -> Path:
     return Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -80,8 +87,10 @@ def cmd_replay(a) -> int:
     from .experiments.replay import run_replay
     from .experiments.tables import replay_table
 
-    run_dir = Path(a.resume or a.run_dir
-                   or _default_run_dir(f"replay-{a.strategy or 'ddgr'}-{a.benchmark or 'digits'}"))
+    strategy = a.strategy or _default(ReplayConfig, "strategy")
+    benchmark = a.benchmark or _default(ReplayConfig, "benchmark")
+    kind = f"replay-{strategy}-{benchmark}"
+    run_dir = Path(a.resume or a.run_dir or _default_run_dir(kind))
     a.drift = False if a.no_drift else None
     a.umap = False if a.no_umap else None
     cfg = _config(ReplayConfig, a, ("strategy", "benchmark", "experiences", "epochs", "drift", "umap",
@@ -102,7 +111,9 @@ def cmd_bootstrap(a) -> int:
     from .experiments.config import BootstrapConfig
     from .experiments.tables import bootstrap_table
 
-    run_dir = Path(a.resume or a.run_dir or _default_run_dir(f"bootstrap-{a.generator or 'wgan'}-{a.data or 'gmm'}"))
+    generator, data = a.generator or _default(BootstrapConfig, "generator"), a.data or _default(BootstrapConfig, "data")
+    kind = f"bootstrap-{generator}-{data}"
+    run_dir = Path(a.resume or a.run_dir or _default_run_dir(kind))
     a.continue_training = True if a.continue_training else None
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "regime", "mix_real", "fresh_size",
                                        "sampling_bias", "guidance_scale", "train_size", "continue_training",
@@ -133,7 +144,7 @@ def cmd_compare(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .experiments.config import PRESETS
+    from .experiments.config import PRESETS, BootstrapConfig, ReplayConfig
     from .bootstrap.regimes import REGIMES
     from .experiments.registry import BENCHMARKS, DATA, GENERATORS, strategy_names
     from .metrics.features import EXTRACTOR_KINDS
@@ -143,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
-        sp.add_argument("--preset", choices=list(PRESETS), help="model sizes (default: cpu-small)")
-        sp.add_argument("--seed", type=int, help="random seed (default: 0)")
+        sp.add_argument("--preset", choices=list(PRESETS),
+                        help=f"model sizes (default: {_default(ReplayConfig, 'preset')})")
+        sp.add_argument("--seed", type=int, help=f"random seed (default: {_default(ReplayConfig, 'seed')})")
         sp.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cuda when available, else cpu)")
         sp.add_argument("--run-dir", help="run directory (default: runs/<kind>-<time>)")
         sp.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR after its last checkpoint")
@@ -159,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("replay", help="continual learning with generative replay + drift metrics",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--strategy", choices=strategy_names(), help="default: ddgr")
-    r.add_argument("--benchmark", choices=list(BENCHMARKS), help="default: digits")
-    r.add_argument("--experiences", type=int, help="default: 5")
+    r.add_argument("--strategy", choices=strategy_names(), help=f"default: {_default(ReplayConfig, 'strategy')}")
+    r.add_argument("--benchmark", choices=list(BENCHMARKS), help=f"default: {_default(ReplayConfig, 'benchmark')}")
+    r.add_argument("--experiences", type=int, help=f"default: {_default(ReplayConfig, 'experiences')}")
     r.add_argument("--epochs", type=int, help="solver epochs per experience (default: the preset's)")
     r.add_argument("--generator-steps", type=int,
                    help="generator training steps per experience (default: the preset's)")
@@ -178,14 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bootstrap", help="iterative retraining of a generator on its own samples",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("--generator", choices=list(GENERATORS), help="default: wgan")
-    b.add_argument("--data", choices=list(DATA), help="default: gmm")
-    b.add_argument("--stages", type=int, help="default: 10")
+    b.add_argument("--generator", choices=list(GENERATORS), help=f"default: {_default(BootstrapConfig, 'generator')}")
+    b.add_argument("--data", choices=list(DATA), help=f"default: {_default(BootstrapConfig, 'data')}")
+    b.add_argument("--stages", type=int, help=f"default: {_default(BootstrapConfig, 'stages')}")
     b.add_argument("--regime", choices=list(REGIMES),
                    help="what later stages train on: replace (samples only), augment (a fraction --mix-real of "
                         "real points of D), fresh (that fraction of never-seen real points), accumulate (D and "
-                        "every synthetic set so far); default: augment")
-    b.add_argument("--mix-real", type=float, help="fraction of real data per stage, augment and fresh (default: 0)")
+                        f"every synthetic set so far); default: {_default(BootstrapConfig, 'regime')}")
+    b.add_argument("--mix-real", type=float, help="fraction of real data per stage, augment and fresh "
+                                                       f"(default: {_default(BootstrapConfig, 'mix_real'):g})")
     b.add_argument("--fresh-size", type=int, help="fresh: real points set aside as the fresh pool (gmm default: "
                                                   "what the stages need; digits: required, taken out of D)")
     b.add_argument("--floor-n", type=int, help="real images per class of D kept out of the feature extractor as the "

@@ -20,6 +20,7 @@ from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.logging import JSONLinesLogger
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import drift_metrics  # (1) the import
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import avalanche_generative_replay
@@ -38,9 +39,9 @@ def main(args):
     evaluator = EvaluationPlugin(
         accuracy_metrics(experience=True, stream=True),
         forgetting_metrics(stream=True),
-        *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,  # (2)
-                       n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
-                       seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache"),
+        *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
+                       n_per_class=p.n_per_class, seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache",
+                       suite=SuiteConfig(real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap)),
         loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],  # (3) optional: the values as JSON lines
     )

@@ -39,6 +39,7 @@ from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.experiments.tables import eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.device import resolve_device
 from bootdrift_avalanche.runtime.threads import configure_threads
@@ -76,9 +77,10 @@ def main(args):
         accuracy_metrics(experience=True, stream=True),
         forgetting_metrics(stream=True),
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
-                       n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
-                       real_acc_classifier=p.classifier_name((3, 32, 32)),
-                       seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache", device=args.device),
+                       n_per_class=p.n_per_class, seed=args.seed, feature_cache_dir=f"{args.log_dir}/cache",
+                       device=args.device,
+                       suite=SuiteConfig(real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
+                                         real_acc_classifier=p.classifier_name((3, 32, 32)))),
         loggers=[InteractiveLogger(), TensorboardLogger(args.log_dir),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],
     )

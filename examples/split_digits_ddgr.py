@@ -33,6 +33,7 @@ from bootdrift_avalanche.experiments.report import write_report
 from bootdrift_avalanche.experiments.tables import drift_table, eval_results_table
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger, metric_table, read_metrics
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import drift_metrics
 from bootdrift_avalanche.runtime.threads import configure_threads
 from bootdrift_avalanche.strategies import DDGR
@@ -54,8 +55,9 @@ def main(args):
         accuracy_metrics(experience=True, stream=True),
         forgetting_metrics(stream=True),
         *drift_metrics(reference_stream=benchmark.test_stream, feature_stream=benchmark.train_stream,
-                       n_per_class=p.n_per_class, real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap,
-                       seed=args.seed),  # extractor cached in the user's cache directory
+                       n_per_class=p.n_per_class, seed=args.seed,
+                       suite=SuiteConfig(real_acc_epochs=p.real_acc_epochs, umap=not args.no_umap)),
+        # (the extractor is cached in the user's cache directory)
         loggers=[InteractiveLogger(), TensorboardLogger(f"{args.log_dir}/tb"),
                  JSONLinesLogger(f"{args.log_dir}/metrics.jsonl")],
     )

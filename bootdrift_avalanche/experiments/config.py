@@ -235,7 +235,7 @@ def preset(name: str) -> Preset:
 class ReplayConfig:
     """What a replay run does (every field ends up in ``config.json``)."""
 
-    strategy: str = "ddgr"  # a registered recipe (experiments.registry.STRATEGIES)
+    strategy: str = "ddgr"  # a registered recipe (experiments.registry.strategy_names())
     benchmark: str = "digits"  # a registered benchmark (experiments.registry.BENCHMARKS)
     experiences: int = 5  # number of experiences of the class-incremental stream
     preset: str = "cpu-small"  # sizes: tiny (tests), cpu-small, paper (GPU)

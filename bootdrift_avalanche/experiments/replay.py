@@ -82,14 +82,16 @@ def build_solver(bm, p: Preset):
 
 
 def _drift(cfg: ReplayConfig, p: Preset, bm, run) -> list:
+    from ..metrics.suite import SuiteConfig
     from ..plugins.drift import drift_metrics
 
     # feature_cache_dir=None: the user's cache, so the extractor is trained once per benchmark
     # (keyed by data, seed and configuration) and reused by every later run.
     metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream,
-                            n_per_class=cfg.n_per_class, features=cfg.features, umap=cfg.umap,
-                            real_acc_epochs=cfg.real_acc_epochs, real_acc_classifier=p.classifier_name(bm.image_shape),
-                            seed=cfg.seed, feature_cache_dir=None, device=cfg.device)
+                            n_per_class=cfg.n_per_class, features=cfg.features, seed=cfg.seed, feature_cache_dir=None,
+                            device=cfg.device,
+                            suite=SuiteConfig(umap=cfg.umap, real_acc_epochs=cfg.real_acc_epochs,
+                                              real_acc_classifier=p.classifier_name(bm.image_shape)))
     metrics[0].computation.prepare()  # e.g. a missing weights file: fail before training, not after it
     return metrics
 

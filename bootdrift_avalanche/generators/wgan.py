@@ -10,7 +10,7 @@ per scale: ``experiments.config.PRESETS``; what it was measured to do: docs/WGAN
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional, Tuple
+from typing import Literal, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -22,7 +22,7 @@ from .base import check_finite_samples, validate_images, validate_labels
 __all__ = ["WGANConfig", "WGANGenerator"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class WGANConfig:
     """Hyperparameters of :class:`WGANGenerator`; the defaults fit the 5-mode 2-D GMM toy."""
 
@@ -38,7 +38,8 @@ class WGANConfig:
     gp_weight: float = 0.1  # gradient-penalty weight; 0.1 as in WGAN-GP's own toy script (10 for images)
     batch_size: int = 256  # points per critic / generator mini-batch (WGAN-GP's toy script: 256)
     train_steps: int = 500  # generator updates per fit (each after n_critic critic updates)
-    normalize: str = "global"  # standardise by one mean/std ("global") or by each class's ("class")
+    # standardise by one mean/std ("global") or by each class's ("class")
+    normalize: Literal["global", "class"] = "global"
     conditional: bool = True  # condition on labels (False: one unconditional model of all the data)
     seed: int = 0  # seeds the initial weights and the training random stream (runtime.seeds streams)
     device: str = "cpu"  # where the networks live and train
@@ -62,7 +63,7 @@ class WGANConfig:
         if self.normalize == "class" and not self.conditional:
             raise ValueError("WGANConfig.normalize='class' needs conditional=True (an unconditional "
                              "generator does not know which class's scale to sample at)")
-        self.betas = tuple(self.betas)
+        object.__setattr__(self, "betas", tuple(self.betas))  # frozen: set once, here
 
 
 def _mlp(n_in: int, hidden: int, depth: int, n_out: int) -> nn.Sequential:

@@ -11,7 +11,8 @@ import torch
 from torch import Tensor
 
 from ..runtime.seeds import seed_for
-from .fid import cfid, frechet_distance
+from .cfid import cfid
+from .fid import frechet_distance
 from .intervals import bounds_names, z_of
 from .kid import class_kid, jackknife_sd, kid
 from .otdd_choice import EXACT, choose_otdd

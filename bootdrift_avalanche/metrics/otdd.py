@@ -1,34 +1,6 @@
 """Optimal Transport Dataset Distance (OTDD; Alvarez-Melis & Fusi 2020, "Geometric dataset
 distances via optimal transport", NeurIPS).
-
-A labelled dataset is a distribution over points z = (x, y). With p = 2 the ground cost between
-z = (x, y) in dataset A and z′ = (x′, y′) in dataset B is
-
-    c(z, z′) = ‖x − x′‖² + W2²(P_y, P_y′),
-
-where P_y is the distribution of the features of class y in its dataset. The label term is, by
-default, the Gaussian approximation W2² ≈ ‖μ − μ′‖² + Bures²(Σ, Σ′) (``inner="gaussian"``; class
-moments from all points, unbiased covariances) or the exact OT cost between the class samples
-with squared Euclidean cost (``inner="exact"``, POT ``ot.emd2``). Because the label term compares
-class *distributions*, OTDD does not depend on how either dataset numbers its classes.
-
-The outer problem is solved exactly (POT ``ot.emd2``, uniform weights) and the result is
-sqrt(optimal cost): the paper's OTDD, a distance in feature units. The reference code's convention
-(halved costs, debiased Sinkhorn divergence, no root) is :mod:`.otdd_compat`; the variants for
-large sets are :mod:`.otdd_hierarchical`, :mod:`.otdd_entropic` and :mod:`.otdd_sliced`, and
-:mod:`.otdd_choice` picks between exact and those by set size.
-
-``max_samples`` draws that many points from each dataset independently (seeded, without
-replacement) for the outer problem and for the exact inner problem: an approximation that is
-not 0 for two copies of one dataset. Gaussian class moments always use all points, as in
-microsoft/otdd.
-
-Cost: the outer problem needs an n×m dense float64 cost matrix (8·n·m bytes) and POT's network
-simplex, which holds several more n·m arrays; measured on one CPU thread (d = 128, 10 classes,
-``bench/metrics_bench.py``): 1k×1k 1 s / +50 MB, 2k×2k 4 s / +210 MB, 5k×5k 37 s / +1 GB. Keep
-n ≲ 5k, use ``max_samples`` or :func:`.otdd_hierarchical.otdd_hierarchical`. The Gaussian label
-term costs one root factor per class and, per class pair, a slice of one batched product and the
-eigenvalues of an r×r matrix, r = min(n, d) (:mod:`.otdd_label_cost`).
+How it works, its cost and its choices: ``docs/DRIFT_METRICS.md`` (implementation notes).
 """
 from __future__ import annotations
 

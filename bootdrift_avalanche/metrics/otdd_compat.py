@@ -1,28 +1,7 @@
 """OTDD in the convention of the reference code (microsoft/otdd, ``DatasetDistance`` defaults), on
 the reference's own engine: geomloss' ``SamplesLoss("sinkhorn", p=2, debias=True, blur=√ε,
 scaling=0.5, backend="tensorized")`` with a custom cost.
-
-What the reference computes (and so what this returns), with ε = ``entreg`` = 0.1:
-
-* labelled points z = (x, y); ground cost c(z, z′) = ½‖x − x′‖² + ½ W2²(P_y, P_y′) — geomloss'
-  p = 2 cost halves the squared distance and the reference halves its label term to match;
-* W2²(P_y, P_y′) by the Gaussian approximation ‖μ − μ′‖² + Bures²(Σ, Σ′) (class moments from all
-  points, unbiased covariances); the within-set matrices have exact zeros on their diagonals (the
-  reference computes only the pairs i < j);
-* the debiased Sinkhorn divergence S_ε(A, B) = OT_ε(A, B) − ½ OT_ε(A, A) − ½ OT_ε(B, B) with
-  entropy relative to the product of the (uniform) marginals, computed by geomloss' fixed
-  ε-annealing schedule (ε from the squared diameter of the point cloud down to ``entreg``, factor
-  ``scaling``² per step, one symmetric update per step, no convergence test). The diameter is that
-  of the augmented points (features plus the class index, B's classes numbered after A's), as in
-  the reference, because the schedule — and so the value — depends on it;
-* **no square root**: roughly ½·OTDD² (compare :func:`~bootdrift_avalanche.metrics.otdd.otdd`),
-  never plot the two together.
-
-Computed in float32 by default, as the reference (``precision="single"``); ``double=True`` for float64.
-Agreement with microsoft/otdd (commit 72f1b22) is tested on stored values
-(``tests/metrics/test_otdd_compat.py``). Memory: geomloss' tensorized backend holds three dense
-n×m cost matrices and their temporaries (~4·4·n·m bytes in float32): keep n ≲ 10k (as the
-reference's ``maxsamples=10000``) or pass ``max_samples``.
+How it works, its cost and its choices: ``docs/DRIFT_METRICS.md`` (implementation notes).
 """
 from __future__ import annotations
 

@@ -2,28 +2,7 @@
 coupled class pairs (the two-level scheme of hierarchical OT, Yurochkin et al., "Hierarchical
 Optimal Transport for Document Representation", NeurIPS 2019, applied to the OTDD ground cost of
 Alvarez-Melis & Fusi 2020).
-
-With class masses a_i = n_i/n, b_j = m_j/m and the Gaussian label cost W_ij = ‖μi − μj‖² +
-Bures²(Σi, Σj) (as :func:`~bootdrift_avalanche.metrics.otdd.otdd`):
-
-1. class plan π = argmin Σ π_ij · 2 W_ij over couplings of (a, b) — 2 W_ij is the OTDD cost of
-   moving the Gaussian of class i onto that of class j (W2² of the features plus the label term);
-2. for every pair with π_ij > 0, the exact OT between the points of class i and of class j
-   (uniform weights, squared Euclidean cost; POT ``emd2``);
-3. OTDD_hier = ( Σ_ij π_ij · (OT(A_i, B_j) + W_ij) )^½.
-
-The coupling π_ij · P*_ij is feasible for the full problem, so OTDD_hier ≥ exact OTDD; the gap is
-what the exact plan gains by sending points of one class to several classes for their features'
-sake, small when the label term separates classes. Measured by ``bench/metrics_scale.py`` (overlapping
-classes, d = 128, 100 classes): +1.7 % at 1,000 and +1.0 % at 5,000 points per side; 50,000 ×
-50,000 points in 12 CPU s on one thread with +450 MB.
-
-Cost: at most Ca + Cb − 1 class pairs carry mass (a basic solution of step 1), so memory is one
-block n_i × m_j and time ≈ Σ over those pairs of an n_i × m_j network simplex — e.g. 100 classes
-of 500 points per side, about 200 blocks of 500 × 500, instead of one 50,000 × 50,000 problem;
-with few large classes the blocks are large (10 classes of 5,000: ten 5,000 × 5,000 problems).
-Features may live on any device (class moments and block costs are computed there; POT's network
-simplex runs on the CPU).
+How it works, its cost and its choices: ``docs/DRIFT_METRICS.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -36,7 +15,7 @@ from .otdd import class_gaussians, emd2, gaussian_label_distances, labelled_sets
 
 
 def otdd_hierarchical(feats_a: ArrayLike, labels_a: ArrayLike, feats_b: ArrayLike, labels_b: ArrayLike) -> float:
-    """Hierarchical OTDD between (feats_a, labels_a) and (feats_b, labels_b) (module docstring).
+    """Hierarchical OTDD between (feats_a, labels_a) and (feats_b, labels_b) (``docs/DRIFT_METRICS.md``).
 
     Raises:
         ValueError: bad shapes, NaN/Inf, mismatched dimensions, a class with fewer than 2 points.

@@ -1,28 +1,6 @@
 """Sliced OTDD (s-OTDD; Nguyen, Nguyen, Le, Ho et al., "Lightspeed Geometric Dataset Distance via
 Sliced Optimal Transport", ICML 2025): a dataset distance in O(L·n log n) time and O(n) memory.
-
-Each of L random projections maps a labelled point z = (x, y) to one number:
-
-    s_l(x, y) = ψ_l0 · θ_lᵀx + Σ_{k=1..K} ψ_lk · m_k(θ_l, y),   m_k = E_{x′∼P_y}[(θ_lᵀx′)^{r_lk}] / r_lk!
-
-with θ_l uniform on the unit sphere of the features, ψ_l uniform on the unit sphere of R^{K+1},
-and moment orders r_lk drawn from a zero-truncated Poisson with rate k (the paper's "moment
-transform projection": the label, i.e. its class distribution P_y, is represented by moments of
-its own projection onto θ_l). Then
-
-    s-OTDD = ( (1/L) Σ_l W_2²(s_l(A), s_l(B)) )^½,
-
-with the one-dimensional W_2 between the projected sets by sorting (POT ``ot.wasserstein_1d``,
-any sizes). Like OTDD it compares labelled sets through their class distributions, is 0 for two
-copies of one set and does not depend on class ids; it is **not** an approximation of the exact
-OTDD value but a distance on its own, much smaller scale (for a pure translation v of the features
-the feature part contributes E[ψ0²]·E[(θᵀv)²] = ‖v‖² / ((K+1)·d) to its square): compare its values
-with each other, never with ``OTDD`` (its logged name is ``sOTDD``). Its error against exact OTDD
-is measured by ``bench/metrics_scale.py``.
-
-Written here rather than taken from the authors' code (research code bound to its data loaders);
-projections are processed in chunks so that memory stays at O(n · chunk · K). Device-agnostic:
-runs where the features are (CPU or CUDA).
+How it works, its cost and its choices: ``docs/DRIFT_METRICS.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -48,7 +26,7 @@ def otdd_sliced(
     seed: int = 0,
     double: bool = False,
 ) -> float:
-    """s-OTDD between (feats_a, labels_a) and (feats_b, labels_b) (see the module docstring).
+    """s-OTDD between (feats_a, labels_a) and (feats_b, labels_b) (``docs/DRIFT_METRICS.md``).
 
     Args:
         feats_a, feats_b: (N, d) features, same d, on any device (computed on ``feats_a``'s).

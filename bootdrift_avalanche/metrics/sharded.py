@@ -32,7 +32,9 @@ from torch import Tensor
 from ..runtime import distributed as D
 from ._gaussian import gram
 from .features import extract_features
-from .fid import CFIDResult, GaussianStats, cfid, check_class_size, frechet_distance
+from .cfid import CFIDResult, cfid, check_class_size
+from .fid import frechet_distance
+from .gaussian_stats import GaussianStats
 
 
 def part(x: Tensor) -> Tensor:

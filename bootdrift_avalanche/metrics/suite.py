@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -29,10 +29,11 @@ from .accuracy import real_data_accuracy
 from . import sharded
 from .features import check_extractor
 from .feature_values import feature_values, fixed_fid_value, kid_values, otdd_value
-from .intervals import bootstrap, bounds_names, wilson
+from .intervals import DEFAULT_REPLICATES, bootstrap, bounds_names, wilson
 from .kid import SUBSET_SIZE, SUBSETS
 from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, check_large
 from .qualifiers import qualifiers_of
+from ..pictures.sample_picture import sample_picture
 
 if TYPE_CHECKING:
     from .umap import UMAPProjection
@@ -43,32 +44,49 @@ MIN_SAMPLES_PER_CLASS = 10
 ExtraMetrics = Callable[[Tensor, Tensor], Mapping[str, float]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SuiteConfig:
-    """Which drift values to compute and how.
+    """Which drift values to compute and how: every knob of the drift suite and of the drift plugin
+    (``drift_metrics(suite=...)``) that is not one of ``drift_metrics``' own arguments. Frozen: change
+    one with ``dataclasses.replace(cfg, ...)``.
 
     Attributes:
-        fid, cfid, otdd, real_accuracy, samples, umap: compute that value (see the module docstring).
+        fid, cfid, otdd, real_accuracy, samples, umap: compute that value (see the module docstring;
+            UMAP is off by default: its first fit costs ~12 CPU s, ``docs/DRIFT_COST.md``).
         otdd_max_samples: exact OTDD on this many points per set, drawn at random (``None``: all
             points, with the size rule below).
         otdd_exact_max: exact OTDD while both sets have at most this many points, the variant
             ``otdd_large`` above (``None``: always exact; the exact OT costs O(n·m) memory).
         otdd_large: the variant for larger sets, a name in ``otdd_choice.LARGE_OTDD``
-            (``"hierarchical"``, ``"entropic"``, ``"sliced"``); all use the Gaussian label cost.
+            (``"hierarchical"``, ``"entropic"``, ``"sliced"``), logged under its own name (e.g.
+            ``OTDDhier_clf``); all use the Gaussian label cost.
         otdd_inner: OTDD's label-to-label cost, ``"gaussian"`` (Bures) or ``"exact"``.
-        real_acc_epochs: training epochs of the RealAcc classifier.
+        real_acc_epochs: training epochs of the RealAcc classifier (fewer bias it down,
+            ``docs/DRIFT_SCALE.md``).
         real_acc_classifier: its architecture, a name of :data:`~bootdrift_avalanche.nets.CLASSIFIERS`
             (the presets pick it per image size: ``Preset.classifier_name``).
         grid_per_class: samples per class (one row each) in the image grid.
-        seed: run seed of the OTDD subsample, the RealAcc classifier, the UMAP layout, KID's
-            subsets and the bootstrap.
-        device: where the RealAcc classifier trains and OTDD's costs are computed (``None``: the CPU).
+        seed: run seed of the real subsets, generation noise, the extractor, the OTDD subsample, the
+            RealAcc classifier, the UMAP layout, KID's subsets and the bootstrap (``drift_metrics(seed=)``
+            overrides it).
+        device: where the RealAcc classifier trains, the extractor runs and OTDD's costs are computed
+            (``None``: the CPU; ``drift_metrics(device=)`` overrides it).
         fid_fixed_n: also ``FIDfixed_<ext>``, FID on this many rows of each set spread evenly over
             the classes (0: not computed), so it compares across experiences with more classes.
-        kid, kid_subsets, kid_subset_size: KID and CKID (:mod:`.kid`) and their subsets.
+        kid, kid_subsets, kid_subset_size: KID and CKID (:mod:`.kid`: unbiased, no floor needed) and
+            their subsets.
         intervals: bootstrap replicates of the ``_lo``/``_hi`` interval of every feature-based
             value (0: no intervals; RealAcc then has no Wilson interval either), see :mod:`.intervals`.
         confidence: the intervals' level.
+        floor: (drift plugin) log beside every value its real-vs-real floor and the excess over it
+            (``FID_clf_floor``, ``FID_clf_excess``, ``RealAcc_ceiling``; :mod:`.floor`): what a
+            perfect generator gets at this n, classes and extractor. Costs one more RealAcc
+            classifier per experience.
+        fixed_n: (drift plugin) also log ``FIDfixed_<ext>`` at the first evaluation's total n at
+            every experience (sets ``fid_fixed_n`` itself), so adding classes does not move its bias.
+        real_accuracy_every: (drift plugin) RealAcc only at every ``real_accuracy_every``-th
+            evaluated experience and the last (what each evaluation cost: ``DriftTime``,
+            ``docs/DRIFT_COST.md``).
     """
 
     fid: bool = True
@@ -80,7 +98,7 @@ class SuiteConfig:
     otdd_max_samples: Optional[int] = None
     otdd_exact_max: Optional[int] = DEFAULT_EXACT_MAX
     otdd_large: str = DEFAULT_LARGE
-    otdd_inner: str = "gaussian"
+    otdd_inner: Literal["gaussian", "exact"] = "gaussian"
     real_acc_epochs: int = 30
     real_acc_classifier: str = "small"
     grid_per_class: int = 8
@@ -90,8 +108,11 @@ class SuiteConfig:
     kid: bool = True
     kid_subsets: int = SUBSETS
     kid_subset_size: int = SUBSET_SIZE
-    intervals: int = 0
+    intervals: int = DEFAULT_REPLICATES
     confidence: float = 0.95
+    floor: bool = True
+    fixed_n: bool = True
+    real_accuracy_every: int = 1
 
     def __post_init__(self) -> None:
         if self.otdd_inner not in ("gaussian", "exact"):
@@ -119,6 +140,9 @@ class SuiteConfig:
             raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {self.intervals}")
         if not 0.0 < self.confidence < 1.0:
             raise ValueError(f"confidence must lie in (0, 1), got {self.confidence}")
+        if self.real_accuracy_every < 1:
+            raise ValueError("real_accuracy_every must be >= 1 (RealAcc every k-th experience), "
+                             f"got {self.real_accuracy_every}")
         if self.kid_subsets < 1 or self.kid_subset_size < 2:
             raise ValueError(f"kid_subsets must be >= 1 and kid_subset_size >= 2, got {self.kid_subsets}, "
                              f"{self.kid_subset_size}")
@@ -140,36 +164,6 @@ class DriftValues:
     figures: Dict[str, Any] = field(default_factory=dict)
 
 
-def sample_picture(x: Tensor, y: Tensor, *, per_class: int = 8, title: str = "",
-                   real_x: Optional[Tensor] = None, real_y: Optional[Tensor] = None,
-                   class_names: Optional[Mapping[int, str]] = None):
-    """The picture of a labelled sample set, or ``None`` when there is no natural one.
-
-    Images (N, C, H, W): :func:`~bootdrift_avalanche.metrics.sample_grid.labelled_grid`, one row
-    of ``per_class`` samples per class (sorted class ids), beside ``per_class`` real images of the
-    class when ``real_x``/``real_y`` are given, labelled (``class_names``, default "class 3") and
-    enlarged (nearest neighbour) — a (3, H', W') tensor in [0, 1]. 2-D points (N, 2): a scatter
-    ``matplotlib.figure.Figure`` coloured by class (built without pyplot's global state).
-    """
-    if x.dim() == 4:
-        from .sample_grid import labelled_grid
-
-        return labelled_grid(x, y, real_x=real_x, real_y=real_y, per_class=per_class, title=title,
-                             class_names=class_names)
-    if x.dim() == 2 and x.shape[1] == 2:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(3.2, 3.2))
-        ax = fig.add_subplot(111)
-        pts = x.detach().double().cpu().numpy()
-        ax.scatter(pts[:, 0], pts[:, 1], c=y.cpu().numpy(), s=2, cmap="tab10")
-        if title:
-            ax.set_title(title)
-        ax.set_aspect("equal")
-        return fig
-    return None
-
-
 class DriftSuite:
     """Computes :class:`DriftValues` of synthetic against real labelled sets.
 
@@ -181,7 +175,7 @@ class DriftSuite:
 
     def __init__(self, extractor, cfg: Optional[SuiteConfig] = None) -> None:
         self.extractor = check_extractor(extractor)
-        self.cfg = cfg or SuiteConfig()
+        self.cfg = cfg or SuiteConfig(intervals=0)
 
     @property
     def feature_name(self) -> str:

@@ -1,31 +1,7 @@
 """Anchored generative replay: replay plugins whose replays of a class are kept aligned
 with the real data of that class through feature statistics stored when the class was first seen
 (``anchoring.ClassAnchors``), never images.
-
-``AnchoredReplayPlugin`` adds anchoring to a replay plugin; it is combined with a concrete one by
-inheritance (``AnchoredDDGRPlugin``, ``AnchoredGANMemoryPlugin``), so the combined plugin is still a
-``ReplaySetPlugin`` with one ``replay_samples``, and the drift metrics (which sample a replay plugin
-through ``replay_samples``, ``plugins.generator_lookup``) score exactly the anchored replay. Why not
-an option of ``DDGRPlugin`` / ``GANMemoryPlugin``: anchoring is one concept shared by both (its
-state, the anchors, is its own), and an option would put the same code in two plugins.
-
-What it does, per experience:
-
-1. ``before_training_exp``: the classes of the experience that have no anchor yet get one from the
-   experience's **real** images (``ClassAnchors.record``: once per class, never updated, so no
-   synthetic image ever reaches an anchor). Then the replay set is drawn as the wrapped plugin draws
-   it, through ``replay_samples``.
-2. **selection** (``oversample`` m > 1): ``replay_samples`` asks the wrapped plugin for m candidates
-   per wanted image and keeps, per class, the subset chosen by kernel herding toward the class's
-   anchor (``anchoring.kernel_herding``).
-3. **moment matching** (``moment_weight`` > 0; DDGR only): the diffusion model's training after the
-   experience gets the ``anchoring.MomentMatching`` term for every old (replayed) class, through
-   ``DDGRPlugin.generator_fit_kwargs``.
-
-GAN Memory gets selection only: its old tasks' parameters are frozen after their own experience and
-never see replays, so there is no training in which a replayed class could be pulled back; the only
-GAN training is that of the new task, on real data of classes whose anchors come from those very
-images.
+How it works, its cost and its choices: ``docs/ANCHORED_REPLAY.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -42,7 +18,7 @@ from .replay import ReplaySetPlugin, experience_task_tensors
 
 
 class AnchoredReplayPlugin(ReplaySetPlugin):
-    """Anchoring for a replay plugin (combine by inheritance; see the module docstring).
+    """Anchoring for a replay plugin (combine by inheritance; ``docs/ANCHORED_REPLAY.md``).
 
     Args:
         generator: the wrapped plugin's generator.
@@ -119,5 +95,5 @@ class AnchoredDDGRPlugin(AnchoredReplayPlugin, DDGRPlugin):
 
 
 class AnchoredGANMemoryPlugin(AnchoredReplayPlugin, GANMemoryPlugin):
-    """GAN Memory with anchored replay by selection (``oversample``); see the module docstring for
+    """GAN Memory with anchored replay by selection (``oversample``); see ``docs/ANCHORED_REPLAY.md`` for
     why there is no moment matching. Other arguments: ``GANMemoryPlugin``'s."""

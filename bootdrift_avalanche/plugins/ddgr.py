@@ -1,36 +1,6 @@
 """DDGR as an Avalanche plugin: "DDGR: Continual Learning with Deep Diffusion-based Generative
 Replay" (Gao & Liu, ICML 2023), on a class-conditional diffusers DDPM.
-
-Per experience t (what the reference code does, re-implemented):
-
-1. ``before_training_exp`` (t >= 2): freeze a copy of the classifier C(t-1); with the diffusion model
-   D(t-1) (the generator as it is now) draw ``replay_per_class`` images of every previously seen
-   class, **guided by C(t-1)** (classifier guidance, gradient of log softmax over the old classes,
-   scaled by ``guidance_scale``). The replay set is generated once per experience, not per iteration.
-2. ``before_training_iteration``: each mini-batch (``[x, y]`` or ``[x, y, t]``) gets
-   ``replay_ratio`` x its size of replayed samples appended, drawn at random from the replay set.
-3. ``after_training_exp``: the classifier has been trained; the diffusion model **continues**
-   training from D(t-1) on the current real data **plus its own replays of the old classes**: the
-   bootstrapping loop that the drift metrics measure. Experience 1: trained on real data only.
-
-Steps 1 (its sharding under torchrun) and 3 are those of plain generative replay
-(``plugins.dgr.DGRPlugin``); DDGR draws the replay set under classifier guidance.
-
-**Task-incremental streams and multi-head models**: the diffusion model is trained on and asked for
-one generator label per (task, class) pair (``plugins.task_keys``), and each replayed image goes
-into the mini-batch with its own class and task label. Guidance then runs per task: the frozen
-classifier is called through Avalanche's ``avalanche_forward(model, x, task_labels)`` (so a
-``MultiTaskModule`` such as ``MTSimpleMLP`` answers with the head of the image's task) and the
-softmax runs over the seen classes of that task only. A single-head model on a stream whose class
-ids are unique keeps the original guidance (one softmax over every seen class).
-
-The plugin never holds more real data than the current experience. ``plugin.generator`` (and
-``strategy.generator`` for the ``DDGR`` strategy) is what the drift metrics score, sampled through
-``plugin.replay_samples`` with the same classifier guidance as the replay set.
-
-Deviations from the reference, on purpose: ε-prediction with fixed variance (diffusers has no hybrid
-VLB loss), a small UNet and sizes that fit the data, replay appended to each mini-batch instead of
-zipping two loaders.
+How it works, its cost and its choices: ``docs/DDGR.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -50,7 +20,7 @@ GUIDANCE_SCALE = 1.0
 
 
 class DDGRPlugin(DGRPlugin, supports_distributed=True):
-    """Diffusion-based generative replay with classifier guidance (see the module docstring).
+    """Diffusion-based generative replay with classifier guidance (``docs/DDGR.md``).
 
     Args:
         generator: a class-conditional generator with ``generate(labels, seed=, guidance=,
@@ -82,7 +52,7 @@ class DDGRPlugin(DGRPlugin, supports_distributed=True):
         """Images of generator ``labels`` guided by a frozen copy of the current classifier
         (``strategy.model``) with a softmax over the seen classes (and any class of ``labels``
         not seen yet), scaled by ``guidance_scale``: how the replay set is drawn. Per task, through
-        :class:`TaskGuide`, for a multi-head model or repeated class ids (module docstring); the
+        :class:`TaskGuide`, for a multi-head model or repeated class ids (``docs/DDGR.md``); the
         labels of each task then get their own seed, derived from ``seed``, unless only one task
         is asked for."""
         classifier = copy.deepcopy(strategy.model).eval()

@@ -11,14 +11,14 @@ for resuming: ``docs/DRIFT_METRICS.md`` ("How the evaluation works"). The evalua
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from avalanche.evaluation import PluginMetric
 from avalanche.evaluation.metric_results import MetricValue
 
 from ..logging import loggable
-from ..metrics.intervals import DEFAULT_REPLICATES
-from ..metrics.otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, PREFIXES
+from ..metrics.otdd_choice import PREFIXES
 from ..metrics.qualifiers import HI, LO, base_name, qualified, qualifiers_of
 from ..metrics.suite import SuiteConfig
 from ..tags import TAG_SUFFIX, tag_for
@@ -59,7 +59,7 @@ class _DriftMetric(PluginMetric[float]):
             return []
         names = self._names()
         self._value = next((values.scalars[n] for n in names if n in values.scalars), None)
-        x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric): see the module doc
+        x = strategy.clock.train_iterations  # Avalanche's x_plot (GenericPluginMetric), docs/DRIFT_METRICS.md
         # a name is ours when its first path component is, without qualifiers (CFID_clf/Class003 and
         # CFID_clf_unguided_lo/Class003 belong to CFID_clf; metrics.qualifiers)
         return [MetricValue(self, tag_for(name), v, x) for name, v in loggable(values).items()
@@ -147,98 +147,59 @@ class UMAPMetric(_DriftMetric):
 def drift_metrics(
     *,
     reference_stream=None,
-    fid: bool = True,
-    cfid: bool = True,
-    otdd: bool = True,
-    real_accuracy: bool = True,
-    umap: bool = False,
-    samples: bool = True,
-    n_per_class: int = 50,
     features=None,
+    n_per_class: int = 50,
     generator=None,
-    otdd_max_samples: Optional[int] = None,
-    otdd_exact_max: Optional[int] = DEFAULT_EXACT_MAX,
-    otdd_large: str = DEFAULT_LARGE,
-    otdd_inner: str = "gaussian",
-    real_acc_epochs: int = 30,
-    real_acc_classifier: str = "small",
-    seed: int = 0,
-    feature_cache_dir: Optional[str] = None,
     feature_stream=None,
-    unguided: bool = True,
+    seed: Optional[int] = None,
     device: Optional[str] = None,
     every: int = 1,
-    real_accuracy_every: int = 1,
-    kid: bool = True,
-    floor: bool = True,
-    intervals: int = DEFAULT_REPLICATES,
-    confidence: float = 0.95,
-    fixed_n: bool = True,
+    unguided: bool = True,
+    feature_cache_dir: Optional[str] = None,
+    suite: Optional[SuiteConfig] = None,
 ) -> List[PluginMetric]:
     """The drift metrics to pass to ``EvaluationPlugin`` (like ``accuracy_metrics(...)``).
 
     Args:
         reference_stream: stream with the real data of every class (``benchmark.test_stream`` or
             ``benchmark.train_stream``); required.
-        fid, cfid, otdd, real_accuracy, umap, samples: which values to emit (``DriftTime`` always;
-            UMAP is off unless asked for: its first fit costs ~12 CPU s, see ``every``).
-        n_per_class: real and synthetic samples per seen class (and, for the classifier
-            extractor, training samples per class).
         features: ``"clf"`` (default for images: a small CNN trained once on ``feature_stream``,
             cached on disk), ``"resnet50"``, ``"inception"`` (pretrained, need their weights
             files), ``"random"`` (frozen random CNN), ``"identity"`` (default for points), or any
             extractor with ``__call__(x) -> (N, d)`` and a ``name``. The name goes into the tags.
-        generator: the generator to score; ``None`` finds it on the strategy (see the module doc).
-        otdd_max_samples, otdd_exact_max, otdd_large, otdd_inner: OTDD's subsample size, the set
-            size up to which it is exact, the variant above (logged under its own name, e.g.
-            ``OTDDhier_clf``), and the label cost (see ``SuiteConfig``).
-        real_acc_epochs: epochs of the fresh classifier behind ``RealAcc``.
-        real_acc_classifier: its architecture (a name of ``nets.CLASSIFIERS``: ``"small"``,
-            ``"slim-resnet18"``, ``"resnet18"``).
-        seed: fixes real subsets, generation noise, the extractor and the RealAcc classifier.
-        feature_cache_dir: where the classifier extractor is cached.
+        n_per_class: real and synthetic samples per seen class (and, for the classifier
+            extractor, training samples per class).
+        generator: the generator to score; ``None`` finds it on the strategy (``docs/DRIFT_METRICS.md``).
         feature_stream: the stream whose data trains the classifier extractor, so it is disjoint
             from the reference it scores (e.g. ``benchmark.train_stream`` with the test stream as
             reference). ``None``: the reference stream, i.e. the extractor has then seen the very
             reference images it scores.
+        seed: fixes real subsets, generation noise, the extractor and the RealAcc classifier;
+            overrides ``suite.seed`` (``None``: the suite's, 0 by default).
+        device: where the feature extractor runs and the RealAcc classifier trains; overrides
+            ``suite.device`` (``None``: the suite's, the CPU by default).
+        every: evaluate after every ``every``-th experience (0, k, 2k, ...) and after the last one
+            of the stream; the others log nothing. The cheap setting: ``every=k, unguided=False``
+            and ``SuiteConfig(real_accuracy=False)`` (costs: ``docs/DRIFT_COST.md``).
         unguided: when the replay is guided (DDGR with ``guidance_scale != 0``), also log the
             generator alone under the ``_unguided`` names (one more sampling and evaluation per
-            experience; see the module docstring).
-        device: where the feature extractor runs and the RealAcc classifier trains (``None``: CPU).
-        every: evaluate after every ``every``-th experience (0, k, 2k, ...) and after the last one
-            of the stream; the others log nothing. What costs what (``bench/drift_cost.py``,
-            ``docs/DRIFT_COST.md``; DDGR on Split Digits at the tiny preset, CPU s per experience):
-            sampling what is replayed ~1.0 and the generator alone (``_unguided``) ~0.7, RealAcc's
-            fresh classifier ~0.6, FID/CFID/OTDD a few hundredths each, UMAP ~0.2 after a first
-            fit of ~12 s (numba's compilation, once per process; hence ``umap=False`` by default).
-            The cheap setting: ``real_accuracy=False, unguided=False, every=k``.
-        real_accuracy_every: RealAcc (a classifier trained from scratch, the dearest part at many
-            classes) only at every ``real_accuracy_every``-th evaluated experience and the last;
-            fewer ``real_acc_epochs`` bias it down instead (``docs/DRIFT_SCALE.md``). What each
-            evaluation cost is logged as ``DriftTime`` / ``DriftTimeCPU`` and their parts
-            (``plugins.drift_time``).
-        kid: log KID and per-class KID (``KID_<ext>``, ``CKID_<ext>``: unbiased, no floor needed).
-        floor: log beside every value its real-vs-real floor and the excess over it
-            (``FID_clf_floor``, ``FID_clf_excess``, ``CFID_clf_floor/Class003``, ``RealAcc_ceiling``;
-            see :mod:`~bootdrift_avalanche.metrics.floor`): the value a perfect generator gets at
-            this n, classes and extractor. Costs one more RealAcc classifier per experience.
-        intervals, confidence: bootstrap replicates of the ``_lo``/``_hi`` interval logged beside
-            every value (0: none), and its level (:mod:`~bootdrift_avalanche.metrics.intervals`).
-        fixed_n: also log ``FIDfixed_<ext>``: FID at the first evaluation's total n at every
-            experience, spread evenly over the seen classes, so adding classes does not move its bias.
+            experience).
+        feature_cache_dir: where the classifier extractor is cached.
+        suite: every other knob (which values, OTDD's variant, RealAcc's classifier, floor,
+            intervals, ``FIDfixed``...), documented once in
+            :class:`~bootdrift_avalanche.metrics.suite.SuiteConfig` (``None``: its defaults).
     """
-    suite = SuiteConfig(fid=fid, cfid=cfid, otdd=otdd, real_accuracy=real_accuracy, samples=samples, umap=umap,
-                        otdd_max_samples=otdd_max_samples, otdd_exact_max=otdd_exact_max, otdd_large=otdd_large,
-                        otdd_inner=otdd_inner, real_acc_epochs=real_acc_epochs,
-                        real_acc_classifier=real_acc_classifier, seed=seed, device=device, kid=kid,
-                        intervals=intervals, confidence=confidence)
+    suite = suite if suite is not None else SuiteConfig()
+    if seed is not None or device is not None:
+        suite = replace(suite, **({"seed": seed} if seed is not None else {}),
+                        **({"device": device} if device is not None else {}))
     comp = DriftComputation(reference_stream, suite, feature_stream=feature_stream, generator=generator,
                             features=features, n_per_class=n_per_class, feature_cache_dir=feature_cache_dir,
-                            unguided=unguided, every=every, real_accuracy_every=real_accuracy_every,
-                            floor=floor, fixed_n=fixed_n)
+                            unguided=unguided, every=every)
     metrics: List[PluginMetric] = []
-    for on, cls in ((fid, FIDMetric), (cfid, CFIDMetric), (otdd, OTDDMetric), (kid, KIDMetric),
-                    (real_accuracy, RealAccMetric), (samples, SamplesGridMetric), (umap, UMAPMetric)):
+    for on, cls in ((suite.fid, FIDMetric), (suite.cfid, CFIDMetric), (suite.otdd, OTDDMetric),
+                    (suite.kid, KIDMetric), (suite.real_accuracy, RealAccMetric), (suite.samples, SamplesGridMetric),
+                    (suite.umap, UMAPMetric)):
         if on:
             metrics.append(cls(comp))
     metrics += [DriftTimeMetric(comp), DriftSamplesMetric(comp)]

@@ -44,24 +44,20 @@ class DriftComputation:
         feature_cache_dir: where the classifier extractor is cached.
         unguided: also score the generator without guidance when the replay is guided (the
             ``_unguided`` names, see the module docstring).
-        floor: also log the real-vs-real floor of every value and the excess over it
-            (:mod:`~bootdrift_avalanche.metrics.floor`; the second real set is the feature stream's
-            next ``n_per_class`` images per class after those the extractor trained on, or without a
-            feature stream the reference stream's after the reference's).
-        fixed_n: also log ``FIDfixed_<ext>``, FID at the total n of the first evaluation (spread
-            evenly over the seen classes) at every experience (``SuiteConfig.fid_fixed_n``; kept
-            in ``state_dict`` so a resumed run keeps it).
+        every: evaluate after every ``every``-th experience and after the last one of the stream.
+
+        The floor (``suite.floor``: its second real set is the feature stream's next
+        ``n_per_class`` images per class after those the extractor trained on, or without a feature
+        stream the reference stream's after the reference's), ``FIDfixed`` (``suite.fixed_n``: the
+        total n of the first evaluation, kept in ``state_dict`` so a resumed run keeps it) and
+        ``suite.real_accuracy_every`` are read from ``suite``.
     """
 
     def __init__(self, reference_stream, suite: SuiteConfig, *, feature_stream=None, generator=None,
                  features=None, n_per_class: int = 50, gen_batch_size: int = 256,
-                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1,
-                 real_accuracy_every: int = 1, floor: bool = True, fixed_n: bool = True):
+                 feature_cache_dir: Optional[str] = None, unguided: bool = True, every: int = 1):
         if every < 1:
             raise ValueError(f"every must be >= 1 (evaluate every k-th experience), got {every}")
-        if real_accuracy_every < 1:
-            raise ValueError("real_accuracy_every must be >= 1 (RealAcc every k-th experience), "
-                             f"got {real_accuracy_every}")
         if reference_stream is None:
             raise ValueError(
                 "drift_metrics needs reference_stream=: the stream with the real data to compare "
@@ -80,9 +76,9 @@ class DriftComputation:
         self.feature_cache_dir = feature_cache_dir
         self.unguided = unguided
         self.every = every
-        self.real_accuracy_every = real_accuracy_every
+        self.real_accuracy_every = suite.real_accuracy_every
         self._timer: Optional[DriftTimer] = None  # of the evaluation in progress
-        self.fixed_n = fixed_n
+        self.fixed_n = suite.fixed_n
         self.labels = TaskClassLabels()  # grown from the training experiences, as the replay plugins' labels
         self._reference = ReferencePool(reference_stream, n_per_class=n_per_class, seed=suite.seed,
                                      stream_name="the reference stream", seed_stream="drift.reference")
@@ -93,7 +89,7 @@ class DriftComputation:
         self._umap: Optional[UMAPProjection] = None
         self._last: Optional[Tuple[int, DriftValues]] = None
         self._floor: Optional[RealFloor] = None
-        if floor:
+        if suite.floor:
             own = feature_stream is None or feature_stream is reference_stream
             pool = ReferencePool(reference_stream if own else feature_stream, n_per_class=n_per_class, seed=suite.seed,
                               stream_name="", seed_stream="drift.reference" if own else "drift.feature_data",

@@ -3,37 +3,8 @@
 
 Instead of replaying old classes as faithfully as it can (DDGR), GUIDE steers each replayed sample
 of an old class **toward the classes of the current task**, with the continual learner's own
-gradient, so rehearsal lands near the decision boundary the new task is eroding. Per experience:
-
-1. ``before_training_exp`` (from the second experience on): the generator as it is now (trained up to
-   the previous experience) draws ``replay_per_class`` images of every old class, guided by a frozen
-   copy of the current classifier toward c*, the most likely class of the current experience
-   (``generators.ddpm.guide_guidance``: the gradient of log softmax over the seen classes at c*, taken
-   on the model's predicted clean image). With ``regenerate_every`` the replay set is drawn again,
-   with the classifier as it is then, every that many training iterations (the reference draws new
-   replays every ``guid_generation_interval`` steps; at the first draw the new classes' logits are
-   untrained).
-2. ``before_training_iteration``: each mini-batch (``[x, y]`` or ``[x, y, t]``) gets replayed samples
-   with their own class and task labels; ``replay_ratio=None`` appends as many per real sample as
-   there are old experiences (the reference's mini-batch: one share per task).
-3. ``after_training_exp``: the generator continues training on the experience's real data plus an
-   **unguided** replay set of the old classes drawn at the start of the experience
-   (``generator_replay_per_class`` per class; the reference's diffusion model rehearses on its own
-   unguided samples). Experience 1: real data only.
-
-``plugin.replay_samples`` (what the drift metrics score) draws with the same guidance, toward the
-classes of the last experience trained, with a frozen copy of the classifier as it is when called;
-``generator.generate`` alone is what they log ``_unguided``.
-
-Task-incremental streams: labels are generator labels (``plugins.task_keys``). For a multi-head model
-or a stream whose class ids repeat, the guidance calls the head of the current experience's task
-(``plugins.ddgr.TaskGuide``) and the softmax runs over that task's classes.
-
-Deviations from the reference, on purpose (docs/GUIDE.md): the replay set is ``replay_per_class``
-images of every old class (the reference draws one mini-batch of replays, classes uniformly at random,
-per generation); the replays are appended to the real mini-batch (the reference splits a fixed batch
-between real and replayed images); the generator's self-rehearsal uses its own configured sampler; no
-per-sample random scale (the reference's published runs use min = max).
+gradient, so rehearsal lands near the decision boundary the new task is eroding.
+How it works, its cost and its choices: ``docs/GUIDE.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -53,7 +24,7 @@ from .task_keys import experience_keys
 
 
 class GUIDEPlugin(DGRPlugin):
-    """Diffusion replay guided toward the current task's classes (see the module docstring).
+    """Diffusion replay guided toward the current task's classes (``docs/GUIDE.md``).
 
     Args:
         generator: a class-conditional generator with ``generate(labels, seed=, guidance=,
@@ -109,7 +80,7 @@ class GUIDEPlugin(DGRPlugin):
     # -- the guidance --------------------------------------------------------------------------
     def replay_samples(self, strategy, labels: Tensor, *, seed: int) -> Tensor:
         """Images of generator ``labels`` guided toward the classes of the current (or last
-        trained) experience by a frozen copy of ``strategy.model`` (module docstring); unguided
+        trained) experience by a frozen copy of ``strategy.model`` (``docs/GUIDE.md``); unguided
         before any experience or with ``guidance_scale`` 0."""
         guidance = self.guidance(strategy) if self.guidance_scale and self.current_keys else None
         return self.generator.generate(labels, seed=seed, guidance=guidance, guidance_scale=self.guidance_scale,

@@ -1,32 +1,5 @@
 """Multi-process training on torch's own distributed engine (``torchrun``), CPU (gloo) or GPU (nccl).
-
-What is distributed, and how:
-
-- **Generator training** (DDPM in DDGR and in the bootstrapping loop): the denoiser is wrapped in
-  ``DistributedDataParallel``; every rank draws the same global mini-batch indices (same seed) and
-  trains on its shard ``batch[rank::world]`` (the sampler-free equivalent of
-  ``DistributedSampler`` for random mini-batches), so gradients are averaged over exactly the global
-  batch a single process would use: W ranks reproduce the single-process run up to float rounding.
-- **Replay / synthetic-set generation** (DDGR, bootstrapping): labels are split across ranks
-  (``shard``), each rank samples its part and the parts are gathered in the original order
-  (``gather_in_order``): every rank ends with the same set.
-- **Drift metrics** (``metrics.sharded``, with more than one rank): each rank extracts the features
-  of its shard ``x[rank::world]``; FID/CFID combine all-reduced float64 sufficient statistics
-  (``all_reduce``; rows gathered by ``gather_rows`` while a set has fewer rows than dimensions),
-  OTDD and UMAP use the features gathered in order; RealAcc's fresh classifier trains with DDP on
-  shards of one global mini-batch (``nets.train_classifier``). Values are logged by rank 0.
-- **Logging and checkpoints**: on rank 0 only (``is_main_process``).
-- **Collectives run on the backend's device**: nccl only moves CUDA tensors, gloo CPU ones.
-  ``collective_device()`` says which; the gather helpers move their input there, communicate,
-  and hand the result back on the caller's device, so callers never move tensors by hand.
-- The continual learner (the replay strategies' classifier): every rank runs the strategy on the
-  same data and replay set (same seeds), forwards its rows of each mini-batch and the gradients are
-  all-reduced weighted by each rank's share (``plugins.data_parallel``, DDP's averaging without
-  wrapping the model that Avalanche and the replay plugins use); a batch-normalised classifier
-  trains replicated instead.
-
-Avalanche's own ``DistributedHelper`` is not used: its DDP support is unfinished (no model wrapping
-in strategies, no metric reduction; see avalanche#1315), and we only need the primitives above.
+How it works, its cost and its choices: ``docs/DEVELOPMENT.md`` (implementation notes).
 """
 from __future__ import annotations
 

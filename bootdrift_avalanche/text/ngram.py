@@ -1,28 +1,6 @@
 """A topic-conditional count-based n-gram language model: the generator of the text loop whose
 maximum-likelihood fit is exactly the categorical model of ``bootstrap.theory.categorical``.
-
-For every topic t and context h (the previous ``order - 1`` tokens of the chunk; ``[BOS]`` before
-its start) the model keeps the counts c(t, h, w) of the next token w in the training chunks.
-Sampling draws from the add-k estimate
-
-    P(w | t, h) = (c(t, h, w) + k) / (c(t, h) + k V),    V = the vocabulary size,
-
-which is the maximum-likelihood (empirical) distribution at ``add_k = 0`` (the default): then a
-token that the training set of a topic lacks can never come back, and at ``order = 1`` every topic
-is a categorical distribution refitted to its own n = (topic's chunks) x (chunk length) samples,
-the Wright-Fisher chain of the closed form. Add-k is drawn exactly as the mixture "with probability
-c(t, h) / (c(t, h) + k V) from the counts, else uniformly over the vocabulary", so sampling never
-builds a dense V-wide table. A context that the counts do not continue (it only ever closed a
-chunk) backs off to the next shorter one (down to the topic's unigram counts); at ``order = 1`` and
-from the real contexts of the MLE model this never happens.
-
-:meth:`NGramGenerator.perplexity` scores held-out text with the same counts smoothed by
-``score_k`` (default 0.1): under maximum likelihood one unseen held-out n-gram would
-make the perplexity infinite. Smoothing applies to the score only, never to the samples.
-
-Written by hand, not with ``nltk.lm``: nltk's models are pure Python, sample one token per call and
-are not topic-conditional; here the counts are one sorted int64 key array (``numpy.unique``) and
-all chunks are sampled at once (``searchsorted`` on cumulative counts). docs/TEXT_LOOP.md.
+How it works, its cost and its choices: ``docs/TEXT_LOOP.md`` (implementation notes).
 """
 from __future__ import annotations
 
@@ -62,7 +40,7 @@ class NGramConfig:
 
 class NGramGenerator:
     """Generator protocol (``fit(x, y)``, ``generate(labels, *, seed=None)``, ``state_dict``) for
-    token chunks ``(N, chunk_len)`` with topic labels; see the module docstring."""
+    token chunks ``(N, chunk_len)`` with topic labels; see ``docs/TEXT_LOOP.md``."""
 
     def __init__(self, cfg: NGramConfig) -> None:
         self.cfg = cfg
@@ -172,7 +150,7 @@ class NGramGenerator:
 
     def perplexity(self, x: Tensor, y: Tensor) -> float:
         """exp of the mean negative log-likelihood of the non-padding tokens of chunks ``x`` (topics
-        ``y``) under the longest-context counts smoothed add-``score_k`` (module docstring)."""
+        ``y``) under the longest-context counts smoothed add-``score_k`` (``docs/TEXT_LOOP.md``)."""
         if not self.tables:
             raise RuntimeError("the n-gram model is not fitted")
         xs, ys = np.asarray(x.long().cpu().numpy()), np.asarray(y.long().cpu().numpy())

@@ -27,7 +27,8 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 from torch import Tensor
 
-from ..metrics.fid import cfid, frechet_distance
+from ..metrics.cfid import cfid
+from ..metrics.fid import frechet_distance
 from ..metrics.otdd import otdd
 from ..metrics.suite import DriftValues
 from ..runtime.seeds import seed_for

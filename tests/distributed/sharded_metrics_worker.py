@@ -33,7 +33,7 @@ def tiny_sets():
 
 def suite_values():
     (rx, ry), (sx, sy) = tiny_sets()
-    suite = DriftSuite(IdentityFeatures(), SuiteConfig(samples=False, real_acc_epochs=3, seed=1))
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(samples=False, real_acc_epochs=3, seed=1, intervals=0))
     return suite.evaluate(rx, ry, sx, sy, real_features=suite.real_features(rx)).scalars
 
 

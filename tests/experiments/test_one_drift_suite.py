@@ -8,6 +8,7 @@ import torch
 from bootdrift_avalanche.benchmarks.split import tensors_class_incremental
 from bootdrift_avalanche.bootstrap import run_bootstrap
 from bootdrift_avalanche.logging import JSONLinesLogger, metric_table, read_metrics
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import drift_metrics
 
 K, N, SHAPE = 4, 12, (1, 8, 8)
@@ -58,7 +59,9 @@ def test_plugin_and_loop_log_the_same_names_and_values(tmp_path):
     plugin_log = JSONLinesLogger(tmp_path / "plugin.jsonl")
     # the loop has no floors, intervals or fixed-n FID: the plugin's shared values are compared
     metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, n_per_class=N,
-                            generator=gen, umap=False, floor=False, intervals=0, fixed_n=False, **common)
+                            generator=gen, features="identity", seed=0,
+                            suite=SuiteConfig(otdd_max_samples=None, real_acc_epochs=2, umap=False, floor=False,
+                                              intervals=0, fixed_n=False))
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, K))
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=16, train_epochs=1,
@@ -92,8 +95,8 @@ def test_plugin_and_loop_name_the_feature_space_they_were_given(tmp_path):
     gen = PatternGenerator()
     bm = tensors_class_incremental(x_tr, y_tr, x_te, y_te, n_experiences=1, shuffle_classes=False)
     log = JSONLinesLogger(tmp_path / "plugin.jsonl")
-    metrics = drift_metrics(reference_stream=bm.test_stream, n_per_class=N, generator=gen, umap=False,
-                            real_accuracy=False, samples=False, features="random")
+    metrics = drift_metrics(reference_stream=bm.test_stream, n_per_class=N, generator=gen, features="random",
+                            suite=SuiteConfig(umap=False, real_accuracy=False, samples=False))
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, K))
     Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01), criterion=torch.nn.CrossEntropyLoss(),
           train_mb_size=16, train_epochs=1,

@@ -18,7 +18,8 @@ def test_fixed_n_fid_does_not_fall_as_classes_are_added():
     """Two samples of one distribution: FID over all rows falls with n (its bias), FID at a
     fixed total n stays at the bias of that n."""
     g = torch.Generator().manual_seed(0)
-    cfg = SuiteConfig(cfid=False, otdd=False, kid=False, real_accuracy=False, samples=False, fid_fixed_n=40)
+    cfg = SuiteConfig(cfid=False, otdd=False, kid=False, real_accuracy=False, samples=False, fid_fixed_n=40,
+                      intervals=0)
     fid, fixed = [], []
     for classes in (2, 10):
         y = torch.arange(classes).repeat_interleave(20)

@@ -19,7 +19,7 @@ def _sets():
 def _otdd_scalars(**cfg):
     rx, y, sx = _sets()
     suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, kid=False, real_accuracy=False,
-                                                       samples=False, **cfg))
+                                                       samples=False, **{"intervals": 0, **cfg}))
     return {k: v for k, v in suite.evaluate(rx, y, sx, y).scalars.items()
             if k not in ("DriftTime", "DriftSamplesPerClass")}
 
@@ -63,9 +63,10 @@ def test_the_drift_plugin_logs_the_variant_under_its_own_tag():
     tags = {}
     for exact_max in (60, 59):  # 20 per class x 3 classes = 60 points per set
         metric = next(m for m in drift_metrics(reference_stream=stream, generator=Generator(), features="identity",
-                                               n_per_class=20, fid=False, cfid=False, real_accuracy=False,
-                                               umap=False, samples=False, otdd_exact_max=exact_max, kid=False,
-                                               floor=False, intervals=0)
+                                               n_per_class=20,
+                                               suite=SuiteConfig(fid=False, cfid=False, real_accuracy=False, umap=False,
+                                                                 samples=False, otdd_exact_max=exact_max, kid=False,
+                                                                 floor=False, intervals=0))
                       if isinstance(m, OTDDMetric))
         tags[exact_max] = [v.name for v in metric.after_training_exp(strategy)]
         assert metric.result() is not None and metric.result() > 0

@@ -16,7 +16,7 @@ from bootdrift_avalanche.metrics import (
     sample_picture,
     tag_for,
 )
-from bootdrift_avalanche.metrics import sample_grid as G
+from bootdrift_avalanche.pictures import sample_grid as G
 from bootdrift_avalanche.metrics.qualifiers import qualified
 from bootdrift_avalanche.logging import log_values
 from bootdrift_avalanche.metrics.umap import UMAPProjection
@@ -38,7 +38,7 @@ def _images(n_per_class=6, classes=2, seed=0):
     return x, y
 
 
-FAST = dict(real_acc_epochs=2, otdd_max_samples=None)
+FAST = dict(real_acc_epochs=2, otdd_max_samples=None, intervals=0)
 
 
 def test_points_names_finite_values_and_scatter():
@@ -70,7 +70,7 @@ def test_same_sets_give_same_values_and_drift_grows_with_shift():
 def test_images_give_a_grid_and_precomputed_real_features_are_used():
     rx, ry = _images(seed=1)
     sx, sy = _images(seed=2)
-    suite = DriftSuite(IdentityFeatures(), SuiteConfig(grid_per_class=4, real_accuracy=False, otdd=False))
+    suite = DriftSuite(IdentityFeatures(), SuiteConfig(grid_per_class=4, real_accuracy=False, otdd=False, intervals=0))
     vals = suite.evaluate(rx, ry, sx, sy, real_features=suite.real_features(rx))
     grid = vals.images["Samples"]
     assert grid.dim() == 3 and grid.shape[0] == 3 and 0 <= grid.min() and grid.max() <= 1
@@ -118,7 +118,7 @@ def test_extra_metrics_are_merged_and_checked():
     rx, ry = _points(seed=1)
     sx, sy = _points(seed=2)
     suite = DriftSuite(IdentityFeatures(), SuiteConfig(fid=False, cfid=False, otdd=False, kid=False,
-                                                       real_accuracy=False, samples=False))
+                                                       real_accuracy=False, samples=False, intervals=0))
     seen = {}
 
     def extra(x, y):
@@ -156,9 +156,9 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(TypeError, match="feature extractor must be callable.*`name`"):
         DriftSuite(lambda x: x)
     with pytest.raises(ValueError, match="otdd_inner"):
-        SuiteConfig(otdd_inner="sinkhorn")
+        SuiteConfig(otdd_inner="sinkhorn", intervals=0)
     with pytest.raises(ValueError, match="real_acc_epochs"):
-        SuiteConfig(real_acc_epochs=0)
+        SuiteConfig(real_acc_epochs=0, intervals=0)
 
 
 def test_tags_and_log_values_through_loggers():
@@ -177,7 +177,7 @@ def test_tags_and_log_values_through_loggers():
             self.calls.append((name, value, x_plot))
 
     rx, ry = _images(seed=1)
-    vals = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, otdd=False)).evaluate(
+    vals = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, otdd=False, intervals=0)).evaluate(
         rx, ry, *_images(seed=2))
     loggers = [Recorder(), Recorder()]
     log_values(loggers, vals, step=7)
@@ -193,7 +193,7 @@ def test_evaluation_and_extractor_training_leave_the_global_rng_alone(tmp_path):
     rx, ry = _images(seed=1)
     state = torch.get_rng_state()
     extractor = make_extractor("clf", rx, ry, cache_dir=tmp_path)
-    DriftSuite(extractor, SuiteConfig(real_acc_epochs=1)).evaluate(rx, ry, *_images(seed=2))
+    DriftSuite(extractor, SuiteConfig(real_acc_epochs=1, intervals=0)).evaluate(rx, ry, *_images(seed=2))
     make_extractor("clf", rx, ry, cache_dir=tmp_path)  # loaded from the cache
     assert torch.equal(torch.get_rng_state(), state)
 

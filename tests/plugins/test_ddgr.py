@@ -39,21 +39,26 @@ class BatchSpy(SupervisedPlugin):
         self.batches.append((strategy.clock.train_exp_counter, len(strategy.mbatch), strategy.mbatch[1].clone()))
 
 
-def _run(task_labels, replay_per_class=3):
+def run_tiny(strategy_cls, task_labels, **kw):
+    """A tiny DDPM replay strategy (``DDGR``, ``GUIDE``) over two Split Digits experiences; returns the
+    benchmark, the strategy, the spy of its mini-batches and the generator's fit info per experience."""
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2, task_labels=task_labels)
     gen = tiny_ddpm(train_steps=3, num_inference_steps=3)
     model = TinyCNN()
     spy = BatchSpy()
-    strategy = DDGR(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-                    criterion=torch.nn.CrossEntropyLoss(),
-                    generator=gen, replay_per_class=replay_per_class, guidance_scale=1.0, generator_steps=3,
-                    train_mb_size=64, train_epochs=1, plugins=[spy], evaluator=EvaluationPlugin(loggers=[]))
+    strategy = strategy_cls(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                            criterion=torch.nn.CrossEntropyLoss(), generator=gen, train_mb_size=64, train_epochs=1,
+                            plugins=[spy], evaluator=EvaluationPlugin(loggers=[]), **kw)
     fed = []
     for exp in bm.train_stream:
         strategy.train(exp)
         fed.append(dict(gen.last_fit_info))
     return bm, strategy, spy, fed
+
+
+def _run(task_labels, replay_per_class=3):
+    return run_tiny(DDGR, task_labels, replay_per_class=replay_per_class, guidance_scale=1.0, generator_steps=3)
 
 
 @pytest.mark.parametrize("task_labels", [False, True])

@@ -107,7 +107,7 @@ def test_a_class_without_a_second_real_set_has_no_floor(tmp_path):
     Split Digits' test stream has ~36 images of a class, too few for two disjoint sets of 30: a
     warning, and no floor is logged (values still are)."""
     bm = split_digits(5, seed=0)
-    cfg = SuiteConfig(samples=False, real_accuracy=False)
+    cfg = SuiteConfig(samples=False, real_accuracy=False, intervals=0)
     comp = DriftComputation(bm.test_stream, cfg, generator=_HeldOut(bm.train_stream, 30), features="random",
                             n_per_class=30)
     strategy = SimpleNamespace(clock=SimpleNamespace(train_exp_counter=0, train_iterations=0),

@@ -30,7 +30,7 @@ def _solver():
 
 
 def _drift(**kw):
-    return drift_metrics(n_per_class=10, real_acc_epochs=3, otdd_max_samples=200, umap=True, **kw)
+    return drift_metrics(n_per_class=10, **kw, suite=SuiteConfig(real_acc_epochs=3, otdd_max_samples=200, umap=True))
 
 
 def _scalars(acc, tag):
@@ -102,8 +102,8 @@ class _NoisyCopy:
 def test_jsonl_logger_both_batch_formats(tmp_path, task_labels):
     bm = split_digits(n_experiences=2, task_labels=task_labels)
     gen = _NoisyCopy(bm, 0.3)
-    metrics = drift_metrics(reference_stream=bm.test_stream, generator=gen, features="identity",
-                            n_per_class=10, real_acc_epochs=3, otdd_max_samples=200, umap=False)
+    metrics = drift_metrics(reference_stream=bm.test_stream, generator=gen, features="identity", n_per_class=10,
+                            suite=SuiteConfig(real_acc_epochs=3, otdd_max_samples=200, umap=False))
     assert all(m.computation is metrics[0].computation for m in metrics)
     strategy = _naive_with(bm, metrics, [JSONLinesLogger(tmp_path / "metrics.jsonl")])
     iterations = []
@@ -129,7 +129,8 @@ def test_less_noise_gives_less_drift(tmp_path):
     out = {}
     for noise in (0.05, 0.5):
         ms = drift_metrics(reference_stream=bm.test_stream, generator=_NoisyCopy(bm, noise), features="identity",
-                           n_per_class=15, real_accuracy=False, umap=False, samples=False, otdd_max_samples=None)
+                           n_per_class=15,
+                           suite=SuiteConfig(real_accuracy=False, umap=False, samples=False, otdd_max_samples=None))
         s = _naive_with(bm, ms, [])
         s.train(bm.train_stream[0])
         out[noise] = {type(m).__name__: m.result() for m in ms}
@@ -183,13 +184,16 @@ class _FrozenGaussians:
         return centres + self.offset + 0.5 * torch.randn(len(labels), 2, generator=g)
 
 
+_QUIET = SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False, intervals=0)
+
+
 def _strategy(experience, step, plugins=()):
     return SimpleNamespace(clock=SimpleNamespace(train_exp_counter=step, train_iterations=10 * step),
                            experience=experience, plugins=list(plugins), model=None)
 
 
 def _computation(generator=None, **kw):
-    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False)
+    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False, intervals=0)
     return DriftComputation(_stream(0), cfg, generator=generator, features=kw.pop("features", "identity"),
                             n_per_class=10, **kw)
 
@@ -259,8 +263,8 @@ def test_a_guided_replay_also_scores_the_generator_unguided():
     _, plain = _computation(plugin.generator).result(_strategy(stream[0], 0))
     assert plain.scalars["FID_identity"] == vals.scalars["FID_identity_unguided"]
     # each metric emits its own family's unguided values, under their own tags
-    metrics = drift_metrics(reference_stream=stream, n_per_class=10, features="identity", real_acc_epochs=2,
-                            otdd_max_samples=None, samples=False, umap=False)
+    metrics = drift_metrics(reference_stream=stream, n_per_class=10, features="identity",
+                            suite=SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False, umap=False))
     tags = {type(m).__name__: {v.name for v in m.after_training_exp(_strategy(stream[0], 0, plugins=[plugin]))}
             for m in metrics}
     assert "FID_identity_unguided/train_phase/train_stream" in tags["FIDMetric"]
@@ -286,8 +290,8 @@ def _tiny_drift_run(tmp_path, strategy_cls, generator, **kw):
     torch.manual_seed(0)
     bm = split_digits(n_experiences=2)
     metrics = drift_metrics(reference_stream=bm.test_stream, feature_stream=bm.train_stream, n_per_class=10,
-                            real_acc_epochs=3, otdd_max_samples=200, umap=False, samples=False,
-                            feature_cache_dir=str(tmp_path / "cache"))
+                            feature_cache_dir=str(tmp_path / "cache"),
+                            suite=SuiteConfig(real_acc_epochs=3, otdd_max_samples=200, umap=False, samples=False))
     model = TinyCNN()
     strategy = strategy_cls(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                             criterion=torch.nn.CrossEntropyLoss(), generator=generator, replay_per_class=3,
@@ -337,8 +341,8 @@ def test_feature_stream_trains_the_classifier_extractor(tmp_path, monkeypatch):
         def generate(self, labels, *, seed=None):
             return torch.rand(len(labels), 1, 8, 8, generator=torch.Generator().manual_seed(seed))
 
-    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False, samples=False), feature_stream=feat,
-                            generator=Noise(), n_per_class=6, feature_cache_dir=str(tmp_path))
+    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False, samples=False, intervals=0),
+                            feature_stream=feat, generator=Noise(), n_per_class=6, feature_cache_dir=str(tmp_path))
     _, vals = comp.result(_strategy(ref[0], 0))
     assert comp.feature_name == "clf" and "FID_clf" in vals.scalars  # images: classifier by default
     (fit_x,) = fitted
@@ -355,7 +359,7 @@ def test_evaluation_does_not_touch_the_global_rng():
             return torch.rand(len(labels), 1, 8, 8)
 
     ref = _stream(0, images=True)
-    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False), generator=GlobalNoise(),
+    comp = DriftComputation(ref, SuiteConfig(real_acc_epochs=1, otdd=False, intervals=0), generator=GlobalNoise(),
                             features=None, n_per_class=4, feature_cache_dir=False)
     state = torch.get_rng_state()
     comp.result(_strategy(ref[0], 0))  # trains the classifier extractor, samples, trains RealAcc
@@ -401,7 +405,7 @@ def test_umap_map_is_fitted_once_on_all_reference_classes_and_survives_resume(mo
     monkeypatch.setattr(umap_mod, "_umap_reducer", lambda n, **kw: _PCA2())
     monkeypatch.setattr(_PCA2, "fits", 0)
     stream = _stream(0)
-    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False, umap=True)
+    cfg = SuiteConfig(real_acc_epochs=2, otdd_max_samples=None, samples=False, umap=True, intervals=0)
 
     def computation():
         return DriftComputation(stream, cfg, generator=_FrozenGaussians(), features="identity", n_per_class=10)
@@ -469,7 +473,7 @@ def test_nan_samples_stop_before_logging(tmp_path):
 
 def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
     stream = _stream(0, n_per_class=12)
-    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+    comp = DriftComputation(stream, _QUIET,
                             generator=_FrozenGaussians(), features="identity", n_per_class=50)
     with pytest.warns(RuntimeWarning, match="has 12 real samples in the reference stream, fewer than n_per_class=50"):
         _, vals = comp.result(_strategy(stream[0], 0))
@@ -478,7 +482,7 @@ def test_n_actually_used_is_logged_and_a_cap_or_a_tiny_n_warns():
     assert "DriftSamplesPerClass" in names  # emitted to the loggers like DriftTime
     assert "UMAP" not in names  # off by default: its first fit costs ~12 CPU s (docs/DRIFT_COST.md)
 
-    small = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+    small = DriftComputation(stream, _QUIET,
                              generator=_FrozenGaussians(), features="identity", n_per_class=3)
     with pytest.warns(RuntimeWarning, match="scored 3 sample.s. of some class .*small-sample bias"):
         _, vals = small.result(_strategy(stream[0], 0))
@@ -492,7 +496,7 @@ def test_samples_on_another_scale_than_the_reference_are_refused():
         def generate(self, labels, *, seed=None):
             return 255.0 * torch.rand(len(labels), 1, 8, 8, generator=torch.Generator().manual_seed(seed))
 
-    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+    comp = DriftComputation(stream, _QUIET,
                             generator=Bytes(), features="identity", n_per_class=10)
     with pytest.raises(ValueError, match=r"Bytes\): its samples look \[0, 255\].*values in \[.*, 25\d\]"):
         comp.result(_strategy(stream[0], 0))  # the output contract (generators/contract.py), before any metric
@@ -517,8 +521,8 @@ def api_run(tmp_path_factory):
     tb = TensorboardLogger(log_dir)  # events beside metrics.jsonl, as the examples write them
     evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True), forgetting_metrics(stream=True),
                                  # samples the DDGR replay
-                                 *drift_metrics(reference_stream=bm.test_stream, features="identity",
-                                                n_per_class=10, real_acc_epochs=1, otdd=False, umap=False),
+                                 *drift_metrics(reference_stream=bm.test_stream, features="identity", n_per_class=10,
+                                                suite=SuiteConfig(real_acc_epochs=1, otdd=False, umap=False)),
                                  loggers=[tb, JSONLinesLogger(log_dir / "metrics.jsonl")])
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=128, train_epochs=1,
@@ -592,7 +596,7 @@ def test_every_k_evaluates_every_kth_and_the_last_experience_and_keeps_the_seen_
     for i, exp in enumerate(stream):
         exp.origin_stream = stream  # Avalanche experiences know their stream
     gen = _FrozenGaussians()
-    comp = DriftComputation(stream, SuiteConfig(real_acc_epochs=1, otdd_max_samples=None, samples=False, umap=False),
+    comp = DriftComputation(stream, _QUIET,
                             generator=gen, features="identity", n_per_class=10, every=2)
     metric = FIDMetric(comp)
     logged, results = {}, {}
@@ -605,4 +609,4 @@ def test_every_k_evaluates_every_kth_and_the_last_experience_and_keeps_the_seen_
     assert logged[1] == [] and results[1] is None and results[2] is not None
     assert {int(k[-3:]) for k in at2.scalars if "/Class" in k} == {0, 1, 2, 3, 4, 5}  # exp 1's classes too
     with pytest.raises(ValueError, match="every must be >= 1"):
-        DriftComputation(stream, SuiteConfig(), every=0)
+        DriftComputation(stream, SuiteConfig(intervals=0), every=0)

@@ -26,7 +26,8 @@ class _SlowImages:
 
 
 def _computation(generator, features="clf", **kw):
-    cfg = SuiteConfig(real_acc_epochs=kw.pop("epochs", 2), samples=False)
+    cfg = SuiteConfig(real_acc_epochs=kw.pop("epochs", 2), samples=False, intervals=0,
+                      real_accuracy_every=kw.pop("real_accuracy_every", 1))
     stream = _stream(0, images=True)
     return DriftComputation(stream, cfg, generator=generator, features=features, n_per_class=10,
                             feature_cache_dir=False, **kw), stream

@@ -14,6 +14,7 @@ from bootdrift_avalanche.benchmarks.split import tensors_class_incremental
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.contract import GeneratorOutputError, ValueStats, check_output, scale_problem
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import DDGRPlugin, DGRPlugin, drift_metrics
 
 BM = split_digits(n_experiences=2)
@@ -107,16 +108,16 @@ def test_a_good_user_generator_replays_without_complaint():
 
 # ---- 2. a wrong value range is refused, not scored as a plausible number -----------------------------
 def test_drift_metrics_refuse_a_minus_one_one_generator_against_a_zero_one_reference():
-    metrics = drift_metrics(reference_stream=BM.test_stream, generator=UserGenerator(mode_now="sym"),
-                            n_per_class=5, real_accuracy=False, samples=False, features="random")
+    metrics = drift_metrics(reference_stream=BM.test_stream, generator=UserGenerator(mode_now="sym"), n_per_class=5,
+                            features="random", suite=SuiteConfig(real_accuracy=False, samples=False))
     with pytest.raises(GeneratorOutputError, match=r"look \[-1, 1\].*real data is \[0, 1\].*value_range=\(0, 1\)"):
         _train_all(_naive(metrics=metrics))
 
 
 def test_drift_metrics_refuse_a_zero_one_generator_against_a_normalised_reference():
     bm = _normalised_digits()
-    metrics = drift_metrics(reference_stream=bm.test_stream, generator=UserGenerator(mode_now="good"),
-                            n_per_class=5, real_accuracy=False, samples=False, features="random")
+    metrics = drift_metrics(reference_stream=bm.test_stream, generator=UserGenerator(mode_now="good"), n_per_class=5,
+                            features="random", suite=SuiteConfig(real_accuracy=False, samples=False))
     strategy = _naive(metrics=metrics)
     with pytest.raises(GeneratorOutputError, match=r"look \[0, 1\].*normalised per channel.*value_range=\(-0.7"):
         strategy.train(bm.train_stream[0])
@@ -125,8 +126,8 @@ def test_drift_metrics_refuse_a_zero_one_generator_against_a_normalised_referenc
 
 def test_drift_metrics_refuse_a_generator_that_turns_to_another_scale_after_training():
     """The probe passes (the generator is good before training); the evaluation's check refuses it."""
-    metrics = drift_metrics(reference_stream=BM.test_stream, generator=UserGenerator("normalised"),
-                            n_per_class=5, real_accuracy=False, samples=False, features="random")
+    metrics = drift_metrics(reference_stream=BM.test_stream, generator=UserGenerator("normalised"), n_per_class=5,
+                            features="random", suite=SuiteConfig(real_accuracy=False, samples=False))
     gen = metrics[0].computation.generator
 
     class FitFirst(SupervisedPlugin):  # the user's own training of the generator, after the probe
@@ -287,6 +288,7 @@ def test_the_small_sample_warning_does_not_only_ask_for_more_n_per_class():
 
     x = torch.randn(8, 2)
     y = torch.arange(8) % 2
-    suite = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, samples=False, otdd=False))
+    suite = DriftSuite(make_extractor("identity"), SuiteConfig(real_accuracy=False, samples=False, otdd=False,
+                                                               intervals=0))
     with pytest.warns(RuntimeWarning, match="needs a reference stream with more"):
         suite.evaluate(x, y, x.clone(), y)

@@ -15,7 +15,7 @@ from bootdrift_avalanche.plugins.guide import GUIDEPlugin
 from bootdrift_avalanche.plugins.task_keys import experience_keys
 from bootdrift_avalanche.strategies.guide import GUIDE
 
-from .test_ddgr import BatchSpy, TinyCNN
+from .test_ddgr import TinyCNN, run_tiny
 
 
 def tiny_ddpm(num_classes=10, **over):
@@ -81,20 +81,8 @@ def test_guidance_targets_the_most_likely_current_class_over_the_seen_columns():
 
 # -- the plugin ----------------------------------------------------------------------------------
 def _run(task_labels, **guide):
-    torch.manual_seed(0)
-    bm = split_digits(n_experiences=2, task_labels=task_labels)
-    gen = tiny_ddpm(train_steps=3, num_inference_steps=3)
-    model = TinyCNN()
-    spy = BatchSpy()
     opts = dict(replay_per_class=3, guidance_scale=1.0, regenerate_every=2, sampler="ddim", generator_steps=3)
-    strategy = GUIDE(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-                     criterion=torch.nn.CrossEntropyLoss(), generator=gen, guide={**opts, **guide},
-                     train_mb_size=64, train_epochs=1, plugins=[spy], evaluator=EvaluationPlugin(loggers=[]))
-    fed = []
-    for exp in bm.train_stream:
-        strategy.train(exp)
-        fed.append(dict(gen.last_fit_info))
-    return bm, strategy, spy, fed
+    return run_tiny(GUIDE, task_labels, guide={**opts, **guide})
 
 
 @pytest.mark.parametrize("task_labels", [False, True])

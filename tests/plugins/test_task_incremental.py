@@ -17,6 +17,7 @@ from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 from bootdrift_avalanche.generators.gan_memory import GANMemoryGenerator
 from bootdrift_avalanche.logging import JSONLinesLogger, read_metrics
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import DDGRPlugin, GANMemoryPlugin, drift_metrics
 from bootdrift_avalanche.plugins.drift import per_class_layout
 from bootdrift_avalanche.plugins.replay import append_to_minibatch
@@ -89,8 +90,9 @@ def _ddgr_run(model, *, drift=None):
     gen = tiny_ddpm(num_classes=4, train_steps=3, num_inference_steps=3)
     plugin = DDGRPlugin(gen, replay_per_class=3, guidance_scale=1.0, generator_steps=3)
     spy = TaskBatchSpy()
-    metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=10, otdd=False,
-                            real_accuracy=False, samples=False, umap=False, unguided=False) if drift else []
+    suite = SuiteConfig(otdd=False, real_accuracy=False, samples=False, umap=False)
+    metrics = drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=10, unguided=False,
+                            suite=suite) if drift else []
     loggers = [JSONLinesLogger(drift / "metrics.jsonl")] if drift else []
     strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                      criterion=torch.nn.CrossEntropyLoss(), train_mb_size=64, train_epochs=1,
@@ -200,7 +202,7 @@ def test_avalanche_generative_replay_is_refused_on_a_task_incremental_stream_bef
     spy = TaskBatchSpy()
     model = TwoWayCNN()
     evaluator = EvaluationPlugin(*drift_metrics(reference_stream=bm.test_stream, features="random", n_per_class=4,
-                                                umap=False, real_accuracy=False), loggers=[])
+                                                suite=SuiteConfig(umap=False, real_accuracy=False)), loggers=[])
     strategy = avalanche_generative_replay(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
                                            criterion=torch.nn.CrossEntropyLoss(), image_shape=(1, 8, 8),
                                            plugins=[spy], evaluator=evaluator)

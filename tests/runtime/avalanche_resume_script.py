@@ -18,6 +18,7 @@ from avalanche.training.supervised import Naive
 from bootdrift_avalanche.benchmarks import split_digits
 from bootdrift_avalanche.experiments.config import PRESETS
 from bootdrift_avalanche.generators.ddpm import DDPMGenerator
+from bootdrift_avalanche.metrics import SuiteConfig
 from bootdrift_avalanche.plugins import DDGRPlugin, drift_metrics
 
 torch.set_num_threads(1)
@@ -30,7 +31,7 @@ model = SimpleMLP(num_classes=10, input_size=64, hidden_size=32)
 ddpm = DDPMGenerator(PRESETS["tiny"].ddpm_config(image_shape=(1, 8, 8), num_classes=10, train_steps=20))
 evaluator = EvaluationPlugin(accuracy_metrics(experience=True, stream=True),
                              *drift_metrics(reference_stream=bm.test_stream, n_per_class=8, features="random",
-                                            real_acc_epochs=2, samples=False),
+                                            suite=SuiteConfig(real_acc_epochs=2, samples=False)),
                              loggers=[])
 strategy = Naive(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
                  criterion=torch.nn.CrossEntropyLoss(), train_mb_size=32, train_epochs=1,

@@ -7,19 +7,22 @@ which uses :func:`num_levels` to fit the UNet depth to the image.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Literal, Optional, Sequence, Tuple, get_args
 
 from ...runtime.threads import DEFAULT_THREADS, check_threads
 
 #: Sampling loops of ``DDPMGenerator.generate``: ancestral DDPM steps or deterministic DDIM steps.
-SAMPLERS = ("ddpm", "ddim")
+Sampler = Literal["ddpm", "ddim"]
+SAMPLERS = get_args(Sampler)
 #: Learning-rate schedules of one ``fit`` call: "constant", or "linear" (lr·(1 − k/steps) at step k,
 #: annealed to 0 over the fit's own steps, as the DDGR reference's ``lr_anneal_steps`` per task).
-LR_SCHEDULES = ("constant", "linear")
-_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
+LRSchedule = Literal["constant", "linear"]
+LR_SCHEDULES = get_args(LRSchedule)
+BetaSchedule = Literal["linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"]
+_BETA_SCHEDULES = get_args(BetaSchedule)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DDPMConfig:
     """Sizes and hyperparameters of ``DDPMGenerator`` (presets: ``experiments.config.PRESETS``)."""
 
@@ -45,14 +48,15 @@ class DDPMConfig:
     # -- noise schedule: diffusers.DDPMScheduler -------------------------------------------------
     num_train_timesteps: int = 1000  # T of the forward process (DDGR: 4000 respaced to 250)
     # cosine schedule (Nichol & Dhariwal 2021), as in DDGR; "linear" is Ho et al.'s
-    beta_schedule: str = "squaredcos_cap_v2"
-    prediction_type: str = "epsilon"  # the UNet predicts the noise ε; classifier guidance is written in ε form
+    beta_schedule: BetaSchedule = "squaredcos_cap_v2"
+    # the UNet predicts the noise ε; classifier guidance is written in ε form
+    prediction_type: Literal["epsilon"] = "epsilon"
 
     # -- training --------------------------------------------------------------------------------
     lr: float = 1e-3  # AdamW learning rate (small UNets on 8x8 tolerate more than the reference's 1e-4)
     # "constant", or "linear": anneal lr to 0 over each fit's steps (DDGR reference: 1e-4 -> 0 over 15k steps per
     # task); see the package docstring
-    lr_schedule: str = "constant"
+    lr_schedule: LRSchedule = "constant"
     weight_decay: float = 0.0  # AdamW weight decay
     batch_size: int = 128  # training mini-batch (and default sampling batch)
     train_steps: int = 1000  # optimisation steps of one fit() call when steps= is not given
@@ -67,7 +71,7 @@ class DDPMConfig:
     # -- sampling --------------------------------------------------------------------------------
     # "ddpm" (ancestral) or "ddim"; on Split Digits ancestral 50 steps beat deterministic DDIM 50 (classifier accuracy
     # on samples 0.99 vs 0.94)
-    sampler: str = "ddpm"
+    sampler: Sampler = "ddpm"
     num_inference_steps: int = 50  # denoising steps of generate() (<= num_train_timesteps)
     ddim_eta: float = 0.0  # DDIM noise level (0: deterministic; 1: DDPM-like variance)
     guidance_scale: float = 1.0  # classifier-guidance scale s when generate() is given a classifier (DDGR: 1.0)
@@ -82,10 +86,11 @@ class DDPMConfig:
     flush_denormal: bool = True
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        self.value_range = (float(self.value_range[0]), float(self.value_range[1]))
-        self.block_out_channels = tuple(int(c) for c in self.block_out_channels)
-        self.attention_resolutions = tuple(int(r) for r in self.attention_resolutions)
+        set_ = object.__setattr__  # frozen: the normalised tuples are set once, here
+        set_(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        set_(self, "value_range", (float(self.value_range[0]), float(self.value_range[1])))
+        set_(self, "block_out_channels", tuple(int(c) for c in self.block_out_channels))
+        set_(self, "attention_resolutions", tuple(int(r) for r in self.attention_resolutions))
         self.validate()
 
     def validate(self) -> None:

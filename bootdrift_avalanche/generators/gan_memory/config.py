@@ -6,15 +6,16 @@ The plain defaults are small and untuned; named scales live in ``experiments.con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Literal, Optional, Tuple, get_args
 
 from ...runtime.threads import DEFAULT_THREADS, check_threads
 
 #: Where the base GAN comes from (see docs/GAN_MEMORY.md).
-SOURCES = ("first_experience", "separate")
+Source = Literal["first_experience", "separate"]
+SOURCES = get_args(Source)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GANMemoryConfig:
     """Sizes and hyperparameters of ``GANMemoryGenerator`` (presets: ``experiments.config.PRESETS``)."""
 
@@ -25,7 +26,7 @@ class GANMemoryConfig:
     base_channels: int = 32  # channels at the image resolution; doubles per halving (reference nf=64)
     max_channels: int = 64  # cap on channels at low resolution (reference: 16·nf = 1024)
     num_source_classes: Optional[int] = None  # classes of the base's own table; None -> num_classes
-    source: str = "first_experience"  # where the base comes from: "first_experience" or "separate"
+    source: Source = "first_experience"  # where the base comes from: "first_experience" or "separate"
     lr: float = 1e-4  # Adam learning rate of G and D in both phases (reference: 1e-4)
     betas: Tuple[float, float] = (0.0, 0.99)  # Adam betas (reference / GP-GAN: (0, 0.99))
     r1_weight: float = 10.0  # γ of the R1 penalty γ/2·E‖∇D(x_real)‖² (reference: 10)
@@ -42,9 +43,10 @@ class GANMemoryConfig:
     threads: Optional[int] = DEFAULT_THREADS
 
     def __post_init__(self):
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        self.value_range = tuple(float(v) for v in self.value_range)
-        self.betas = tuple(float(b) for b in self.betas)
+        set_ = object.__setattr__  # frozen: the normalised tuples are set once, here
+        set_(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        set_(self, "value_range", tuple(float(v) for v in self.value_range))
+        set_(self, "betas", tuple(float(b) for b in self.betas))
         if len(self.image_shape) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
         if self.source not in SOURCES:

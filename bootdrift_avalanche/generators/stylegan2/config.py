@@ -10,15 +10,16 @@ a 5 % ramp-up); the network widths are small, for a CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Literal, Optional, Tuple, get_args
 
 from ...runtime.threads import DEFAULT_THREADS, check_threads
 
 #: Noise inputs of the synthesis layers at sampling: fresh per image, the fixed per-layer buffer, or off.
-NOISE_MODES = ("random", "const", "none")
+NoiseMode = Literal["random", "const", "none"]
+NOISE_MODES = get_args(NoiseMode)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StyleGAN2Config:
     """Sizes and hyperparameters of ``StyleGAN2Generator`` (presets: ``experiments.config.PRESETS``)."""
 
@@ -64,9 +65,10 @@ class StyleGAN2Config:
     threads: Optional[int] = DEFAULT_THREADS  # torch threads inside fit/generate on CPU; None keeps torch's setting
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        self.value_range = (float(self.value_range[0]), float(self.value_range[1]))
-        self.betas = tuple(float(b) for b in self.betas)
+        set_ = object.__setattr__  # frozen: the normalised tuples are set once, here
+        set_(self, "image_shape", tuple(int(s) for s in self.image_shape))
+        set_(self, "value_range", (float(self.value_range[0]), float(self.value_range[1])))
+        set_(self, "betas", tuple(float(b) for b in self.betas))
         self.validate()
 
     def validate(self) -> None:
