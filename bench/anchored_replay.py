@@ -28,7 +28,7 @@ from pathlib import Path
 from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
 from reproduce_paper import t_interval
 
-METHODS = ("dgr-ddpm", "ddgr-anchored-select", "ddgr-anchored-moment", "ddgr-anchored", "gan-memory",
+METHODS = ("dgr-ddpm", "dgr-ddpm-anchored-select", "dgr-ddpm-anchored-moment", "dgr-ddpm-anchored", "gan-memory",
            "gan-memory-anchored", "replay-buffer")
 CURVES = ("FID_clf", "CFID_clf", "OTDD_clf", "RealAcc")
 
@@ -110,8 +110,8 @@ def report(results: dict, a) -> None:
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
     print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval):")
-    for key, base in (("ddgr-anchored-select", "dgr-ddpm"), ("ddgr-anchored-moment", "dgr-ddpm"),
-                      ("ddgr-anchored", "dgr-ddpm"),
+    for key, base in (("dgr-ddpm-anchored-select", "dgr-ddpm"), ("dgr-ddpm-anchored-moment", "dgr-ddpm"),
+                      ("dgr-ddpm-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
         if key not in results or base not in results:
             continue

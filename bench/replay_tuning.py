@@ -65,7 +65,7 @@ TRIALS = {
     ],
     # Anchored replay (issue 16), the same budget; each on its recipe's DDGR / GAN Memory settings
     # above. Trial 0 is the recipe as first set up, before any measurement.
-    "ddgr-anchored": [
+    "dgr-ddpm-anchored": [
         {},
         {"recipe": dict(oversample=2)},
         {"recipe": dict(oversample=8)},

@@ -117,7 +117,7 @@ def cmd_bootstrap(a) -> int:
     a.continue_training = True if a.continue_training else None
     cfg = _config(BootstrapConfig, a, ("generator", "data", "stages", "regime", "mix_real", "fresh_size",
                                        "sampling_bias", "guidance_scale", "train_size", "continue_training",
-                                       "generator_steps")
+                                       "generator_steps", "floor_n", "intervals")
                   + ("text_file", "text_dir", "ngram_order") + _COMMON, run_dir)
     D = _start(cfg.device, a.threads)
     result = run_bootstrap_experiment(cfg, run_dir, resume=a.resume is not None)
@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                        f"(default: {_default(BootstrapConfig, 'mix_real'):g})")
     b.add_argument("--fresh-size", type=int, help="fresh: real points set aside as the fresh pool (gmm default: "
                                                   "what the stages need; digits: required, taken out of D)")
+    b.add_argument("--floor-n", type=int, help="real images per class of D kept out of the feature extractor as the "
+                                               "drift floor's second set; distances at that n (default: no floor)")
+    b.add_argument("--intervals", type=int, help="bootstrap replicates of the drift values' 95 %% intervals "
+                                                 "(default: 0, none)")
     b.add_argument("--sampling-bias", type=float, help="sampling bias at every stage: wgan, stylegan2 truncation "
                                                      "psi in [0, 1], ddpm number of sampling steps, ngram/gpt2 "
                                                      "sampling temperature (default: none)")

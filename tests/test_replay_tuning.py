@@ -11,7 +11,7 @@ replay_tuning = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(replay_tuning)
 
 
-@pytest.mark.parametrize("method", ["ddgr-anchored", "gan-memory-anchored"])
+@pytest.mark.parametrize("method", ["dgr-ddpm-anchored", "gan-memory-anchored"])
 def test_a_trial_runs_on_the_validation_split(method):
     trial = replay_tuning.TRIALS[method][1]
     r = replay_tuning.run_trial(method, trial, preset="tiny", seed=0, experiences=2)
@@ -21,4 +21,4 @@ def test_a_trial_runs_on_the_validation_split(method):
 def test_every_method_has_the_same_budget_and_starts_from_the_recipe_as_built():
     for method, trials in replay_tuning.TRIALS.items():
         assert len(trials) <= replay_tuning.BUDGET or method == "avalanche-gr"
-    assert replay_tuning.TRIALS["ddgr-anchored"][0] == {} and replay_tuning.TRIALS["gan-memory-anchored"][0] == {}
+    assert replay_tuning.TRIALS["dgr-ddpm-anchored"][0] == {} and replay_tuning.TRIALS["gan-memory-anchored"][0] == {}

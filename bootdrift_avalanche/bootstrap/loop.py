@@ -10,7 +10,7 @@ uninterrupted run. Details: docs/BOOTSTRAP_LOOP.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -62,6 +62,9 @@ def run_bootstrap(
     stage0_generator: Optional[dict] = None,
     suite=None,
     model_metrics: Optional[Callable[[object], Dict[str, float]]] = None,
+    floor_set: Optional[Dataset] = None,
+    extractor_data: Optional[Dataset] = None,
+    intervals: int = 0,
 ) -> BootstrapResult:
     """Run ``stages`` stages of train -> sample -> retrain (docs/BOOTSTRAP_LOOP.md).
 
@@ -98,11 +101,21 @@ def run_bootstrap(
             ``DriftSuite`` on ``features`` (then ``features`` and the RealAcc settings apply).
         model_metrics: ``model_metrics(generator) -> {name: float}`` of each stage's trained model,
             logged beside the drift values (the text loop's held-out perplexity).
+        floor_set: ``(x, y)`` real images disjoint from ``real_test`` and from ``extractor_data``,
+            the same number n of every class of ``real_test`` (n at most ``real_train``'s count of
+            it). Then the distances (FID, CFID, OTDD, KID) score the first n synthetic samples of
+            each class, and every stage logs their real-vs-real floor (``floor_set`` against
+            ``real_test``, same n, classes and features) and excess, and ``RealAcc_ceiling`` (the
+            RealAcc classifier trained on ``real_train``); see ``metrics.floor`` and docs/DRIFT_FLOOR.md.
+        extractor_data: ``(x, y)`` that a trained extractor (``clf``) fits on; default ``real_train``.
+        intervals: bootstrap replicates of the 95 % intervals of the drift values (0: none;
+            ``metrics.intervals``); with a floor, the floor's and the excess's too.
     """
     from tqdm.auto import tqdm
 
     from ..metrics import make_extractor
     from ..logging import log_values
+    from ..metrics.floor import floor_names
     from ..metrics.suite import DriftSuite, SuiteConfig
 
     if stages < 1:
@@ -111,13 +124,29 @@ def run_bootstrap(
     x_te, y_te = real_test
     if x_tr.shape[1:] != x_te.shape[1:]:
         raise ValueError(f"train and test data differ in shape: {tuple(x_tr.shape[1:])} vs {tuple(x_te.shape[1:])}")
+    if floor_set is not None:
+        n_floor = _check_floor_set(floor_set, y_tr, y_te, suite)
     sets = make_regime(regime, real_train, mix_real=mix_real, stages=stages, fresh_pool=fresh_pool, seed=seed)
     torch.manual_seed(seed)
     if suite is None:
-        extractor = make_extractor(features, x_tr, y_tr, cache_dir=feature_cache_dir, seed=seed)
+        x_fit, y_fit = real_train if extractor_data is None else extractor_data
+        extractor = make_extractor(features, x_fit, y_fit, cache_dir=feature_cache_dir, seed=seed)
         suite = DriftSuite(extractor, SuiteConfig(otdd_max_samples=otdd_max_samples, real_acc_epochs=real_acc_epochs,
-                                                  real_acc_classifier=real_acc_classifier, seed=seed, intervals=0))
+                                                  real_acc_classifier=real_acc_classifier, seed=seed,
+                                                  intervals=intervals))
     real_test_feats = suite.real_features(x_te)  # sharded under torchrun
+    floor = None
+    if floor_set is not None:
+        # distances at the floor's n per class (the floor needs that many unseen real images per class);
+        # RealAcc on the whole synthetic set, its ceiling on the whole real training set
+        dist_suite = DriftSuite(suite.extractor, replace(suite.cfg, real_accuracy=False, samples=False))
+        acc_suite = DriftSuite(suite.extractor, replace(suite.cfg, fid=False, cfid=False, otdd=False, kid=False,
+                                                        umap=False))
+        floor = dict(dist_suite.evaluate(x_te, y_te, *floor_set, real_features=real_test_feats,
+                                         title="real-vs-real floor").scalars)
+        ceiling = replace(acc_suite.cfg, samples=False)
+        floor.update(DriftSuite(suite.extractor, ceiling).evaluate(x_te, y_te, x_tr, y_tr,
+                                                                   title="RealAcc ceiling").scalars)
     result = BootstrapResult(feature_name=suite.feature_name)
     start, gen, train_set = 0, None, sets.initial()
     if resume_from is not None:
@@ -146,8 +175,17 @@ def run_bootstrap(
         x_syn = D.gather_in_order(part.float() if part.is_floating_point() else part, len(y_tr)).cpu()
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
-        values = suite.evaluate(x_te, y_te, x_syn, y_syn, real_features=real_test_feats, extra=extra_metrics,
-                                title=f"stage {s}")
+        if floor is None:
+            values = suite.evaluate(x_te, y_te, x_syn, y_syn, real_features=real_test_feats, extra=extra_metrics,
+                                    title=f"stage {s}")
+        else:
+            values = acc_suite.evaluate(x_te, y_te, x_syn, y_syn, extra=extra_metrics, title=f"stage {s}")
+            first = _first_per_class(y_syn, n_floor)
+            dist = dist_suite.evaluate(x_te, y_te, x_syn[first], y_syn[first], real_features=real_test_feats,
+                                       title=f"stage {s}").scalars
+            dist["DriftTime"] = dist.get("DriftTime", 0.0) + values.scalars.get("DriftTime", 0.0)
+            values.scalars.update(dist)
+            values.scalars.update(floor_names(values.scalars, floor))
         if model_metrics is not None:
             values.scalars.update(model_metrics(gen))
         result.stages.append(dict(values.scalars))
@@ -160,3 +198,27 @@ def run_bootstrap(
                            "regime": sets.state_dict(), "rng": rng_state()})
         bar.set_postfix({k: f"{v:.3g}" for k, v in values.scalars.items() if k.startswith(("FID", "RealAcc"))})
     return result
+
+
+def _first_per_class(y: Tensor, n: int) -> Tensor:
+    """Row indices of the first ``n`` rows of each class of ``y`` (in row order)."""
+    return torch.cat([torch.nonzero(y == c).flatten()[:n] for c in torch.unique(y)])
+
+
+def _check_floor_set(floor_set: Dataset, y_tr: Tensor, y_te: Tensor, suite) -> int:
+    """The floor set's n per class, after checking it can be the floor of every class (before any training)."""
+    if suite is not None:
+        raise ValueError("floor_set works with the default drift suite (features=...), not with a suite of its own")
+    x_f, y_f = floor_set
+    if len(x_f) != len(y_f):
+        raise ValueError(f"floor_set has {len(x_f)} images but {len(y_f)} labels")
+    counts = {int(c): int((y_f == c).sum()) for c in torch.unique(y_te)}
+    ns = set(counts.values())
+    if len(ns) != 1 or 0 in ns:
+        raise ValueError(f"floor_set must hold the same number of images of every test class, got {counts}")
+    n = ns.pop()
+    short = {c: int((y_tr == c).sum()) for c in counts if int((y_tr == c).sum()) < n}
+    if short:
+        raise ValueError(f"floor_set holds {n} images per class, more than the training set has of classes {short}: "
+                         "the synthetic set copies its labels, so the distances could not be scored at that n")
+    return n

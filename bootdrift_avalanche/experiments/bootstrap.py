@@ -57,6 +57,11 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
     elif cfg.train_size is not None:
         train = registry.TRAIN_SUBSETS[cfg.data](cfg, train)
+    extractor_data = floor_set = None
+    if cfg.floor_n is not None:
+        from .bootstrap_splits import floor_split
+
+        extractor_data, floor_set = floor_split(cfg, train)
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = registry.sampling_kwargs(cfg, p, train, n_classes)
     stage0 = None if stage0_from is None else _stage0_generator(stage0_from)
@@ -74,7 +79,8 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
             real_acc_classifier=p.classifier_name(train[0].shape[1:]), extra_metrics=extra,
             progress=cfg.progress, on_stage=on_stage, checkpoint=run.checkpoint, resume_from=run.latest(),
             feature_cache_dir=str(run.cache_dir), stage0_generator=stage0, suite=suite,
-            model_metrics=None if suite is None else suite.model_metrics(*test))
+            model_metrics=None if suite is None else suite.model_metrics(*test),
+            floor_set=floor_set, extractor_data=extractor_data, intervals=cfg.intervals)
 
 
 def _stage0_generator(path) -> dict:

@@ -74,3 +74,21 @@ def split_subset(cfg: BootstrapConfig, train):
     x, y = train
     keep = _stratified_order(cfg, y)[len(y) - _d_size(cfg, len(y), 0):].sort().values
     return x[keep], y[keep]
+
+
+def floor_split(cfg: BootstrapConfig, train):
+    """``(extractor_data, floor_set)``: ``cfg.floor_n`` images of every class of D (in a seeded
+    order) as the drift floor's second real set, and the rest of D for a trained extractor, so
+    the extractor never sees the floor's images. The generator still trains on all of D."""
+    x, y = train
+    classes = torch.unique(y).tolist()
+    short = {c: int((y == c).sum()) for c in classes if int((y == c).sum()) <= cfg.floor_n}
+    if cfg.floor_n < 1 or short:
+        raise ValueError(f"floor_n={cfg.floor_n}: the floor needs at least 1 and fewer images per class than D holds "
+                         f"(classes with too few: {short})")
+    g = torch.Generator().manual_seed(cfg.seed)
+    perm = torch.randperm(len(y), generator=g)
+    floor = torch.cat([perm[y[perm] == c][: cfg.floor_n] for c in classes])
+    rest = torch.ones(len(y), dtype=torch.bool)
+    rest[floor] = False
+    return (x[rest], y[rest]), (x[floor], y[floor])

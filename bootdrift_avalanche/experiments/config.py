@@ -289,6 +289,10 @@ class BootstrapConfig:
     text_file: Optional[str] = None  # data textfile: one UTF-8 text file (one topic)
     text_dir: Optional[str] = None  # data textfile: a folder of .txt files (one topic each)
     ngram_order: Optional[int] = None  # ngram generator: n (None: the preset's)
+    # real images per class of D set aside from the extractor's data as the drift floor's second set
+    # (None: no floor); the distances are then scored at this n per class (bootstrap.loop floor_set)
+    floor_n: Optional[int] = None
+    intervals: int = 0  # bootstrap replicates of the drift values' 95 % intervals (0: none)
 
 
 #: Config keys that may differ between a run and its resumption without changing its results.

@@ -35,9 +35,9 @@ _RECIPES: Mapping[str, str] = {
     "naive": "naive",
     "joint": "joint",
     "replay-buffer": "replay_buffer",
-    "ddgr-anchored": "anchored_replay:DDGR_BOTH",
-    "ddgr-anchored-select": "anchored_replay:DDGR_SELECT",
-    "ddgr-anchored-moment": "anchored_replay:DDGR_MOMENT",
+    "dgr-ddpm-anchored": "anchored_replay:DGR_DDPM_BOTH",
+    "dgr-ddpm-anchored-select": "anchored_replay:DGR_DDPM_SELECT",
+    "dgr-ddpm-anchored-moment": "anchored_replay:DGR_DDPM_MOMENT",
     "gan-memory-anchored": "anchored_replay:GAN_MEMORY",
 }
 

@@ -1,15 +1,15 @@
-"""Recipes: anchored generative replay (issue 16; ``plugins.anchored_replay``) on DDGR's DDPM and on
+"""Recipes: anchored generative replay (``plugins.anchored_replay``) on DDGR's DDPM and on
 GAN Memory, each generator sized exactly as in its unanchored recipe (``ddgr``, ``gan-memory``), so
 the comparison changes only the anchoring. The registered variants (``experiments.registry``):
 
-* ``ddgr-anchored``: selection and moment matching; ``ddgr-anchored-select``: selection only;
-  ``ddgr-anchored-moment``: moment matching only;
+* ``dgr-ddpm-anchored``: selection and moment matching; ``dgr-ddpm-anchored-select``: selection only;
+  ``dgr-ddpm-anchored-moment``: moment matching only;
 * ``gan-memory-anchored``: selection (GAN Memory has no training of old classes to anchor).
 
 Settings (``SETTINGS``): a 64-d anchor space (full-rank covariances from ~140 images per class),
 moment weight 0.1 on the scale-free Fréchet distance, batches of 32 at t < 0.3 T, as first set up;
 2x candidates, chosen on the validation split (``bench/replay_tuning.py``, 5 trials per anchored
-recipe as for every tuned method): for ``ddgr-anchored`` 2x scored as 4x (0.951) at 19 % less CPU,
+recipe as for every tuned method): for ``dgr-ddpm-anchored`` 2x scored as 4x (0.951) at 19 % less CPU,
 and within 0.01 of 8x (0.958) at 42 % less, the rule the DDGR recipe follows; for
 ``gan-memory-anchored`` 2x scored best (0.934; 4x 0.924). Moment weight 1.0 scored 0.920, a 32-d
 anchor space 0.951 (``docs/ANCHORED_REPLAY.md``).
@@ -68,7 +68,7 @@ class AnchoredGANMemoryRecipe(PluginRecipe, GANMemoryRecipe):
             seed=cfg.seed)
 
 
-DDGR_BOTH = AnchoredDDGRRecipe()
-DDGR_SELECT = AnchoredDDGRRecipe(moment_weight=0.0)
-DDGR_MOMENT = AnchoredDDGRRecipe(oversample=1)
+DGR_DDPM_BOTH = AnchoredDDGRRecipe()
+DGR_DDPM_SELECT = AnchoredDDGRRecipe(moment_weight=0.0)
+DGR_DDPM_MOMENT = AnchoredDDGRRecipe(oversample=1)
 GAN_MEMORY = AnchoredGANMemoryRecipe()
