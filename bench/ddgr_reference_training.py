@@ -1,4 +1,4 @@
-"""DDGR's generator trained our way vs the reference's way, side by side on Split Digits (issue 13).
+"""DDGR's generator trained our way vs the reference's way, side by side on Split Digits.
 
 Two settings of ``DDPMConfig`` (everything else: ``PRESETS["cpu-small"]``, 8x8 digits, 10 classes):
 
@@ -41,7 +41,7 @@ experience); the printed ``prev share`` is the weight the sampling EMA gives the
     .venv/bin/python bench/ddgr_reference_training.py --settings ours ema-linear raw-constant
     .venv/bin/python bench/ddgr_reference_training.py --ema-age 0    # plain two fits
 
-Measured (issue 13) and the conclusion: the ``generators.ddpm`` package docstring and
+Measured figures and the conclusion: the ``generators.ddpm`` package docstring and
 ``docs/ddpm_guidance_and_training.md``.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ seconds, CPU seconds (user + sys of the call), peak RSS increase over the proces
 (``otdd_compat`` is ½·OTDD² in the reference's convention: shown as √(2·value) / exact − 1).
 
 Skipped where they cannot run here, and said so in the table: exact OTDD above 5,000 points per
-side (O(n²) memory and a network simplex: ~71 s and +4 GB at 10k in issue #20's measurements,
+side (O(n²) memory and a network simplex: ~71 s and +4 GB at 10k points,
 ~20 GB of cost matrix at 50k), ``otdd_compat`` above 5,000 (geomloss' tensorized backend holds
 three dense n×n matrices), entropic above 5,000 on CPU (O(n²·d) per iteration: hours at 50k on one
 thread; it runs on CUDA), and at d = 2048 the OTDD variants above 10,000 (the Gaussian label cost

@@ -63,7 +63,7 @@ TRIALS = {
         {"config": dict(replay_per_class=120), "recipe": dict(replay_ratio=None),
          "gan_memory": dict(base_steps=800, task_steps=400)},
     ],
-    # Anchored replay (issue 16), the same budget; each on its recipe's DDGR / GAN Memory settings
+    # Anchored replay, the same budget; each on its recipe's DDGR / GAN Memory settings
     # above. Trial 0 is the recipe as first set up, before any measurement.
     "dgr-ddpm-anchored": [
         {},

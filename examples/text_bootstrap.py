@@ -1,4 +1,4 @@
-"""The bootstrapping loop for language models (issue 17, the seed paper's open question 2).
+"""The bootstrapping loop for language models (the seed paper's open question 2).
 
 For every generator (``ngram``, ``gpt2``), regime (``replace``, ``accumulate``) and seed, runs the
 loop on the embedded pydoc corpus (``bootdrift bootstrap --data pydoc ...``: one run directory each
