@@ -1,0 +1,143 @@
+"""Every finding of the seed paper and every open question, with this project's verdict, its
+interval, the command and the commit: ``docs/FINDINGS.md``, written from the records of the scripts
+that measured them (never typed by hand).
+
+    python bench/findings.py --reproduction runs/reproduce_paper/results.json \\
+        --loop-regimes runs/loop_regimes/summary.json --anchored docs/anchored_replay/anchored_replay.json \\
+        --doc docs/FINDINGS.md
+
+``--reproduction`` is the ``results.json`` of ``bench/reproduce_paper.py`` (findings F1-F4). The open
+questions come from the records of ``examples/loop_regimes.py`` (how much real data keeps the loop
+stable), ``bench/anchored_replay.py`` (can replay stay aligned with real data) and
+``examples/text_bootstrap.py`` (does it hold for text); a question whose record is not given, or
+was not measured against a floor, is listed with the reason and its page.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+FINDINGS = {
+    "F1": "FID, CFID and OTDD grow with the retraining stages of the bootstrapping loop",
+    "F2": "a classifier trained on the loop's synthetic data falls toward chance on real data",
+    "F3": "DDGR and GAN Memory do not prevent the replays' misalignment with the real data",
+    "F4": "bootstrapping adds bias and variance to maximum-likelihood estimates",
+}
+
+QUESTIONS = {
+    "Q1": ("can replay stay aligned with the real data (anchored replay)?", "ANCHORED_REPLAY.md"),
+    "Q2": ("does the loop's degradation hold for text?", "TEXT_LOOP.md"),
+    "Q3": ("how much real data keeps the loop stable?", "LOOP_REGIMES.md"),
+}
+
+
+def fmt(m, h=None) -> str:
+    """``mean ± half-width`` (4 significant digits), ``n/a`` for a missing value."""
+    if m is None or not math.isfinite(m):
+        return "n/a"
+    return f"{m:.4g} ± {h:.2g}" if h is not None and math.isfinite(h) else f"{m:.4g}"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "/").replace("\n", " ")
+
+
+def _commit(record: dict) -> str:
+    c = record.get("commit") or {}
+    if isinstance(c, str):
+        return f"`{c[:7]}`"
+    return f"`{c.get('short') or c.get('sha', '?')[:7]}`" + (" (dirty)" if c.get("dirty") else "")
+
+
+def reproduction_rows(report: dict) -> List[List[str]]:
+    """One row per verdict of ``bench/reproduce_paper.py``: finding, setup, what is judged, class set,
+    excess beyond the floor at the last step (mean ± 95 % over seeds), slope per step, verdict."""
+    rows = []
+    for r in report["verdicts"]:
+        ex = fmt(*r["excess_last"]) if r.get("excess_last") else "n/a (accuracy)"
+        rows.append([r["finding"], r["setup"], r["metric"], r["class_set"], ex, fmt(*r["slope"]), r["verdict"]])
+    for name, st in report["setups"].items():
+        if st.get("F2"):
+            a = st["F2"]
+            rows.append(["F2", name, f"RealAcc over {a['stages']} stages (ceiling {fmt(*a['ceiling'])}, chance "
+                         f"{a['chance']:.3g})", "all classes", f"last {fmt(*a['last'])}", fmt(*a["slope"]),
+                         a["verdict"]])
+        for g in st.get("guidance") or []:
+            rows.append(["F3", name, "replays minus generator alone, cohort-0 CFID excess (mean over experiences)",
+                         "cohort 0", fmt(*g["mean"]), "", g["verdict"]])
+    f4 = report.get("F4")
+    if f4:
+        ev, vm = f4["expected_var"], f4["n_var_of_mean"]
+        rows.append(["F4", f"Gaussian MLE loop, n = {f4['n']}, t = {f4['t']}",
+                     f"E[fitted variance] (1 = unbiased; closed form {ev['closed_form']:.3g})", "one Gaussian",
+                     fmt(*ev["mc"]), "", f"bias: {ev['verdict_bias']}"])
+        rows.append(["F4", f"Gaussian MLE loop, n = {f4['n']}, t = {f4['t']}",
+                     f"n·Var[fitted mean] (1 = one fit; closed form {vm['closed_form']:.3g})", "one Gaussian",
+                     fmt(*vm["mc"]), "", f"added variance: {vm['verdict_variance']}"])
+    return rows
+
+
+def question_rows(key: str, record: Optional[dict], reader: Callable[[dict], List[List[str]]]) -> List[List[str]]:
+    """The rows of one open question from its record, or one row saying why there is none."""
+    question, page = QUESTIONS[key]
+    if record is None:
+        return [[key, question, "not re-measured against a floor at this commit", "", "", "", f"docs/{page}"]]
+    rows = reader(record)
+    if not rows:
+        return [[key, question, "its record holds no verdict measured against a floor", "", "", "", f"docs/{page}"]]
+    return [[key, question] + r + [f"docs/{page}; {_commit(record)}, `{record.get('command', '?')}`"] for r in rows]
+
+
+def _findings_of(record: dict) -> List[List[str]]:
+    """A record's ``findings`` list: dicts with ``verdict``, ``judged_on``, ``class_set``, ``value``
+    (mean, half-width) and optional ``note``."""
+    return [[f.get("verdict", ""), f.get("judged_on", ""), f.get("class_set", ""),
+             fmt(*f["value"]) if f.get("value") else "n/a"] for f in record.get("findings", [])]
+
+
+def markdown(report: dict, questions: Dict[str, Optional[dict]]) -> str:
+    c = report["commit"]
+    lines = ["# Findings of the seed paper and its open questions, with this project's verdicts", "",
+             "Written by `bench/findings.py` from the records of the scripts that measured each row (do not edit",
+             "by hand). Distances are judged by their excess over the real-vs-real floor on a fixed class set; cells",
+             "are mean ± 95 % t half-width over seeds. The full tables, curves and configurations are on each row's",
+             "page.", "",
+             "## The seed paper's findings", "",
+             f"From `{report['command']}` at commit `{c['sha']}`{' (dirty)' if c.get('dirty') else ''}, preset "
+             f"`{report['preset']}`, seeds {report['seeds']}: every table and curve is in "
+             "[REPRODUCTION.md](REPRODUCTION.md).", ""]
+    for key, text in FINDINGS.items():
+        lines.append(f"- **{key}**: {text}.")
+    lines += ["", "| finding | setup | judged on | class set | excess beyond the floor, last step | slope per step "
+              "| verdict |", "|---|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(_cell(x) for x in row) + " |" for row in reproduction_rows(report)]
+    lines += ["", "## The open questions", "",
+              "| question | | verdict | judged on | class set | value | page, commit, command |",
+              "|---|---|---|---|---|---|---|"]
+    for key in QUESTIONS:
+        for row in question_rows(key, questions.get(key), _findings_of):
+            lines.append("| " + " | ".join(_cell(x) for x in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--reproduction", type=Path, required=True, help="results.json of bench/reproduce_paper.py")
+    p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
+    p.add_argument("--text", type=Path, help="Q2's record (examples/text_bootstrap.py)")
+    p.add_argument("--loop-regimes", type=Path, help="Q3's record (examples/loop_regimes.py)")
+    p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
+    a = p.parse_args(argv)
+    load = lambda path: json.loads(path.read_text()) if path else None  # noqa: E731
+    page = markdown(load(a.reproduction), {"Q1": load(a.anchored), "Q2": load(a.text), "Q3": load(a.loop_regimes)})
+    tmp = a.doc.with_suffix(".tmp")
+    tmp.write_text(page)
+    tmp.replace(a.doc)
+    print(page)
+
+
+if __name__ == "__main__":
+    main()

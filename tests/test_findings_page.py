@@ -1,0 +1,38 @@
+"""bench/findings.py writes docs/FINDINGS.md from the scripts' records: every finding with its
+verdict and interval, every open question with a verdict or the reason it has none."""
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+findings = _load("findings", ROOT / "bench" / "findings.py")
+rpp = _load("reproduce_paper_page", ROOT / "tests" / "test_reproduce_paper_page.py")  # its made-up report
+
+
+def test_every_finding_and_question_has_a_row(tmp_path):
+    report = rpp._report()
+    q3 = {"commit": {"short": "abc1234", "dirty": False}, "command": "python examples/loop_regimes.py --seeds 0 1 2",
+          "findings": [{"verdict": "lambda >= 0.5 stays within the floor band", "judged_on": "final CFID excess",
+                        "class_set": "5 modes", "value": [0.5, 0.1]}]}
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    (tmp_path / "q3.json").write_text(json.dumps(q3))
+    findings.main(["--reproduction", str(tmp_path / "r.json"), "--loop-regimes", str(tmp_path / "q3.json"),
+                   "--doc", str(tmp_path / "F.md")])
+    page = (tmp_path / "F.md").read_text()
+    tables = rpp.tables(page)
+    found = {row[0] for row in tables[0][1:]}
+    assert found == {"F1", "F2", "F3", "F4"}
+    assert all(row[4] != "n/a" or "accuracy" in row[4] for row in tables[0][1:])
+    questions = {row[0]: row for row in tables[1][1:]}
+    assert set(questions) == {"Q1", "Q2", "Q3"}
+    assert "not re-measured" in questions["Q1"][2] and "0.5 ± 0.1" in questions["Q3"][5]
+    assert "abc1234" in questions["Q3"][6] and report["commit"]["sha"] in page
