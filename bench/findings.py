@@ -80,6 +80,12 @@ def reproduction_rows(report: dict) -> List[List[str]]:
     return rows
 
 
+def verdict_summary(finding: str, rows: List[List[str]]) -> str:
+    """``setup: verdict (judged on), ...`` for the rows of one finding, in table order."""
+    parts = [f"{row[1]} {row[6]} ({row[2].split(' (')[0]})" for row in rows if row[0] == finding]
+    return "; ".join(parts) if parts else "not measured"
+
+
 def question_rows(key: str, record: Optional[dict], reader: Callable[[dict], List[List[str]]]) -> List[List[str]]:
     """The rows of one open question from its record, or one row saying why there is none."""
     question, page = QUESTIONS[key]
@@ -109,11 +115,12 @@ def markdown(report: dict, questions: Dict[str, Optional[dict]]) -> str:
              f"From `{report['command']}` at commit `{c['sha']}`{' (dirty)' if c.get('dirty') else ''}, preset "
              f"`{report['preset']}`, seeds {report['seeds']}: every table and curve is in "
              "[REPRODUCTION.md](REPRODUCTION.md).", ""]
+    rows = reproduction_rows(report)
     for key, text in FINDINGS.items():
-        lines.append(f"- **{key}**: {text}.")
+        lines.append(f"- **{key}**: {text}. Here: {verdict_summary(key, rows)}.")
     lines += ["", "| finding | setup | judged on | class set | excess beyond the floor, last step | slope per step "
               "| verdict |", "|---|---|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(_cell(x) for x in row) + " |" for row in reproduction_rows(report)]
+    lines += ["| " + " | ".join(_cell(x) for x in row) + " |" for row in rows]
     lines += ["", "## The open questions", "",
               "| question | | verdict | judged on | class set | value | page, commit, command |",
               "|---|---|---|---|---|---|---|"]
