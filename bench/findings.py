@@ -98,10 +98,31 @@ def question_rows(key: str, record: Optional[dict], reader: Callable[[dict], Lis
 
 
 def _findings_of(record: dict) -> List[List[str]]:
-    """A record's ``findings`` list: dicts with ``verdict``, ``judged_on``, ``class_set``, ``value``
-    (mean, half-width) and optional ``note``."""
+    """A record's own ``findings`` list: dicts with ``verdict``, ``judged_on``, ``class_set`` and
+    ``value`` (mean, half-width)."""
     return [[f.get("verdict", ""), f.get("judged_on", ""), f.get("class_set", ""),
              fmt(*f["value"]) if f.get("value") else "n/a"] for f in record.get("findings", [])]
+
+
+def loop_regimes_rows(record: dict) -> List[List[str]]:
+    """Q3 from ``examples/loop_regimes.py``'s ``summary.json``: the smallest real fraction λ whose final
+    drift beyond the floor stays inside the λ = 1 retraining-noise band, per regime, beside theory."""
+    if "judged_on" not in record or "excess" not in record["judged_on"]:
+        return []
+    measured, theory = record["lambda_star_measured"], record.get("lambda_star_theory", {})
+    paired = record.get("lambda_star_measured_paired", {})
+    lo, hi = record["band"]
+    rows = []
+    for regime, lam in measured.items():
+        verdict = (f"{regime}: stable from λ = {lam:g} (paired by seed: {paired.get(regime, float('nan')):g}; "
+                   f"Gaussian MLE theory {theory.get(regime, float('nan')):.3g})")
+        rows.append([verdict, f"final {record['judged_on']} after {record['stages']} stages ({record['data']})",
+                     f"{record['classes']}, {record['n_per_class']} per class (floor n = {record['floor_n']})",
+                     f"λ = 1 band [{lo:.4g}, {hi:.4g}] ({len(record['seeds'])} seeds)"])
+    return rows
+
+
+READERS: Dict[str, Callable[[dict], List[List[str]]]] = {"Q3": loop_regimes_rows}
 
 
 def markdown(report: dict, questions: Dict[str, Optional[dict]]) -> str:
@@ -125,7 +146,7 @@ def markdown(report: dict, questions: Dict[str, Optional[dict]]) -> str:
               "| question | | verdict | judged on | class set | value | page, commit, command |",
               "|---|---|---|---|---|---|---|"]
     for key in QUESTIONS:
-        for row in question_rows(key, questions.get(key), _findings_of):
+        for row in question_rows(key, questions.get(key), READERS.get(key, _findings_of)):
             lines.append("| " + " | ".join(_cell(x) for x in row) + " |")
     return "\n".join(lines) + "\n"
 

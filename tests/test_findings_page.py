@@ -21,8 +21,9 @@ rpp = _load("reproduce_paper_page", ROOT / "tests" / "test_reproduce_paper_page.
 def test_every_finding_and_question_has_a_row(tmp_path):
     report = rpp._report()
     q3 = {"commit": {"short": "abc1234", "dirty": False}, "command": "python examples/loop_regimes.py --seeds 0 1 2",
-          "findings": [{"verdict": "lambda >= 0.5 stays within the floor band", "judged_on": "final CFID excess",
-                        "class_set": "5 modes", "value": [0.5, 0.1]}]}
+          "data": "gmm", "judged_on": "CFID_identity_excess", "classes": "all classes", "n_per_class": 1000,
+          "floor_n": 200, "stages": 5, "seeds": [0, 1, 2], "band": [0.5, 0.7],
+          "lambda_star_measured": {"augment": 0.0, "fresh": 0.5}, "lambda_star_theory": {"fresh": 0.31}}
     (tmp_path / "r.json").write_text(json.dumps(report))
     (tmp_path / "q3.json").write_text(json.dumps(q3))
     findings.main(["--reproduction", str(tmp_path / "r.json"), "--loop-regimes", str(tmp_path / "q3.json"),
@@ -34,5 +35,6 @@ def test_every_finding_and_question_has_a_row(tmp_path):
     assert all(row[4] != "n/a" or "accuracy" in row[4] for row in tables[0][1:])
     questions = {row[0]: row for row in tables[1][1:]}
     assert set(questions) == {"Q1", "Q2", "Q3"}
-    assert "not re-measured" in questions["Q1"][2] and "0.5 ± 0.1" in questions["Q3"][5]
+    assert "not re-measured" in questions["Q1"][2] and "[0.5, 0.7]" in questions["Q3"][5]
+    assert "λ = 0.5" in page and "excess" in questions["Q3"][3]
     assert "abc1234" in questions["Q3"][6] and report["commit"]["sha"] in page
