@@ -146,6 +146,7 @@ def main():
     from bootdrift_avalanche.runtime.threads import configure_threads
 
     configure_threads("cpu", a.threads)
+    a.commit = commit_info()  # of the code that runs, whatever is committed while it runs
     drift = DATA[a.data]["drift"]
     out = Path(a.out)
     if a.replot:
@@ -251,7 +252,7 @@ def report(a, runs_, out):
 
     d = DATA[a.data]
     drift, n, knob = d["drift"], d["n_per_class"](a), d["knob_label"]
-    commit = commit_info()
+    commit = getattr(a, "commit", None) or commit_info()  # main() takes it before running
     command = "python " + " ".join(shlex.quote(x) for x in ["examples/loop_regimes.py"] + sys.argv[1:])
     print(f"\ncommit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: {command}")
     curves = {label: {seed: c["excess"] for seed, c in per.items()} for label, per in runs_.items()}
@@ -268,14 +269,15 @@ def report(a, runs_, out):
                "final_excess_bootstrap_halfwidth": boot}
     print(f"\nfinal stage {a.stages - 1}: {drift} excess over its real-vs-real floor ({a.floor_n} points per class, "
           f"all classes at every stage), mean over seeds {a.seeds} +- 95 % t half-width; value and floor beside")
-    print(f"{'run':>18}  {'excess':>17}  {'value':>17}  {'floor':>17}  one seed's bootstrap +-")
+    print(f"| run | final {drift} excess | value | floor | one seed's bootstrap ± |\n|---|---|---|---|---|")
     for label, (m, h) in final.items():
-        print(f"{label:>18}  {m:+.4f} +- {h:.4f}  {finals['value'][label][0]:.4f} +- {finals['value'][label][1]:.4f}  "
-              f"{finals['floor'][label][0]:.4f} +- {finals['floor'][label][1]:.4f}  {boot[label]:.4f}")
-    print(f"\n{drift} excess per stage, mean over seeds +- 95 % t half-width")
+        print(f"| {label} | {m:+.4f} ± {h:.4f} | {finals['value'][label][0]:.4f} ± {finals['value'][label][1]:.4f} | "
+              f"{finals['floor'][label][0]:.4f} ± {finals['floor'][label][1]:.4f} | {boot[label]:.4f} |")
+    print(f"\n{drift} excess per stage, mean over seeds ± 95 % t half-width")
+    print("| run | " + " | ".join(f"stage {s}" for s in range(a.stages)) + " |\n|---|" + "---|" * a.stages)
     for label, per in curves.items():
-        print(f"{label:>18}  " + "  ".join("{:+.4f} +- {:.4f}".format(*interval([c[s] for c in per.values()]))
-                                          for s in range(a.stages)))
+        print(f"| {label} | " + " | ".join("{:+.4f} ± {:.4f}".format(*interval([c[s] for c in per.values()]))
+                                         for s in range(a.stages)) + " |")
 
     band, rel_width = noise_band(curves)
     measured, lam_star = thresholds(a, final, band)

@@ -42,7 +42,7 @@ def test_the_report_judges_the_excess_and_prints_floor_commit_and_threshold(tmp_
     assert s["final_value"]["replace"][0] == pytest.approx(7.0)
     assert s["lambda_star_measured"] == {"augment": 0.5, "fresh": None}
     assert "augment: smallest lambda with final excess in the band: measured 0.5" in out
-    line = next(l for l in out.splitlines() if l.strip().startswith("replace  +"))
+    line = next(l for l in out.splitlines() if l.startswith("| replace | +"))
     assert "+1.0000" in line and "7.0000" in line and "6.0000" in line  # excess, value, floor
     for name in ("regimes_vs_stage.png", "drift_vs_lambda.png"):
         assert (tmp_path / name).stat().st_size > 0
