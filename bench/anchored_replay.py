@@ -127,7 +127,8 @@ def report(results: dict, a) -> None:
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
     beyond_floor(results, a)
-    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; raw values):")
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; raw values, and "
+          "cohort 0's excess where logged):")
     for key, base in (("dgr-ddpm-anchored-select", "dgr-ddpm"), ("dgr-ddpm-anchored-moment", "dgr-ddpm"),
                       ("dgr-ddpm-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
@@ -141,6 +142,14 @@ def report(results: dict, a) -> None:
                  "OTDD last": [m["drift"]["OTDD_clf"][last] - b["drift"]["OTDD_clf"][last] for m, b in pairs],
                  "CFID last": [m["drift"]["CFID_clf"][last] - b["drift"]["CFID_clf"][last] for m, b in pairs],
                  "CPU s": [m["cpu_seconds"] - b["cpu_seconds"] for m, b in pairs]}
+        ex = f"{COHORT}_excess"  # beyond the floor (the same floor for both methods of a seed)
+        if all(ex in m.get("cohort0", {}) and ex in b.get("cohort0", {}) for m, b in pairs):
+            diffs["cohort-0 CFID excess last"] = [m["cohort0"][ex][int(last)] - b["cohort0"][ex][int(last)]
+                                                  for m, b in pairs]
+            j = int(last)
+            diffs["cohort-0 change last - exp 0"] = [
+                (m["cohort0"][ex][j] - m["cohort0"][ex][0]) - (b["cohort0"][ex][j] - b["cohort0"][ex][0])
+                for m, b in pairs]
         print(f"  {key} - {base} ({len(pairs)} seeds): "
               + ", ".join(f"{k} {_pm(*t_interval(v))}" for k, v in diffs.items()))
     print("\nper run, OTDD last / OTDD exp 0:")
@@ -176,7 +185,8 @@ def cohort0_verdict(runs: list, last: int) -> dict:
     change = t_interval([e[last] - e[0] for e in ex])
     up = change[0] - change[1] if math.isfinite(change[1]) else float("nan")
     verdict = "yes" if all(within) else "no" if (up > 0 or not any(within)) else "mixed"
-    return {"seeds": len(runs), "classes": runs[0].get("cohort0_classes", []),
+    return {"seeds": len(runs), "classes": [r.get("cohort0_classes", []) for r in runs],
+            "exp0_halfwidth": t_interval([(h - r["cohort0"][f"{COHORT}_excess_lo"][0]) / 2 for r, h in zip(runs, hi0)]),
             "exp0": t_interval([e[0] for e in ex]), "last": t_interval([e[last] for e in ex]),
             "floor": t_interval([r["cohort0"][f"{COHORT}_floor"][last] for r in runs]),
             "value_last": t_interval([r["cohort0"][COHORT][last] for r in runs]),
@@ -193,9 +203,9 @@ def beyond_floor(results: dict, a) -> None:
     if raw:
         print(f"  no floor logged (raw values only, measured before the drift plugin logged floors): {', '.join(raw)}")
     print("| method | seeds | FID excess (floor) | CFID excess (floor) | OTDD excess (floor) | cohort-0 classes | "
-          "cohort-0 CFID excess exp 0 | cohort-0 CFID excess last (floor) | change last - exp 0 | seeds within exp 0's "
-          "interval | kept within? |")
-    print("|" + "---|" * 11)
+          "cohort-0 CFID excess exp 0 | its interval's half-width | cohort-0 CFID excess last (floor) | "
+          "change last - exp 0 | seeds within exp 0's interval | kept within? |")
+    print("|" + "---|" * 12)
     for key, r in results.items():
         runs = [x for x in r["runs"] if "CFID_clf_excess" in x["drift"]]
         if not runs:
@@ -207,10 +217,11 @@ def beyond_floor(results: dict, a) -> None:
             cells.append(f"{_pm(*t_interval(ex))} ({_pm(*t_interval(fl))})")
         v = cohort0_verdict(runs, last)
         if v:
-            cells += [" ".join(v["classes"]), _pm(*v["exp0"]), f"{_pm(*v['last'])} ({_pm(*v['floor'])})",
+            cells += ["; ".join(" ".join(c) for c in v["classes"]), _pm(*v["exp0"]), _pm(*v["exp0_halfwidth"]),
+                      f"{_pm(*v['last'])} ({_pm(*v['floor'])})",
                       _pm(*v["change"]), f"{sum(v['within'])} of {v['seeds']}", v["verdict"]]
         else:
-            cells += ["–"] * 6
+            cells += ["–"] * 7
         print(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
 
 

@@ -30,7 +30,7 @@ def _run(excess, hi0):
 ])
 def test_cohort0_verdict_compares_the_last_excess_with_experience_0s_interval(runs, verdict):
     v = anchored_replay.cohort0_verdict(runs, last=2)
-    assert v["verdict"] == verdict and v["seeds"] == 3 and v["classes"] == ["Class000", "Class001"]
+    assert v["verdict"] == verdict and v["seeds"] == 3 and v["classes"] == [["Class000", "Class001"]] * 3
     assert v["floor"][0] == pytest.approx(10.0)
     assert v["change"][0] == pytest.approx(sum(r["cohort0"][f"{C}_excess"][2] - r["cohort0"][f"{C}_excess"][0]
                                                for r in runs) / 3)
