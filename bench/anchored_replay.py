@@ -11,8 +11,8 @@ Judged beyond the floor (docs/DRIFT_FLOOR.md): the distances' excess over their 
 and, on a fixed class set, the cohort of experience 0 (its classes at every experience,
 ``metrics.cohorts``): does a method keep the cohort-0 CFID excess at the last experience within the
 95 % interval of its experience-0 value (per seed: last excess <= experience 0's upper bound; across
-seeds: the paired change last - experience 0 and its t-interval)? Results files written before the
-drift plugin logged floors have raw values only; their tables say so.
+seeds: the paired change last - experience 0 and its t-interval, which must not lie above 0)?
+Results files written before the drift plugin logged floors have raw values only; their tables say so.
 
 Memory per method (bytes, float32, after the last experience): the DDPM's UNet parameters (one
 copy, as the ``replay-buffer`` recipe counts them); GAN Memory's base generator plus every task's
@@ -174,8 +174,9 @@ COHORT = "cohort0:CFID_clf"
 def cohort0_verdict(runs: list, last: int) -> dict:
     """Does the cohort-0 CFID excess at experience ``last`` stay within the 95 % interval of its
     experience-0 value? Per seed: not above experience 0's upper bound (a fall is not drift); across
-    seeds: the paired change (last - experience 0) with its t-interval. "yes": every seed within;
-    "no": the change's interval lies above 0 or no seed is within; else "mixed"."""
+    seeds: the paired change (last - experience 0) with its t-interval. "no": the change's interval
+    lies above 0 (a drift beyond the floor, however wide experience 0's interval) or no seed is within;
+    "yes": every seed within; else "mixed"."""
     runs = [r for r in runs if f"{COHORT}_excess" in r.get("cohort0", {})]
     if not runs:
         return {}
@@ -184,7 +185,7 @@ def cohort0_verdict(runs: list, last: int) -> dict:
     within = [e[last] <= h for e, h in zip(ex, hi0)]
     change = t_interval([e[last] - e[0] for e in ex])
     up = change[0] - change[1] if math.isfinite(change[1]) else float("nan")
-    verdict = "yes" if all(within) else "no" if (up > 0 or not any(within)) else "mixed"
+    verdict = "no" if (up > 0 or not any(within)) else "yes" if all(within) else "mixed"
     return {"seeds": len(runs), "classes": [r.get("cohort0_classes", []) for r in runs],
             "exp0_halfwidth": t_interval([(h - r["cohort0"][f"{COHORT}_excess_lo"][0]) / 2 for r, h in zip(runs, hi0)]),
             "exp0": t_interval([e[0] for e in ex]), "last": t_interval([e[last] for e in ex]),

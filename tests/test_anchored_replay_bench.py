@@ -27,6 +27,8 @@ def _run(excess, hi0):
     ([_run([5.0, 5.5, 5.8], 7.0), _run([4.0, 4.2, 4.1], 6.0), _run([6.0, 6.0, 7.5], 8.0)], "yes"),
     ([_run([5.0, 7.5, 9.0], 7.0), _run([4.0, 6.5, 8.1], 6.0), _run([6.0, 9.0, 10.0], 8.0)], "no"),
     ([_run([5.0, 5.5, 5.8], 7.0), _run([4.0, 6.5, 8.1], 6.0), _run([6.0, 3.0, 2.0], 8.0)], "mixed"),
+    # every seed inside a wide experience-0 interval, but the drift grows in every seed: not kept
+    ([_run([5.0, 6.0, 8.0], 20.0), _run([4.0, 5.0, 7.1], 20.0), _run([6.0, 7.0, 8.9], 20.0)], "no"),
 ])
 def test_cohort0_verdict_compares_the_last_excess_with_experience_0s_interval(runs, verdict):
     v = anchored_replay.cohort0_verdict(runs, last=2)
