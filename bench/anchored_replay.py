@@ -7,6 +7,13 @@ of what the method replays, scored by the drift metrics' own extractor (``clf``:
 trained on the train stream) against the test stream; never in the anchors' random feature space,
 which would score the anchoring by its own objective. CPU (user+sys) and wall seconds per run.
 
+Judged beyond the floor (docs/DRIFT_FLOOR.md): the distances' excess over their real-vs-real floor,
+and, on a fixed class set, the cohort of experience 0 (its classes at every experience,
+``metrics.cohorts``): does a method keep the cohort-0 CFID excess at the last experience within the
+95 % interval of its experience-0 value (per seed: last excess <= experience 0's upper bound; across
+seeds: the paired change last - experience 0 and its t-interval, which must not lie above 0)?
+Results files written before the drift plugin logged floors have raw values only; their tables say so.
+
 Memory per method (bytes, float32, after the last experience): the DDPM's UNet parameters (one
 copy, as the ``replay-buffer`` recipe counts them); GAN Memory's base generator plus every task's
 modulation; plus, for the anchored methods, the stored statistics (``ClassAnchors.nbytes``); the
@@ -22,11 +29,14 @@ already in it are skipped, so an interrupted bench resumes and partial results s
 """
 import argparse
 import json
+import math
+import shlex
+import sys
 import time
 from pathlib import Path
 
 from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
-from reproduce_paper import t_interval
+from reproduce_paper import cohort0_curves, commit_info, t_interval
 
 METHODS = ("dgr-ddpm", "dgr-ddpm-anchored-select", "dgr-ddpm-anchored-moment", "dgr-ddpm-anchored", "gan-memory",
            "gan-memory-anchored", "replay-buffer")
@@ -43,7 +53,7 @@ def memory_bytes(method: str, preset: str, run: dict, n_classes: int, n_train: i
     if "anchor_features" in rec.settings:
         d = rec.settings["anchor_features"]
         anchors = n_classes * (d + d * (d + 1) // 2) * 4
-    if method.startswith("ddgr") or method == "dgr-ddpm":
+    if method.startswith(("ddgr", "dgr-ddpm")):
         from bootdrift_avalanche.generators.ddpm import DDPMGenerator
 
         unet = DDPMGenerator(p.ddpm_config(image_shape=(1, 8, 8), num_classes=n_classes, seed=0)).unet
@@ -59,6 +69,7 @@ def memory_bytes(method: str, preset: str, run: dict, n_classes: int, n_train: i
 def run_all(a) -> dict:
     from bootdrift_avalanche.experiments.config import ReplayConfig
     from bootdrift_avalanche.experiments.replay import run_replay
+    from bootdrift_avalanche.logging import metric_table, read_metrics
     from bootdrift_avalanche.runtime.checkpoint import atomic_write_bytes
 
     path = Path(a.json[0])
@@ -71,13 +82,16 @@ def run_all(a) -> dict:
             cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
                                seed=seed, drift=True, umap=False, progress=False)
             t0, c0 = time.perf_counter(), _cpu_seconds()
-            res = run_replay(cfg, out / f"{key}-seed{seed}-{int(time.time())}")
+            run_dir = out / f"{key}-seed{seed}-{int(time.time())}"
+            res = run_replay(cfg, run_dir)
             wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+            cohort, classes = cohort0_curves(metric_table(read_metrics(run_dir / "metrics.jsonl")))
             drift = {k: {str(e): v for e, v in pts.items()} for k, pts in res.drift.items()
                      if (k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k)
                      or k.startswith("GANMemory")}
             run = {"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
-                   "accuracy_matrix": res.accuracy_matrix, "seconds": wall, "cpu_seconds": cpu, "drift": drift}
+                   "accuracy_matrix": res.accuracy_matrix, "seconds": wall, "cpu_seconds": cpu, "drift": drift,
+                   "cohort0": cohort, "cohort0_classes": classes, "commit": commit_info()}
             results.setdefault(key, {"runs": []})["runs"].append(run)
             atomic_write_bytes(path, json.dumps(results, indent=1).encode())
             print(f"{key:>22} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting "
@@ -86,8 +100,11 @@ def run_all(a) -> dict:
 
 
 def report(results: dict, a) -> None:
-    print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset} (mean ± 95 % t-interval over seeds; "
-          "CPU and wall s: mean per run; drift on the held-out clf extractor)")
+    commits = sorted({(r.get("commit") or {}).get("short") or "not recorded"
+                      for v in results.values() for r in v["runs"]})
+    print(f"\nSplit Digits, {a.experiences} experiences, preset {a.preset}; the runs' commits: {', '.join(commits)}")
+    print("raw values (mean ± 95 % t-interval over seeds; CPU and wall s: mean per run; drift on the held-out clf "
+          "extractor); beyond the floor: the next table")
     print("| method | seeds | final accuracy | forgetting | OTDD exp 0 | OTDD last | OTDD last / exp 0 | "
           "FID last | CFID last | RealAcc last | memory bytes | CPU s | wall s |")
     print("|" + "---|" * 13)
@@ -109,7 +126,9 @@ def report(results: dict, a) -> None:
         wall = sum(r["seconds"] for r in runs) / len(runs)
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
-    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval):")
+    beyond_floor(results, a)
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; raw values, and "
+          "cohort 0's excess where logged):")
     for key, base in (("dgr-ddpm-anchored-select", "dgr-ddpm"), ("dgr-ddpm-anchored-moment", "dgr-ddpm"),
                       ("dgr-ddpm-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
@@ -123,6 +142,14 @@ def report(results: dict, a) -> None:
                  "OTDD last": [m["drift"]["OTDD_clf"][last] - b["drift"]["OTDD_clf"][last] for m, b in pairs],
                  "CFID last": [m["drift"]["CFID_clf"][last] - b["drift"]["CFID_clf"][last] for m, b in pairs],
                  "CPU s": [m["cpu_seconds"] - b["cpu_seconds"] for m, b in pairs]}
+        ex = f"{COHORT}_excess"  # beyond the floor (the same floor for both methods of a seed)
+        if all(ex in m.get("cohort0", {}) and ex in b.get("cohort0", {}) for m, b in pairs):
+            diffs["cohort-0 CFID excess last"] = [m["cohort0"][ex][int(last)] - b["cohort0"][ex][int(last)]
+                                                  for m, b in pairs]
+            j = int(last)
+            diffs["cohort-0 change last - exp 0"] = [
+                (m["cohort0"][ex][j] - m["cohort0"][ex][0]) - (b["cohort0"][ex][j] - b["cohort0"][ex][0])
+                for m, b in pairs]
         print(f"  {key} - {base} ({len(pairs)} seeds): "
               + ", ".join(f"{k} {_pm(*t_interval(v))}" for k, v in diffs.items()))
     print("\nper run, OTDD last / OTDD exp 0:")
@@ -139,6 +166,64 @@ def report(results: dict, a) -> None:
                 continue
             pts = [_pm(*t_interval([x["drift"][name][str(e)] for x in runs])) for e in range(a.experiences)]
             print(f"  {name:<9} {key:<22} " + "  ".join(pts))
+
+
+COHORT = "cohort0:CFID_clf"
+
+
+def cohort0_verdict(runs: list, last: int) -> dict:
+    """Does the cohort-0 CFID excess at experience ``last`` stay within the 95 % interval of its
+    experience-0 value? Per seed: not above experience 0's upper bound (a fall is not drift); across
+    seeds: the paired change (last - experience 0) with its t-interval. "no": the change's interval
+    lies above 0 (a drift beyond the floor, however wide experience 0's interval) or no seed is within;
+    "yes": every seed within; else "mixed"."""
+    runs = [r for r in runs if f"{COHORT}_excess" in r.get("cohort0", {})]
+    if not runs:
+        return {}
+    ex = [r["cohort0"][f"{COHORT}_excess"] for r in runs]
+    hi0 = [r["cohort0"][f"{COHORT}_excess_hi"][0] for r in runs]
+    within = [e[last] <= h for e, h in zip(ex, hi0)]
+    change = t_interval([e[last] - e[0] for e in ex])
+    up = change[0] - change[1] if math.isfinite(change[1]) else float("nan")
+    verdict = "no" if (up > 0 or not any(within)) else "yes" if all(within) else "mixed"
+    return {"seeds": len(runs), "classes": [r.get("cohort0_classes", []) for r in runs],
+            "exp0_halfwidth": t_interval([(h - r["cohort0"][f"{COHORT}_excess_lo"][0]) / 2 for r, h in zip(runs, hi0)]),
+            "exp0": t_interval([e[0] for e in ex]), "last": t_interval([e[last] for e in ex]),
+            "floor": t_interval([r["cohort0"][f"{COHORT}_floor"][last] for r in runs]),
+            "value_last": t_interval([r["cohort0"][COHORT][last] for r in runs]),
+            "exp0_bounds": [(r["cohort0"][f"{COHORT}_excess_lo"][0], h) for r, h in zip(runs, hi0)],
+            "within": within, "change": change, "verdict": verdict}
+
+
+def beyond_floor(results: dict, a) -> None:
+    """The distances at the last experience beyond their floor, and the cohort-0 verdict, per method."""
+    last = a.experiences - 1
+    print(f"\nbeyond the floor, experience {last} (excess = value - real-vs-real floor, same n, classes and "
+          "features; mean ± 95 % t-interval over seeds; floor beside):")
+    raw = [k for k, r in results.items() if r["runs"] and not any("CFID_clf_excess" in x["drift"] for x in r["runs"])]
+    if raw:
+        print(f"  no floor logged (raw values only, measured before the drift plugin logged floors): {', '.join(raw)}")
+    print("| method | seeds | FID excess (floor) | CFID excess (floor) | OTDD excess (floor) | cohort-0 classes | "
+          "cohort-0 CFID excess exp 0 | its interval's half-width | cohort-0 CFID excess last (floor) | "
+          "change last - exp 0 | seeds within exp 0's interval | kept within? |")
+    print("|" + "---|" * 12)
+    for key, r in results.items():
+        runs = [x for x in r["runs"] if "CFID_clf_excess" in x["drift"]]
+        if not runs:
+            continue
+        cells = []
+        for m in ("FID_clf", "CFID_clf", "OTDD_clf"):
+            ex = [x["drift"][f"{m}_excess"][str(last)] for x in runs]
+            fl = [x["drift"][f"{m}_floor"][str(last)] for x in runs]
+            cells.append(f"{_pm(*t_interval(ex))} ({_pm(*t_interval(fl))})")
+        v = cohort0_verdict(runs, last)
+        if v:
+            cells += ["; ".join(" ".join(c) for c in v["classes"]), _pm(*v["exp0"]), _pm(*v["exp0_halfwidth"]),
+                      f"{_pm(*v['last'])} ({_pm(*v['floor'])})",
+                      _pm(*v["change"]), f"{sum(v['within'])} of {v['seeds']}", v["verdict"]]
+        else:
+            cells += ["–"] * 7
+        print(f"| {key} | {len(runs)} | " + " | ".join(cells) + " |")
 
 
 def figure(results: dict, a, path: str) -> None:
@@ -187,6 +272,9 @@ def main():
     p.add_argument("--figure", help="also draw the OTDD and CFID curves to this PNG")
     a = p.parse_args()
     configure_threads("cpu", a.threads)
+    commit = commit_info()
+    print(f"commit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: python "
+          + " ".join(shlex.quote(x) for x in ["bench/anchored_replay.py"] + sys.argv[1:]))
     if a.report:
         results = {}
         for f in a.json:

@@ -155,10 +155,13 @@ def test_mixing_ratio_sweep_example(tmp_path):
 @pytest.mark.slow
 def test_loop_regimes_example(tmp_path):
     out = _run("loop_regimes.py", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1", "--lambdas", "0.5", "1",
-               "--fresh-lambdas", "0.5", "--psis", "0.5", "--out", tmp_path).stdout
+               "--fresh-lambdas", "0.5", "--psis", "0.5", "--floor-n", "40", "--intervals", "4",
+               "--out", tmp_path).stdout
     for label in ("replace", "augment 0.5", "augment 1", "fresh 0.5", "accumulate", "replace psi=0.5"):
-        assert f"{label} seed 1:" in out, label
-    assert "smallest lambda with final drift in the band" in out
+        assert f"{label} seed 1: CFID_identity excess per stage" in out, label
+    assert "smallest lambda with final excess in the band" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["floor_n"] == 40 and set(summary["curves"]["replace"]["0"]) >= {"value", "floor", "excess"}
     for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0, name
 
@@ -167,18 +170,18 @@ def test_loop_regimes_example(tmp_path):
 def test_loop_regimes_example_on_digits(tmp_path):
     out = _run("loop_regimes.py", "--data", "digits", "--preset", "tiny", "--stages", "2", "--seeds", "0", "1",
                "--lambdas", "1", "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100",
-               "--generator-steps", "2", "--out", tmp_path).stdout
+               "--generator-steps", "2", "--floor-n", "4", "--intervals", "0", "--out", tmp_path).stdout
     for label in ("replace", "augment 1", "replace guidance=2"):
-        assert f"{label} seed 1: CFID_clf per stage" in out, label
-    assert "guidance = 2:" in out and "smallest lambda with final drift in the band" in out
+        assert f"{label} seed 1: CFID_clf excess per stage" in out, label
+    assert "guidance = 2:" in out and "smallest lambda with final excess in the band" in out
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["data"] == "digits" and summary["n_per_class"] == 10 and len(summary["curves"]["replace"]) == 2
     for name in ("regimes_vs_stage.png", "drift_vs_lambda.png", "sampling_bias.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     # --collect reads the same curves back from the run directories' metrics.jsonl, without running
     again = _run("loop_regimes.py", "--data", "digits", "--preset", "tiny", "--seeds", "0", "1", "--lambdas", "1",
-                 "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100", "--out", tmp_path,
-                 "--collect").stdout
+                 "--fresh-lambdas", "--no-accumulate", "--biases", "2", "--train-size", "100", "--floor-n", "4",
+                 "--out", tmp_path, "--collect").stdout
     assert "cut to their first 2 stages" in again
     assert json.loads((tmp_path / "summary.json").read_text())["curves"] == summary["curves"]
 def test_text_bootstrap_example(tmp_path):
