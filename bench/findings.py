@@ -2,8 +2,8 @@
 interval, the command and the commit: ``docs/FINDINGS.md``, written from the records of the scripts
 that measured them (never typed by hand).
 
-    python bench/findings.py --reproduction runs/reproduce_paper/results.json \\
-        --loop-regimes runs/loop_regimes/summary.json --anchored docs/anchored_replay/anchored_replay.json \\
+    python bench/findings.py --reproduction docs/reproduction/results.json \\
+        --loop-regimes docs/loop_regimes/summary.json --anchored docs/anchored_replay/anchored_floor.json \\
         --doc docs/FINDINGS.md
 
 ``--reproduction`` is the ``results.json`` of ``bench/reproduce_paper.py`` (findings F1-F4). The open
@@ -17,8 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
+import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
+
+BENCH = Path(__file__).resolve().parent
 
 FINDINGS = {
     "F1": "FID, CFID and OTDD grow with the retraining stages of the bootstrapping loop",
@@ -46,6 +50,10 @@ def _cell(text: str) -> str:
 
 
 def _commit(record: dict) -> str:
+    if "commit" not in record:  # a record of runs (anchored_replay): the commits its runs name
+        shorts = sorted({(x.get("commit") or {}).get("short", "?") for r in record.values() if isinstance(r, dict)
+                         for x in r.get("runs", [])})
+        return ", ".join(f"`{c}`" for c in shorts) or "`?`"
     c = record.get("commit") or {}
     if isinstance(c, str):
         return f"`{c[:7]}`"
@@ -94,7 +102,8 @@ def question_rows(key: str, record: Optional[dict], reader: Callable[[dict], Lis
     rows = reader(record)
     if not rows:
         return [[key, question, "its record holds no verdict measured against a floor", "", "", "", f"docs/{page}"]]
-    return [[key, question] + r + [f"docs/{page}; {_commit(record)}, `{record.get('command', '?')}`"] for r in rows]
+    command = record.get("command") or record.get("_command", "?")
+    return [[key, question] + r + [f"docs/{page}; {_commit(record)}, `{command}`"] for r in rows]
 
 
 def _findings_of(record: dict) -> List[List[str]]:
@@ -122,16 +131,41 @@ def loop_regimes_rows(record: dict) -> List[List[str]]:
     return rows
 
 
-READERS: Dict[str, Callable[[dict], List[List[str]]]] = {"Q3": loop_regimes_rows}
+def anchored_rows(record: dict) -> List[List[str]]:
+    """Q1 from ``bench/anchored_replay.py``'s JSON: per method, whether the cohort-0 CFID excess at the
+    last experience stays within the interval of its experience-0 value (``cohort0_verdict``), with the
+    paired change over seeds."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))  # anchored_replay imports its bench/ neighbours by name
+    import anchored_replay
+
+    rows = []
+    for method, r in record.items():
+        runs = [x for x in r.get("runs", []) if x.get("cohort0")] if isinstance(r, dict) else []
+        if not runs:
+            continue
+        last = len(runs[0]["cohort0"][f"{anchored_replay.COHORT}_excess"]) - 1
+        v = anchored_replay.cohort0_verdict(runs, last)
+        classes = "; ".join(f"seed {x['seed']}: {' '.join(c)}" for x, c in zip(runs, v["classes"]))
+        m, h = v["change"]
+        side = "above 0" if m - h > 0 else "below 0" if m + h < 0 else "includes 0"
+        rows.append([f"{method}: {v['verdict']} (the paired change's interval {side}; {sum(v['within'])} of "
+                     f"{v['seeds']} seeds within experience 0's interval, ± {fmt(v['exp0_halfwidth'][0])})",
+                     f"{anchored_replay.COHORT}_excess, change experience {last} - experience 0",
+                     f"cohort 0, its classes at every experience ({classes})", fmt(*v["change"])])
+    return rows
 
 
-def markdown(report: dict, questions: Dict[str, Optional[dict]]) -> str:
+READERS: Dict[str, Callable[[dict], List[List[str]]]] = {"Q1": anchored_rows, "Q3": loop_regimes_rows}
+
+
+def markdown(report: dict, questions: Dict[str, Optional[dict]], command: str = "python bench/findings.py") -> str:
     c = report["commit"]
     lines = ["# Findings of the seed paper and its open questions, with this project's verdicts", "",
-             "Written by `bench/findings.py` from the records of the scripts that measured each row (do not edit",
-             "by hand). Distances are judged by their excess over the real-vs-real floor on a fixed class set; cells",
-             "are mean ± 95 % t half-width over seeds. The full tables, curves and configurations are on each row's",
-             "page.", "",
+             "Written by", "", f"    {command}", "",
+             "from the records of the scripts that measured each row (do not edit by hand). Distances are judged",
+             "by their excess over the real-vs-real floor on a fixed class set; cells are mean ± 95 % t half-width",
+             "over seeds. The full tables, curves and configurations are on each row's page.", "",
              "## The seed paper's findings", "",
              f"From `{report['command']}` at commit `{c['sha']}`{' (dirty)' if c.get('dirty') else ''}, preset "
              f"`{report['preset']}`, seeds {report['seeds']}: every table and curve is in "
@@ -160,7 +194,15 @@ def main(argv=None) -> None:
     p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
     a = p.parse_args(argv)
     load = lambda path: json.loads(path.read_text()) if path else None  # noqa: E731
-    page = markdown(load(a.reproduction), {"Q1": load(a.anchored), "Q2": load(a.text), "Q3": load(a.loop_regimes)})
+    anchored = load(a.anchored)
+    if anchored is not None and "command" not in anchored:
+        methods = [k for k, r in anchored.items() if isinstance(r, dict) and r.get("runs")]
+        seeds = sorted({x["seed"] for k in methods for x in anchored[k]["runs"]})
+        anchored = {k: v for k, v in anchored.items() if k in methods}
+        anchored["_command"] = (f"python bench/anchored_replay.py --methods {' '.join(methods)} --seeds "
+                                f"{' '.join(map(str, seeds))} --json {a.anchored}")
+    command = "python bench/findings.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
+    page = markdown(load(a.reproduction), {"Q1": anchored, "Q2": load(a.text), "Q3": load(a.loop_regimes)}, command)
     tmp = a.doc.with_suffix(".tmp")
     tmp.write_text(page)
     tmp.replace(a.doc)

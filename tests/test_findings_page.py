@@ -38,3 +38,13 @@ def test_every_finding_and_question_has_a_row(tmp_path):
     assert "not re-measured" in questions["Q1"][2] and "[0.5, 0.7]" in questions["Q3"][5]
     assert "λ = 0.5" in page and "excess" in questions["Q3"][3]
     assert "abc1234" in questions["Q3"][6] and report["commit"]["sha"] in page
+
+
+def test_the_anchored_replay_record_gives_one_row_per_method(tmp_path):
+    record = ROOT / "docs" / "anchored_replay" / "anchored_floor.json"
+    findings.main(["--reproduction", str(ROOT / "docs" / "reproduction" / "results.json"), "--anchored", str(record),
+                   "--doc", str(tmp_path / "F.md")])
+    rows = [row for row in rpp.tables((tmp_path / "F.md").read_text())[1][1:] if row[0] == "Q1"]
+    methods = {row[2].split(":")[0] for row in rows}
+    assert methods == set(json.loads(record.read_text())) and all("cohort0:CFID_clf_excess" in r[3] for r in rows)
+    assert all(row[2].split(": ")[1].split(" ")[0] in ("yes", "no", "mixed") for row in rows)
