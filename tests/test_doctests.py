@@ -3,9 +3,9 @@ import doctest
 
 import pytest
 
-from bootdrift_avalanche.metrics import suite
+from bootdrift_avalanche.metrics import fid, suite
 
-MODULES = [suite]
+MODULES = [suite, fid]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
