@@ -66,7 +66,7 @@ def memory_bytes(method: str, preset: str, run: dict, n_classes: int, n_train: i
     return 0
 
 
-def run_all(a) -> dict:
+def run_all(a, commit: dict, command: str) -> dict:
     from bootdrift_avalanche.experiments.config import ReplayConfig
     from bootdrift_avalanche.experiments.replay import run_replay
     from bootdrift_avalanche.logging import metric_table, read_metrics
@@ -91,7 +91,7 @@ def run_all(a) -> dict:
                      or k.startswith("GANMemory")}
             run = {"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
                    "accuracy_matrix": res.accuracy_matrix, "seconds": wall, "cpu_seconds": cpu, "drift": drift,
-                   "cohort0": cohort, "cohort0_classes": classes, "commit": commit_info()}
+                   "cohort0": cohort, "cohort0_classes": classes, "commit": commit, "command": command}
             results.setdefault(key, {"runs": []})["runs"].append(run)
             atomic_write_bytes(path, json.dumps(results, indent=1).encode())
             print(f"{key:>22} seed {seed}: final accuracy {res.final_accuracy:.3f}  forgetting "
@@ -272,16 +272,16 @@ def main():
     p.add_argument("--figure", help="also draw the OTDD and CFID curves to this PNG")
     a = p.parse_args()
     configure_threads("cpu", a.threads)
-    commit = commit_info()
-    print(f"commit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: python "
-          + " ".join(shlex.quote(x) for x in ["bench/anchored_replay.py"] + sys.argv[1:]))
+    commit = commit_info()  # taken once, before any run: the code every run of this invocation uses
+    command = "python " + " ".join(shlex.quote(x) for x in ["bench/anchored_replay.py"] + sys.argv[1:])
+    print(f"commit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: {command}")
     if a.report:
         results = {}
         for f in a.json:
             for key, r in json.loads(Path(f).read_text()).items():
                 results.setdefault(key, {"runs": []})["runs"] += r["runs"]
     else:
-        results = run_all(a)
+        results = run_all(a, commit, command)
     report(results, a)
     if a.figure:
         figure(results, a, a.figure)

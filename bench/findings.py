@@ -123,8 +123,12 @@ def loop_regimes_rows(record: dict) -> List[List[str]]:
     lo, hi = record["band"]
     rows = []
     for regime, lam in measured.items():
-        verdict = (f"{regime}: stable from λ = {lam:g} (paired by seed: {paired.get(regime, float('nan')):g}; "
-                   f"Gaussian MLE theory {theory.get(regime, float('nan')):.3g})")
+        why = (f"paired by seed: {paired.get(regime, float('nan')):g}; Gaussian MLE theory "
+               f"{theory.get(regime, float('nan')):.3g}")
+        if lam <= 0:  # λ = 0 is replace: a band that holds it separates nothing
+            verdict = f"{regime}: not resolved: even λ = 0 (no real data) ends inside the λ = 1 band ({why})"
+        else:
+            verdict = f"{regime}: stable from λ = {lam:g} ({why})"
         rows.append([verdict, f"final {record['judged_on']} after {record['stages']} stages ({record['data']})",
                      f"{record['classes']}, {record['n_per_class']} per class (floor n = {record['floor_n']})",
                      f"λ = 1 band [{lo:.4g}, {hi:.4g}] ({len(record['seeds'])} seeds)"])
@@ -185,28 +189,39 @@ def markdown(report: dict, questions: Dict[str, Optional[dict]], command: str = 
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--reproduction", type=Path, required=True, help="results.json of bench/reproduce_paper.py")
     p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
     p.add_argument("--text", type=Path, help="Q2's record (examples/text_bootstrap.py)")
     p.add_argument("--loop-regimes", type=Path, help="Q3's record (examples/loop_regimes.py)")
     p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
-    a = p.parse_args(argv)
+    return p
+
+
+def page(a: argparse.Namespace, command: str) -> str:
+    """The page from the records ``a`` names; ``command`` is shown as what wrote it."""
     load = lambda path: json.loads(path.read_text()) if path else None  # noqa: E731
     anchored = load(a.anchored)
     if anchored is not None and "command" not in anchored:
         methods = [k for k, r in anchored.items() if isinstance(r, dict) and r.get("runs")]
         seeds = sorted({x["seed"] for k in methods for x in anchored[k]["runs"]})
         anchored = {k: v for k, v in anchored.items() if k in methods}
-        anchored["_command"] = (f"python bench/anchored_replay.py --methods {' '.join(methods)} --seeds "
-                                f"{' '.join(map(str, seeds))} --json {a.anchored}")
+        recorded = sorted({x["command"] for k in methods for x in anchored[k]["runs"] if x.get("command")})
+        anchored["_command"] = "; ".join(recorded) or (
+            f"bench/anchored_replay.py, methods {' '.join(methods)}, seeds {' '.join(map(str, seeds))} "
+            "(the file records no command: see the page)")
+    return markdown(load(a.reproduction), {"Q1": anchored, "Q2": load(a.text), "Q3": load(a.loop_regimes)}, command)
+
+
+def main(argv=None) -> None:
+    a = parser().parse_args(argv)
     command = "python bench/findings.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
-    page = markdown(load(a.reproduction), {"Q1": anchored, "Q2": load(a.text), "Q3": load(a.loop_regimes)}, command)
+    text = page(a, command)
     tmp = a.doc.with_suffix(".tmp")
-    tmp.write_text(page)
+    tmp.write_text(text)
     tmp.replace(a.doc)
-    print(page)
+    print(text)
 
 
 if __name__ == "__main__":

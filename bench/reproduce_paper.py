@@ -208,11 +208,18 @@ def slope(curve) -> float:
     return float(np.polyfit(np.arange(len(y))[ok], y[ok], 1)[0])
 
 
+#: A mean slope and half-width below this together are rounding of a flat curve, not a sign.
+FLAT = 1e-12
+
+
 def trend(slopes, direction: int):
-    """(mean slope, 95 % half-width, verdict); ``direction`` +1: the finding says "grows", -1: "falls"."""
+    """(mean slope, 95 % half-width, verdict); ``direction`` +1: the finding says "grows", -1: "falls".
+    Flat curves (``|mean| + half-width < FLAT``) neither grow nor fall: "does not hold"."""
     m, h = t_interval(slopes)
     if not math.isfinite(h):
         return m, h, "mixed (too few seeds for an interval)"
+    if abs(m) + h < FLAT:
+        return m, h, "does not hold"
     lo, hi = m - h, m + h
     if (direction > 0 and lo > 0) or (direction < 0 and hi < 0):
         return m, h, "holds"
@@ -348,7 +355,8 @@ def guidance_rows(per_seed: Dict[int, dict]) -> List[dict]:
         return []
     diffs = [float(np.nanmean(np.asarray(r["curves"][g]) - np.asarray(r["curves"][u]))) for r in per_seed.values()]
     m, h = t_interval(diffs)
-    v = "mixed" if not math.isfinite(h) or m - h <= 0 <= m + h else "holds" if m - h > 0 else "does not hold"
+    v = ("mixed" if not math.isfinite(h) else "does not hold" if abs(m) + h < FLAT
+         else "mixed" if m - h <= 0 <= m + h else "holds" if m - h > 0 else "does not hold")
     return [{"per_seed": diffs, "mean": (m, h), "verdict": f"guidance increases the drift: {v}"}]
 
 

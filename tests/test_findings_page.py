@@ -48,3 +48,12 @@ def test_the_anchored_replay_record_gives_one_row_per_method(tmp_path):
     methods = {row[2].split(":")[0] for row in rows}
     assert methods == set(json.loads(record.read_text())) and all("cohort0:CFID_clf_excess" in r[3] for r in rows)
     assert all(row[2].split(": ")[1].split(" ")[0] in ("yes", "no", "mixed") for row in rows)
+
+
+
+def test_the_committed_page_is_its_records_output(monkeypatch):
+    """docs/FINDINGS.md is exactly what bench/findings.py writes from the records its command names."""
+    page = (ROOT / "docs" / "FINDINGS.md").read_text()
+    command = next(line.strip() for line in page.splitlines() if line.strip().startswith("python bench/findings.py"))
+    monkeypatch.chdir(ROOT)
+    assert findings.page(findings.parser().parse_args(command.split()[2:]), command) == page

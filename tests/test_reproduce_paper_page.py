@@ -127,3 +127,10 @@ def test_tiny_run_end_to_end(tmp_path):
     assert {r["metric"] for r in report["verdicts"] if r["setup"] == "digits_ddgr_replay"} >= {
         "cohort0:CFID_clf_excess", "cohort0:CFID_clf_unguided_excess"}
     assert (tmp_path / "reproduction" / "digits_ddpm_loop.png").is_file()
+
+
+def test_the_committed_page_is_its_records_output():
+    """docs/REPRODUCTION.md is exactly what the script writes from the results.json kept beside it:
+    no hand edits."""
+    report = json.loads((ROOT / "docs" / "reproduction" / "results.json").read_text())
+    assert rp.markdown(report) == (ROOT / "docs" / "REPRODUCTION.md").read_text()

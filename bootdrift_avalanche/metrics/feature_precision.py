@@ -1,9 +1,8 @@
 """How the feature extractor runs: ``"float32"`` (exact, the default) or ``"bfloat16"`` (autocast
 on the CPU and CUDA, channels-last images; features returned as float32).
 
-bfloat16 is for large evaluations where extraction dominates: the ``random`` CNN goes from 1.38 to
-0.31 ms per 32×32 image on one CPU thread, with 0.3 % largest relative feature error; what that does
-to FID, CFID and OTDD beside their floors is measured by ``bench/drift_scale.py --probe drift``
+bfloat16 is for large evaluations where extraction dominates; its speed, its feature error and what
+it does to FID, CFID and OTDD beside their floors are measured by ``bench/drift_scale.py``
 (``docs/DRIFT_SCALE.md``). A value computed in one precision is not compared with one of another.
 """
 from __future__ import annotations
@@ -14,7 +13,8 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
-FEATURE_PRECISIONS = ("float32", "bfloat16")
+#: Each precision and the autocast dtype it runs the extractor in (``None``: as the model is, float32).
+FEATURE_PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
 
 
 def check_precision(precision: str) -> None:
@@ -24,7 +24,8 @@ def check_precision(precision: str) -> None:
 
 def prepare(x: Tensor, precision: str) -> Tensor:
     """The input as the precision wants it (channels-last images for bfloat16)."""
-    return x.contiguous(memory_format=torch.channels_last) if precision == "bfloat16" and x.dim() == 4 else x
+    low = FEATURE_PRECISIONS[precision] is not None
+    return x.contiguous(memory_format=torch.channels_last) if low and x.dim() == 4 else x
 
 
 @contextmanager
@@ -32,8 +33,9 @@ def running(precision: str) -> Iterator[None]:
     """The autocast context of ``precision`` (nothing for float32)."""
     check_precision(precision)
     with ExitStack() as stack:
-        if precision == "bfloat16":
-            stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
+        dtype = FEATURE_PRECISIONS[precision]
+        if dtype is not None:
+            stack.enter_context(torch.autocast("cpu", dtype=dtype))
             if torch.cuda.is_available():
-                stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+                stack.enter_context(torch.autocast("cuda", dtype=dtype))
         yield

@@ -57,7 +57,10 @@ def class_plan(ga: Sequence[Gauss], gb: Sequence[Gauss], mass_a: Tensor, mass_b:
                 factors = class_factors(ga), class_factors(gb)
             w[rows, cols] = label_cost_pairs(ga, gb, rows, cols, factors=factors).cpu()
             exact[rows, cols] = True
-        plan = ot.emd(mass_a.numpy(), mass_b.numpy(), (2.0 * w).numpy(), numItermax=max(100_000, 50 * w.numel()))
+        plan, log = ot.emd(mass_a.numpy(), mass_b.numpy(), (2.0 * w).numpy(),
+                           numItermax=max(100_000, 50 * w.numel()), log=True)
+        if log.get("warning"):  # an unfinished solve certifies nothing
+            raise RuntimeError(f"OTDD's class plan: the exact OT solver did not finish ({log['warning']})")
         todo = torch.from_numpy(plan > 0)
         if not bool((todo & ~exact).any()):
             return plan, w, int(exact.sum())

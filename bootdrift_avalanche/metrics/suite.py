@@ -80,7 +80,7 @@ class SuiteConfig:
             value (0: no intervals; RealAcc then has no Wilson interval either), see :mod:`.intervals`.
         confidence: the intervals' level.
         feature_precision: how the extractor runs, ``"float32"`` (exact) or ``"bfloat16"``
-            (autocast, ~4x faster on the CPU; :mod:`.feature_precision`).
+            (autocast, faster on the CPU, values shifted: ``docs/DRIFT_SCALE.md``).
         floor: (drift plugin) log beside every value its real-vs-real floor and the excess over it
             (``FID_clf_floor``, ``FID_clf_excess``, ``RealAcc_ceiling``; :mod:`.floor`): what a
             perfect generator gets at this n, classes and extractor. Costs one more RealAcc

@@ -392,7 +392,7 @@ def test_ddim_guidance_shifts_the_noise_prediction():
         torch.testing.assert_close(got, want)
 
 
-# -- the DDGR reference's training / sampling options (issue 13, item 7) ---------------------
+# -- the DDGR reference's training / sampling options ---------------------
 def test_linear_lr_schedule_anneals_to_zero_over_each_fit():
     from bootdrift_avalanche.generators.ddpm.training import lr_at
 

@@ -1,4 +1,4 @@
-"""Anchored replay (issue 16): anchors are stored once per class from real data and never updated;
+"""Anchored replay: anchors are stored once per class from real data and never updated;
 kernel herding lowers the Fréchet distance to the stored statistics; the moment-matching loss is the
 Fréchet distance, has finite gradients and can be descended; the plugin runs on tiny Split Digits."""
 import pytest

@@ -1,5 +1,5 @@
 """Task-incremental streams (``class_ids_from_zero_in_each_exp=True``) and multi-head models with
-the replay plugins and the drift metrics (issue 19, finding 2): guidance through the task's head,
+the replay plugins and the drift metrics: guidance through the task's head,
 replays with their own task label, generator and metrics keyed on (task, class), and refusals
 before the first experience trains. Stream: digits 0-3 at 8x8 as 2 tasks of classes {0, 1}."""
 import re
