@@ -26,8 +26,8 @@ the other, "mixed" otherwise (t quantile 4.30 at 3 seeds).
 
 Writes under --out (default runs/reproduce_paper): one run directory per (setup, seed), ``results.json``
 (the commit, command, resolved configs, every curve of every seed, summaries and verdicts),
-``summary.md`` (the same header and tables as the page) and ``figures/<setup>.png``. Each job runs
-in its own process with one torch thread; a run directory that exists is resumed.
+``summary.md`` (the same header and tables as the page) and ``figures/<setup>.png``. Jobs run in a
+pool of --workers processes (spawned), one torch thread each; a run directory that exists is resumed.
 """
 from __future__ import annotations
 
