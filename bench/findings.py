@@ -20,7 +20,7 @@ import math
 import shlex
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 BENCH = Path(__file__).resolve().parent
 
@@ -94,9 +94,12 @@ def verdict_summary(finding: str, rows: List[List[str]]) -> str:
     return "; ".join(parts) if parts else "not measured"
 
 
-def question_rows(key: str, record: Optional[dict], reader: Callable[[dict], List[List[str]]]) -> List[List[str]]:
-    """The rows of one open question from its record, or one row saying why there is none."""
+def question_rows(key: str, record, reader: Callable[[dict], List[List[str]]]) -> List[List[str]]:
+    """The rows of one open question from its record (or list of records), or one row saying why
+    there is none."""
     question, page = QUESTIONS[key]
+    if isinstance(record, list):
+        return [row for r in record for row in question_rows(key, r, reader)]
     if record is None:
         return [[key, question, "not re-measured against a floor at this commit", "", "", "", f"docs/{page}"]]
     rows = reader(record)
@@ -163,7 +166,7 @@ def anchored_rows(record: dict) -> List[List[str]]:
 READERS: Dict[str, Callable[[dict], List[List[str]]]] = {"Q1": anchored_rows, "Q3": loop_regimes_rows}
 
 
-def markdown(report: dict, questions: Dict[str, Optional[dict]], command: str = "python bench/findings.py") -> str:
+def markdown(report: dict, questions: Dict[str, object], command: str = "python bench/findings.py") -> str:
     c = report["commit"]
     lines = ["# Findings of the seed paper and its open questions, with this project's verdicts", "",
              "Written by", "", f"    {command}", "",
@@ -194,7 +197,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reproduction", type=Path, required=True, help="results.json of bench/reproduce_paper.py")
     p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
     p.add_argument("--text", type=Path, help="Q2's record (examples/text_bootstrap.py)")
-    p.add_argument("--loop-regimes", type=Path, help="Q3's record (examples/loop_regimes.py)")
+    p.add_argument("--loop-regimes", type=Path, nargs="*", default=[],
+                   help="Q3's records (examples/loop_regimes.py's summary.json, one per data set)")
     p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
     return p
 
@@ -211,7 +215,8 @@ def page(a: argparse.Namespace, command: str) -> str:
         anchored["_command"] = "; ".join(recorded) or (
             f"bench/anchored_replay.py, methods {' '.join(methods)}, seeds {' '.join(map(str, seeds))} "
             "(the file records no command: see the page)")
-    return markdown(load(a.reproduction), {"Q1": anchored, "Q2": load(a.text), "Q3": load(a.loop_regimes)}, command)
+    questions = {"Q1": anchored, "Q2": load(a.text), "Q3": [load(p) for p in a.loop_regimes] or None}
+    return markdown(load(a.reproduction), questions, command)
 
 
 def main(argv=None) -> None:
