@@ -131,7 +131,7 @@ def loop_regimes_rows(record: dict) -> List[List[str]]:
         if lam <= 0:  # λ = 0 is replace: a band that holds it separates nothing
             verdict = f"{regime}: not resolved: even λ = 0 (no real data) ends inside the λ = 1 band ({why})"
         else:
-            verdict = f"{regime}: stable from λ = {lam:g} ({why})"
+            verdict = f"{regime}: the mean final excess is inside the λ = 1 band from λ = {lam:g} on ({why})"
         rows.append([verdict, f"final {record['judged_on']} after {record['stages']} stages ({record['data']})",
                      f"{record['classes']}, {record['n_per_class']} per class (floor n = {record['floor_n']})",
                      f"λ = 1 band [{lo:.4g}, {hi:.4g}] ({len(record['seeds'])} seeds)"])
