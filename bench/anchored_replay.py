@@ -30,13 +30,11 @@ already in it are skipped, so an interrupted bench resumes and partial results s
 import argparse
 import json
 import math
-import shlex
-import sys
 import time
 from pathlib import Path
 
 from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
-from reproduce_paper import cohort0_curves, commit_info, t_interval
+from reproduce_paper import cohort0_curves, command_line, commit_info, provenance, t_interval
 
 METHODS = ("dgr-ddpm", "dgr-ddpm-anchored-select", "dgr-ddpm-anchored-moment", "dgr-ddpm-anchored", "gan-memory",
            "gan-memory-anchored", "replay-buffer")
@@ -273,8 +271,8 @@ def main():
     a = p.parse_args()
     configure_threads("cpu", a.threads)
     commit = commit_info()  # taken once, before any run: the code every run of this invocation uses
-    command = "python " + " ".join(shlex.quote(x) for x in ["bench/anchored_replay.py"] + sys.argv[1:])
-    print(f"commit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: {command}")
+    command = command_line("bench/anchored_replay.py")
+    print(provenance(commit, command))
     if a.report:
         results = {}
         for f in a.json:

@@ -8,21 +8,20 @@ that measured them (never typed by hand).
 
 ``--reproduction`` is the ``results.json`` of ``bench/reproduce_paper.py`` (findings F1-F4). The open
 questions come from the records of ``examples/loop_regimes.py`` (how much real data keeps the loop
-stable), ``bench/anchored_replay.py`` (can replay stay aligned with real data) and
-``examples/text_bootstrap.py`` (does it hold for text); a question whose record is not given, or
-was not measured against a floor, is listed with the reason and its page.
+stable) and ``bench/anchored_replay.py`` (can replay stay aligned with real data); a question
+whose record is not given (the text loop has none measured against a floor), or holds no value
+measured against a floor, is listed with the reason and its page.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import shlex
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
-BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its bench/ neighbours, imported by name
+from reproduce_paper import _fmt as fmt, command_line  # noqa: E402  (one number format, one command line)
 
 FINDINGS = {
     "F1": "FID, CFID and OTDD grow with the retraining stages of the bootstrapping loop",
@@ -38,25 +37,11 @@ QUESTIONS = {
 }
 
 
-def fmt(m, h=None) -> str:
-    """``mean ± half-width`` (4 significant digits), ``n/a`` for a missing value."""
-    if m is None or not math.isfinite(m):
-        return "n/a"
-    return f"{m:.4g} ± {h:.2g}" if h is not None and math.isfinite(h) else f"{m:.4g}"
-
-
 def _cell(text: str) -> str:
     return str(text).replace("|", "/").replace("\n", " ")
 
 
-def _commit(record: dict) -> str:
-    if "commit" not in record:  # a record of runs (anchored_replay): the commits its runs name
-        shorts = sorted({(x.get("commit") or {}).get("short", "?") for r in record.values() if isinstance(r, dict)
-                         for x in r.get("runs", [])})
-        return ", ".join(f"`{c}`" for c in shorts) or "`?`"
-    c = record.get("commit") or {}
-    if isinstance(c, str):
-        return f"`{c[:7]}`"
+def _commit(c: dict) -> str:
     return f"`{c.get('short') or c.get('sha', '?')[:7]}`" + (" (dirty)" if c.get("dirty") else "")
 
 
@@ -94,33 +79,31 @@ def verdict_summary(finding: str, rows: List[List[str]]) -> str:
     return "; ".join(parts) if parts else "not measured"
 
 
-def question_rows(key: str, record, reader: Callable[[dict], List[List[str]]]) -> List[List[str]]:
-    """The rows of one open question from its record (or list of records), or one row saying why
-    there is none."""
+#: A reader: a record -> (its rows: verdict, judged on, class set, value; "commit, command" that made it).
+Reader = Callable[[dict], Tuple[List[List[str]], str]]
+
+
+def question_rows(key: str, records: List[dict], reader: Reader) -> List[List[str]]:
+    """The rows of one open question from its records, or one row saying why there is none."""
     question, page = QUESTIONS[key]
-    if isinstance(record, list):
-        return [row for r in record for row in question_rows(key, r, reader)]
-    if record is None:
+    if not records:
         return [[key, question, "not re-measured against a floor at this commit", "", "", "", f"docs/{page}"]]
-    rows = reader(record)
-    if not rows:
-        return [[key, question, "its record holds no verdict measured against a floor", "", "", "", f"docs/{page}"]]
-    command = record.get("command") or record.get("_command", "?")
-    return [[key, question] + r + [f"docs/{page}; {_commit(record)}, `{command}`"] for r in rows]
+    out = []
+    for record in records:
+        rows, provenance = reader(record)
+        if not rows:
+            out.append([key, question, "its record holds no verdict measured against a floor", "", "", "",
+                        f"docs/{page}"])
+        out += [[key, question] + r + [f"docs/{page}; {provenance}"] for r in rows]
+    return out
 
 
-def _findings_of(record: dict) -> List[List[str]]:
-    """A record's own ``findings`` list: dicts with ``verdict``, ``judged_on``, ``class_set`` and
-    ``value`` (mean, half-width)."""
-    return [[f.get("verdict", ""), f.get("judged_on", ""), f.get("class_set", ""),
-             fmt(*f["value"]) if f.get("value") else "n/a"] for f in record.get("findings", [])]
-
-
-def loop_regimes_rows(record: dict) -> List[List[str]]:
+def loop_regimes_rows(record: dict) -> Tuple[List[List[str]], str]:
     """Q3 from ``examples/loop_regimes.py``'s ``summary.json``: the smallest real fraction λ whose final
     drift beyond the floor stays inside the λ = 1 retraining-noise band, per regime, beside theory."""
-    if "judged_on" not in record or "excess" not in record["judged_on"]:
-        return []
+    provenance = f"{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+    if "excess" not in record.get("judged_on", ""):
+        return [], provenance
     measured, theory = record["lambda_star_measured"], record.get("lambda_star_theory", {})
     paired = record.get("lambda_star_measured_paired", {})
     lo, hi = record["band"]
@@ -135,22 +118,23 @@ def loop_regimes_rows(record: dict) -> List[List[str]]:
         rows.append([verdict, f"final {record['judged_on']} after {record['stages']} stages ({record['data']})",
                      f"{record['classes']}, {record['n_per_class']} per class (floor n = {record['floor_n']})",
                      f"λ = 1 band [{lo:.4g}, {hi:.4g}] ({len(record['seeds'])} seeds)"])
-    return rows
+    return rows, provenance
 
 
-def anchored_rows(record: dict) -> List[List[str]]:
-    """Q1 from ``bench/anchored_replay.py``'s JSON: per method, whether the cohort-0 CFID excess at the
-    last experience stays within the interval of its experience-0 value (``cohort0_verdict``), with the
-    paired change over seeds."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))  # anchored_replay imports its bench/ neighbours by name
+def anchored_rows(record: dict) -> Tuple[List[List[str]], str]:
+    """Q1 from ``bench/anchored_replay.py``'s JSON (method -> its runs): per method, whether the cohort-0
+    CFID excess at the last experience stays within the interval of its experience-0 value
+    (``cohort0_verdict``), with the paired change over seeds; the commits and commands its runs name."""
     import anchored_replay
 
-    rows = []
+    rows, commits, commands, seeds = [], set(), set(), set()
     for method, r in record.items():
-        runs = [x for x in r.get("runs", []) if x.get("cohort0")] if isinstance(r, dict) else []
+        runs = [x for x in r["runs"] if x.get("cohort0")]
         if not runs:
             continue
+        commits |= {_commit(x.get("commit") or {}) for x in runs}
+        commands |= {x["command"] for x in runs if x.get("command")}
+        seeds |= {x["seed"] for x in runs}
         last = len(runs[0]["cohort0"][f"{anchored_replay.COHORT}_excess"]) - 1
         v = anchored_replay.cohort0_verdict(runs, last)
         classes = "; ".join(f"seed {x['seed']}: {' '.join(c)}" for x, c in zip(runs, v["classes"]))
@@ -160,13 +144,16 @@ def anchored_rows(record: dict) -> List[List[str]]:
                      f"{v['seeds']} seeds within experience 0's interval, ± {fmt(v['exp0_halfwidth'][0])})",
                      f"{anchored_replay.COHORT}_excess, change experience {last} - experience 0",
                      f"cohort 0, its classes at every experience ({classes})", fmt(*v["change"])])
-    return rows
+    if not commands:
+        commands = {f"bench/anchored_replay.py, methods {' '.join(m for m in record if record[m]['runs'])}, seeds "
+                    f"{' '.join(map(str, sorted(seeds)))} (the file records no command: see the page)"}
+    return rows, f"{', '.join(sorted(commits))}, {'; '.join(f'`{c}`' for c in sorted(commands))}"
 
 
-READERS: Dict[str, Callable[[dict], List[List[str]]]] = {"Q1": anchored_rows, "Q3": loop_regimes_rows}
+READERS: Dict[str, Reader] = {"Q1": anchored_rows, "Q3": loop_regimes_rows}
 
 
-def markdown(report: dict, questions: Dict[str, object], command: str = "python bench/findings.py") -> str:
+def markdown(report: dict, questions: Dict[str, List[dict]], command: str = "python bench/findings.py") -> str:
     c = report["commit"]
     lines = ["# Findings of the seed paper and its open questions, with this project's verdicts", "",
              "Written by", "", f"    {command}", "",
@@ -187,7 +174,7 @@ def markdown(report: dict, questions: Dict[str, object], command: str = "python 
               "| question | | verdict | judged on | class set | value | page, commit, command |",
               "|---|---|---|---|---|---|---|"]
     for key in QUESTIONS:
-        for row in question_rows(key, questions.get(key), READERS.get(key, _findings_of)):
+        for row in question_rows(key, questions.get(key, []), READERS.get(key)):
             lines.append("| " + " | ".join(_cell(x) for x in row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -196,7 +183,6 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--reproduction", type=Path, required=True, help="results.json of bench/reproduce_paper.py")
     p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
-    p.add_argument("--text", type=Path, help="Q2's record (examples/text_bootstrap.py)")
     p.add_argument("--loop-regimes", type=Path, nargs="*", default=[],
                    help="Q3's records (examples/loop_regimes.py's summary.json, one per data set)")
     p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
@@ -205,23 +191,14 @@ def parser() -> argparse.ArgumentParser:
 
 def page(a: argparse.Namespace, command: str) -> str:
     """The page from the records ``a`` names; ``command`` is shown as what wrote it."""
-    load = lambda path: json.loads(path.read_text()) if path else None  # noqa: E731
-    anchored = load(a.anchored)
-    if anchored is not None and "command" not in anchored:
-        methods = [k for k, r in anchored.items() if isinstance(r, dict) and r.get("runs")]
-        seeds = sorted({x["seed"] for k in methods for x in anchored[k]["runs"]})
-        anchored = {k: v for k, v in anchored.items() if k in methods}
-        recorded = sorted({x["command"] for k in methods for x in anchored[k]["runs"] if x.get("command")})
-        anchored["_command"] = "; ".join(recorded) or (
-            f"bench/anchored_replay.py, methods {' '.join(methods)}, seeds {' '.join(map(str, seeds))} "
-            "(the file records no command: see the page)")
-    questions = {"Q1": anchored, "Q2": load(a.text), "Q3": [load(p) for p in a.loop_regimes] or None}
+    load = lambda path: json.loads(path.read_text())  # noqa: E731
+    questions = {"Q1": [load(a.anchored)] if a.anchored else [], "Q3": [load(p) for p in a.loop_regimes]}
     return markdown(load(a.reproduction), questions, command)
 
 
 def main(argv=None) -> None:
     a = parser().parse_args(argv)
-    command = "python bench/findings.py " + " ".join(shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv))
+    command = command_line("bench/findings.py", argv)
     text = page(a, command)
     tmp = a.doc.with_suffix(".tmp")
     tmp.write_text(text)

@@ -109,6 +109,17 @@ def commit_info() -> dict:
     return {"sha": sha, "short": sha[:7] if sha else None, "dirty": None if status is None else bool(status)}
 
 
+def command_line(script: str, argv=None) -> str:
+    """How this invocation is typed: ``python <script> <arguments>``, shell-quoted (``argv``: the
+    arguments, default ``sys.argv[1:]``)."""
+    return shlex.join(["python", script, *(sys.argv[1:] if argv is None else argv)])
+
+
+def provenance(commit: dict, command: str) -> str:
+    """The line a script prints before its tables: the commit (and whether it was dirty) and the command."""
+    return f"commit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: {command}"
+
+
 def resolved_config(kind: str, cfg: dict) -> dict:
     """The config a job runs with, every preset default filled in (what its ``config.json`` records)."""
     from bootdrift_avalanche.experiments.config import BootstrapConfig, ReplayConfig, resolve
@@ -575,8 +586,7 @@ def main(argv=None):
                                  "in reproduction/")
     p.add_argument("--machine", default=f"{os.cpu_count()} CPU cores", help="the machine, in words, for the page")
     a = p.parse_args(argv)
-    command = "python " + " ".join(shlex.quote(x) for x in [os.path.relpath(__file__)] + list(
-        sys.argv[1:] if argv is None else argv))
+    command = command_line(os.path.relpath(__file__), argv)
     commit = commit_info()
 
     out = Path(a.out)

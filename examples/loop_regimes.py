@@ -33,14 +33,13 @@ of them). A DDPM stage costs ~28 CPU s at the digits defaults; --stage0-from sav
 import argparse
 import json
 import resource
-import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from reproduce_paper import commit_info, t_interval as interval  # noqa: E402  (one definition of each)
+from reproduce_paper import command_line, commit_info, provenance, t_interval as interval  # noqa: E402  (one definition of each)
 
 #: what each run records per stage: the value, its floor, the excess and the excess's bootstrap interval
 PARTS = {"value": "", "floor": "_floor", "excess": "_excess", "excess_lo": "_excess_lo", "excess_hi": "_excess_hi"}
@@ -253,8 +252,8 @@ def report(a, runs_, out):
     d = DATA[a.data]
     drift, n, knob = d["drift"], d["n_per_class"](a), d["knob_label"]
     commit = getattr(a, "commit", None) or commit_info()  # main() takes it before running
-    command = "python " + " ".join(shlex.quote(x) for x in ["examples/loop_regimes.py"] + sys.argv[1:])
-    print(f"\ncommit {commit['short']}{' (dirty: uncommitted changes)' if commit['dirty'] else ''}; command: {command}")
+    command = command_line("examples/loop_regimes.py")
+    print("\n" + provenance(commit, command))
     curves = {label: {seed: c["excess"] for seed, c in per.items()} for label, per in runs_.items()}
     finals = {part: {label: interval([c[part][-1] for c in per.values()]) for label, per in runs_.items()}
               for part in ("value", "floor", "excess")}
