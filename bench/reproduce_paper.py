@@ -223,20 +223,26 @@ def slope(curve) -> float:
 FLAT = 1e-12
 
 
+def interval_verdict(m: float, h: float, direction: int) -> str:
+    """A finite interval ``m ± h`` judged against 0: "holds" when it excludes 0 on the finding's side
+    (``direction`` +1: "grows", -1: "falls"), "does not hold" on the other side or when it is flat
+    (``|m| + h < FLAT``: rounding, no sign), "mixed" otherwise."""
+    if abs(m) + h < FLAT:
+        return "does not hold"
+    lo, hi = m - h, m + h
+    if (direction > 0 and lo > 0) or (direction < 0 and hi < 0):
+        return "holds"
+    if (direction > 0 and hi < 0) or (direction < 0 and lo > 0):
+        return "does not hold"
+    return "mixed"
+
+
 def trend(slopes, direction: int):
-    """(mean slope, 95 % half-width, verdict); ``direction`` +1: the finding says "grows", -1: "falls".
-    Flat curves (``|mean| + half-width < FLAT``) neither grow nor fall: "does not hold"."""
+    """(mean slope, 95 % half-width, verdict) of the slopes over seeds (:func:`interval_verdict`)."""
     m, h = t_interval(slopes)
     if not math.isfinite(h):
         return m, h, "mixed (too few seeds for an interval)"
-    if abs(m) + h < FLAT:
-        return m, h, "does not hold"
-    lo, hi = m - h, m + h
-    if (direction > 0 and lo > 0) or (direction < 0 and hi < 0):
-        return m, h, "holds"
-    if (direction > 0 and hi < 0) or (direction < 0 and lo > 0):
-        return m, h, "does not hold"
-    return m, h, "mixed"
+    return m, h, interval_verdict(m, h, direction)
 
 
 def summarise(per_seed: Dict[int, dict]) -> dict:
@@ -366,8 +372,7 @@ def guidance_rows(per_seed: Dict[int, dict]) -> List[dict]:
         return []
     diffs = [float(np.nanmean(np.asarray(r["curves"][g]) - np.asarray(r["curves"][u]))) for r in per_seed.values()]
     m, h = t_interval(diffs)
-    v = ("mixed" if not math.isfinite(h) else "does not hold" if abs(m) + h < FLAT
-         else "mixed" if m - h <= 0 <= m + h else "holds" if m - h > 0 else "does not hold")
+    v = "mixed" if not math.isfinite(h) else interval_verdict(m, h, +1)
     return [{"per_seed": diffs, "mean": (m, h), "verdict": f"guidance increases the drift: {v}"}]
 
 
