@@ -10,8 +10,9 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
    generator, ``n_per_class`` in ``--n``; the metric hooks are called directly after each
    experience. Per experience: CPU s, wall s, peak RSS and (current code) ``DriftTime/<part>``; the
    growth exponent of the evaluation's CPU s in the number of classes seen (log-log fit).
-   The current code runs in the suite configurations of ``DRIFT_CONFIGS`` (``--configs``): as the
-   baseline computes, with bfloat16 features, with today's floor and intervals, both.
+   The current code runs in the suite configurations of ``DRIFT_CONFIGS`` (``--configs``): the
+   baseline's metrics alone (FID, CFID, OTDD: ``as-base``), with KID/CKID added, each with float32
+   and bfloat16 features, and today's defaults (floor and intervals).
 2. ``label``: OTDD's Gaussian label cost alone of C real against C synthetic classes (d = 512, n
    per class, class centres ``--sep`` × N(0, I)), by ``--route``: ``plan`` (OTDDhier's class
    plan, the pairs it can use) or ``full`` (every pair), C from 100 up to 1,000: CPU s, its fitted exponent
@@ -35,6 +36,12 @@ scale issue was measured on), with CPU s (user+sys), wall s and the process's pe
    95 % t-interval and CPU s per evaluation.
 
     python bench/drift_scale.py --probe realacc --epochs 5 10 30
+
+5. ``throughput`` (not part of ``both``; the drift probe prints it too): the float32 GEMM rate of
+   this core and the ``random`` extractor's, and what the features of an evaluation at 100 classes
+   (20 new) and the last ``--n`` cost at the least in float32.
+
+    python bench/drift_scale.py --probe throughput --n 100
 
 Results: ``docs/DRIFT_SCALE.md``. On a shared machine compare CPU s, not wall s.
 """
@@ -182,6 +189,35 @@ def child_label(classes: int, n: int, d: int, device: str = "cpu", sep: float = 
     return {"cpu": c1 - c0, "wall": w1 - w0, "extra_rss_mb": _peak_rss_mb() - rss0, **out}
 
 
+def child_throughput() -> dict:
+    """This core's float32 GEMM rate (2048³) and the ``random`` extractor's float32 rate on 32x32
+    images (FLOPs counted from its convolutions), CPU-time based, one thread: how far the features
+    of an evaluation can be brought down in float32 at all."""
+    import torch
+
+    torch.set_num_threads(1)
+    from bootdrift_avalanche.metrics.random_features import RandomFeatures
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    c0 = time.process_time()
+    for _ in range(5):
+        a @ b
+    gemm = 5 * 2 * 2048**3 / (time.process_time() - c0)
+    ex = RandomFeatures(seed=0)
+    x = torch.rand(500, 3, 32, 32)
+    ex(x)
+    c0 = time.process_time()
+    for _ in range(2):
+        ex(x)
+    per_image = (time.process_time() - c0) / 1000
+    flops, side = 0, 32
+    for i, conv in enumerate(m for m in ex.model if isinstance(m, torch.nn.Conv2d)):
+        side = side if i == 0 else side // 2
+        flops += 2 * conv.in_channels * conv.out_channels * 9 * side * side
+    return {"gemm_gflops": gemm / 1e9, "extractor_ms": 1e3 * per_image, "extractor_mflop": flops / 1e6}
+
+
 # --------------------------------------------------------------------------------------------
 # parent
 # --------------------------------------------------------------------------------------------
@@ -223,7 +259,9 @@ def ensure_data(data: Path) -> None:
 
 #: the current code's configurations in the drift probe: (label, suite options)
 DRIFT_CONFIGS = (
-    ("cur-f32", {"floor": False, "intervals": 0}),  # what the baseline computes
+    ("as-base", {"floor": False, "intervals": 0, "kid": False}),  # what the baseline computes: FID, CFID, OTDD
+    ("as-base-bf16", {"floor": False, "intervals": 0, "kid": False, "feature_precision": "bfloat16"}),
+    ("cur-f32", {"floor": False, "intervals": 0}),  # the baseline's metrics and KID/CKID (the baseline has none)
     ("cur-bf16", {"floor": False, "intervals": 0, "feature_precision": "bfloat16"}),
     ("cur-dflt", {"floor": True, "intervals": 12}),  # today's defaults: floor and 12 bootstrap replicates
     ("cur-dflt-bf16", {"floor": True, "intervals": 12, "feature_precision": "bfloat16"}),
@@ -263,6 +301,22 @@ def probe_drift(trees: Dict[str, Path], data: Path, ns: List[int], results: dict
         for label, r in runs.items():
             v = r["experiences"][-1]["values"]
             print(f"{label:14s} " + ", ".join(f"{k} {v[k]:.4g}" for k in sorted(v)))
+        probe_throughput(trees["current"], classes[-1], classes[-1] - (classes[-2] if len(classes) > 1 else 0), n,
+                         results)
+
+
+def probe_throughput(tree: Path, classes: int, new_classes: int, n: int, results: dict) -> None:
+    """What the float32 features of one evaluation cost at the least: synthetic images of every
+    class and real images of the new ones, at this core's float32 GEMM rate."""
+    tp = run_child(tree, ["throughput"])
+    results[f"throughput_n{n}"] = tp
+    images = (classes + new_classes) * n
+    print(f"float32 floor of the features: an evaluation at {classes} classes ({new_classes} new), n = {n}, "
+          f"extracts {images} images at {tp['extractor_mflop']:.0f} MFLOP each; the random extractor runs at "
+          f"{tp['extractor_ms']:.3f} ms per image ({tp['extractor_mflop'] / tp['extractor_ms']:.0f} GFLOP/s), this "
+          f"core's float32 GEMM at {tp['gemm_gflops']:.0f} GFLOP/s: at least "
+          f"{images * tp['extractor_mflop'] / 1e3 / tp['gemm_gflops']:.1f} CPU s at GEMM speed, "
+          f"{images * tp['extractor_ms'] / 1e3:.1f} CPU s as the extractor runs")
 
 
 def probe_label(trees: Dict[str, Path], ns: List[int], classes: List[int], d: int, baseline_max: int,
@@ -376,13 +430,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         kind, rest = argv[1], argv[2:]
         if kind == "drift":
             out = child_drift(rest[0], int(rest[1]), json.loads(rest[2]))
+        elif kind == "throughput":
+            out = child_throughput()
         else:
             out = child_label(*map(int, rest[:3]), rest[3], float(rest[4]), rest[5])
         print(json.dumps(out))
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--probe", choices=("drift", "label", "both", "example", "realacc"), default="both")
+    p.add_argument("--probe", choices=("drift", "label", "both", "example", "realacc", "throughput"), default="both")
     p.add_argument("--epochs", type=int, nargs="+", default=[5, 10, 30], help="realacc probe: RealAcc epochs")
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "bootdrift_fake_cifar100",
                    help="fake CIFAR-100 files of the real size (written there when absent)")
@@ -408,6 +464,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = p.parse_args(argv)
     if args.probe == "realacc":
         probe_realacc(args.epochs, args.n[0])
+        return 0
+    if args.probe == "throughput":
+        probe_throughput(ROOT, 100, 20, args.n[-1], {})
         return 0
     if args.probe == "example":
         ensure_data(args.data)

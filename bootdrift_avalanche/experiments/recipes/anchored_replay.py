@@ -1,5 +1,5 @@
-"""Recipes: anchored generative replay (``plugins.anchored_replay``) on DDGR's DDPM and on
-GAN Memory, each generator sized exactly as in its unanchored recipe (``ddgr``, ``gan-memory``), so
+"""Recipes: anchored generative replay (``plugins.anchored_replay``) on the unguided DDPM replay and
+on GAN Memory, each generator sized exactly as in its unanchored recipe (``dgr-ddpm``, ``gan-memory``), so
 the comparison changes only the anchoring. The registered variants (``experiments.registry``):
 
 * ``dgr-ddpm-anchored``: selection and moment matching; ``dgr-ddpm-anchored-select``: selection only;
@@ -32,7 +32,9 @@ def _anchors(ctx: BuildContext, generator, features: int):
                         seed=seed_for("anchored.features", seed=ctx.cfg.seed))
 
 
-class AnchoredDDGRRecipe(PluginRecipe, DDGRRecipe):
+class AnchoredDGRDDPMRecipe(PluginRecipe, DDGRRecipe):
+    """``dgr-ddpm-anchored*``: DDGR's DDPM and replay settings, unguided unless asked, with anchors."""
+
     SETTINGS = {**DDGRRecipe.SETTINGS, **_ANCHOR_SETTINGS, "moment_weight": 0.1, "moment_batch": 32,
                 "moment_t_max": 0.3}
 
@@ -68,7 +70,7 @@ class AnchoredGANMemoryRecipe(PluginRecipe, GANMemoryRecipe):
             seed=cfg.seed)
 
 
-DGR_DDPM_BOTH = AnchoredDDGRRecipe()
-DGR_DDPM_SELECT = AnchoredDDGRRecipe(moment_weight=0.0)
-DGR_DDPM_MOMENT = AnchoredDDGRRecipe(oversample=1)
+DGR_DDPM_BOTH = AnchoredDGRDDPMRecipe()
+DGR_DDPM_SELECT = AnchoredDGRDDPMRecipe(moment_weight=0.0)
+DGR_DDPM_MOMENT = AnchoredDGRDDPMRecipe(oversample=1)
 GAN_MEMORY = AnchoredGANMemoryRecipe()
