@@ -17,6 +17,11 @@ Of generated chunks (synthetic) against the real held-out chunks:
   samples): the model's perplexity on the real held-out text (the maximum-likelihood view of drift).
 * ``Samples``: a figure with generated chunks of the first topics (TensorBoard image, report).
 * ``DriftTime``: seconds the sample-based values took.
+
+**Floor** (``FLOORED``, read by the loop's ``floor_set``): the word statistics' real-vs-real floor is
+the same statistic of a disjoint real text of the synthetic set's n against the same reference
+(the experiment layer gives the real training text). The encoder distances get none: the encoder
+trains on all the training text, so no unseen real text of that n exists (docs/TEXT_LOOP.md).
 """
 from __future__ import annotations
 
@@ -36,7 +41,10 @@ from .encoder import EncoderConfig, train_text_encoder
 from .stats import tail_tokens, text_statistics
 from .topic_accuracy import topic_accuracy
 
-__all__ = ["TextDriftSuite"]
+__all__ = ["TextDriftSuite", "FLOORED"]
+
+#: the values whose real-vs-real floor any real text disjoint from the reference gives (no learned features)
+FLOORED = ("UnigramJSD", "BigramJSD")
 
 
 def _scorable(y: Tensor, n_min: int = 2) -> Tensor:
@@ -64,6 +72,8 @@ class TextDriftSuite:
         self.otdd_max_samples = otdd_max_samples
         self.tail = tail_tokens(x_train, vocab_size)
         self.extractor = train_text_encoder(x_train, y_train, vocab_size, num_topics, encoder, seed=seed)
+
+    floored = FLOORED
 
     @property
     def feature_name(self) -> str:
