@@ -51,6 +51,9 @@ def main():
     p.add_argument("--ngram-order", type=int, help="n of the n-gram (default: the preset's, 2)")
     p.add_argument("--preset", default="cpu-small", choices=("tiny", "cpu-small", "paper"))
     p.add_argument("--threads", type=int, help="torch CPU threads (default: 1 on CPU)")
+    p.add_argument("--intervals", type=int, default=0,
+                   help="bootstrap replicates of each run's 95 %% intervals of the word statistics, their floor and "
+                        "excess (0: none)")
     p.add_argument("--out", default="runs/text_bootstrap")
     p.add_argument("--tables-only", action="store_true",
                    help="run nothing; tabulate the stages the runs under --out have finished (a stage's row is over "
@@ -70,7 +73,7 @@ def main():
                 d = run_dir(a, gen, regime, seed)
                 cfg = BootstrapConfig(generator=gen, data="pydoc", stages=a.stages, regime=regime, mix_real=0.0,
                                       seed=seed, preset=a.preset, ngram_order=a.ngram_order if gen == "ngram" else None,
-                                      progress=False)
+                                      intervals=a.intervals, progress=False)
                 if a.tables_only:
                     stages = _read_stages(d, a.stages)
                     if not stages:
@@ -178,6 +181,12 @@ def beyond_floor(per_seed, seeds, counts):
         out["per_stage"][s] = row
         cells = [f"{row[m][0]:.4g} ± {row[m][1]:.2g}" for m in row]
         print(f"| {s} | {len(have)} | " + " | ".join(cells) + " |")
+    if f"{FLOORED[0]}_floor_lo" in first:
+        for m in FLOORED:
+            lo, hi = first[f"{m}_floor_lo"], first[f"{m}_floor_hi"]
+            halves = [(st[f"{m}_excess_hi"] - st[f"{m}_excess_lo"]) / 2 for k in seeds for st in per_seed[k]]
+            print(f"{m}: one run's bootstrap 95 % interval (reference and set resampled) of the floor "
+                  f"[{lo:.4g}, {hi:.4g}], of the excess ± {np.mean(halves):.2g} (mean half-width over runs and stages)")
     full = [k for k in seeds if len(per_seed[k]) == len(counts)]
     for m in FLOORED:
         slopes = [slope([st[f"{m}_excess"] for st in per_seed[k]]) for k in full]

@@ -67,6 +67,14 @@ def test_a_generator_of_the_real_training_text_has_no_excess_and_a_drifting_one_
                             floor_set=train, progress=False)
     for st in perfect.stages:
         assert st["UnigramJSD_excess"] == 0.0 and st["BigramJSD_excess"] == 0.0
+    suite.intervals = 6  # with the bootstrap intervals: the floor's own, and the excess's holding 0
+    st = run_bootstrap(lambda s: Copy(*train), train, test, stages=1, suite=suite, floor_set=train,
+                       progress=False).stages[0]
+    for name in FLOORED:
+        assert st[f"{name}_floor_lo"] < st[f"{name}_floor"] < st[f"{name}_floor_hi"]
+        assert st[f"{name}_excess_lo"] < 0.0 < st[f"{name}_excess_hi"]
+    assert st["RealAcc_ceiling_lo"] <= st["RealAcc_ceiling"] <= st["RealAcc_ceiling_hi"]
+    suite.intervals = 0
     g = torch.Generator().manual_seed(0)
     noise = torch.randint(2, t.vocab_size, t.x_train.shape, generator=g)
     drift = run_bootstrap(lambda s: Copy(noise, t.y_train), train, test, stages=1, suite=suite, floor_set=train,
@@ -80,6 +88,9 @@ def test_a_floor_set_that_cannot_be_the_floor_fails_before_training(tmp_path):
     with pytest.raises(ValueError, match="as many real rows of every class as the training set"):
         run_bootstrap(lambda s: pytest.fail("trained"), train, test, stages=1, suite=suite,
                       floor_set=(t.x_test, t.y_test), progress=False)
+
+    with pytest.raises(ValueError, match="intervals must be 0"):
+        TextDriftSuite(t.x_train, t.y_train, t.vocab_size, 3, decode=t.decode, intervals=1)
 
     class NoFloor:
         floored = ()
