@@ -99,6 +99,8 @@ def _read_stages(d: Path, stages: int):
     table = metric_table(read_metrics(d / "metrics.jsonl"))
     out = [{} for _ in range(min(done, stages))]
     for name, per_stage in table.items():
+        if name.count("/") > 2:  # a per-topic value (CFID_enc/train_phase/train_stream/Class003), not the mean
+            continue
         for s, v in per_stage.items():
             if s < len(out):
                 out[s][name.split("/")[0]] = v
