@@ -217,7 +217,13 @@ def _figure(a, summary, out):
                 ax.plot(stages, tab["tail_closed_form"], ls="--", color="k", lw=1, label="closed form")
             if m == "RealAcc":
                 ax.axhline(tab["chance"], color="grey", lw=0.8, ls=":")
-        ax.set_title(m, fontsize=9)
+            floor = tab["beyond_floor"].get("per_stage", {}).get(0, {}).get(
+                "RealAcc_ceiling" if m == "RealAcc" else f"{m}_floor") if tab.get("beyond_floor") else None
+            if floor is not None:  # the same at every stage and in every regime
+                ax.axhline(floor[0], color="k", lw=0.8, ls=":",
+                           label=f"{'ceiling' if m == 'RealAcc' else 'floor'} (real vs real)")
+                ax.legend(fontsize=6)
+        ax.set_title(f"{m} (raw: no floor)" if m in NO_FLOOR else m, fontsize=9)
         ax.set_xticks(np.arange(a.stages))
         ax.tick_params(labelsize=7)
     fig.axes[0].legend(fontsize=6)
