@@ -206,7 +206,7 @@ def _figure(a, summary, out):
 
     fig = Figure(figsize=(14, 8))
     for i, m in enumerate(METRICS):
-        ax = fig.add_subplot(3, 4, i + 1)
+        ax, drawn = fig.add_subplot(3, 4, i + 1), None
         for label, tab in summary["tables"].items():
             stages = np.arange(len([s for s in tab["per_stage"] if isinstance(s, int)]))
             mean = np.array([tab["per_stage"][s][m][0] for s in stages])
@@ -219,10 +219,11 @@ def _figure(a, summary, out):
                 ax.axhline(tab["chance"], color="grey", lw=0.8, ls=":")
             floor = tab["beyond_floor"].get("per_stage", {}).get(0, {}).get(
                 "RealAcc_ceiling" if m == "RealAcc" else f"{m}_floor") if tab.get("beyond_floor") else None
-            if floor is not None:  # the same at every stage and in every regime
-                ax.axhline(floor[0], color="k", lw=0.8, ls=":",
-                           label=f"{'ceiling' if m == 'RealAcc' else 'floor'} (real vs real)")
-                ax.legend(fontsize=6)
+            if floor is not None and not drawn:  # the same at every stage and in every regime: drawn once
+                drawn = ax.axhline(floor[0], color="k", lw=0.8, ls=":",
+                                   label=f"{'ceiling' if m == 'RealAcc' else 'floor'} (real vs real)")
+        if drawn:
+            ax.legend(fontsize=6)
         ax.set_title(f"{m} (raw: no floor)" if m in NO_FLOOR else m, fontsize=9)
         ax.set_xticks(np.arange(a.stages))
         ax.tick_params(labelsize=7)
