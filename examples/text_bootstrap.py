@@ -13,7 +13,8 @@ RealAcc's ceiling), as value, floor and excess with its 95 % interval, and wheth
 each seed's least-squares slope of the excess over the stages, mean and 95 % t-interval over the seeds.
 The encoder distances (FID_enc, CFID_enc, OTDD_enc) have no floor at the loop's n (the encoder trains on
 all the training text): their values are raw and the output says so.
-Writes ``text_curves.png`` (one panel per metric, bands = 95 % intervals) and ``summary.json``.
+Writes ``text_curves.png`` (one panel per metric, bands = 95 % intervals) and ``summary.json`` (the
+tables, the commit and the command: the record ``bench/findings.py --text-loop`` reads).
 
     python examples/text_bootstrap.py --generators ngram --seeds 0 1 2 3 4      # ~1 CPU minute
     python examples/text_bootstrap.py --generators gpt2 --regimes replace       # ~14 CPU minutes (cpu-small)
@@ -65,7 +66,8 @@ def main():
     from bootdrift_avalanche.runtime.threads import configure_threads
 
     configure_threads("cpu", a.threads)
-    print(provenance(commit_info(), command_line("examples/text_bootstrap.py")), flush=True)
+    a.commit, a.command = commit_info(), command_line("examples/text_bootstrap.py")
+    print(provenance(a.commit, a.command), flush=True)
     results = {}  # (gen, regime) -> seed -> list of per-stage dicts
     for gen in a.generators:
         for regime in a.regimes:
@@ -113,7 +115,9 @@ def report(a, results):
     from bootdrift_avalanche.text.stats import tail_tokens
     from bootdrift_avalanche.text.tail_theory import expected_tail_survival
 
-    summary = {"stages": a.stages, "preset": a.preset, "ngram_order": a.ngram_order, "tables": {}}
+    order = a.ngram_order or PRESETS[a.preset].text["ngram"]["order"]
+    summary = {"stages": a.stages, "preset": a.preset, "ngram_order": order, "tables": {}, "commit": a.commit,
+               "command": a.command, "tables_only": a.tables_only}
     for (gen, regime), per_seed in results.items():
         seeds = sorted(per_seed)
         print(f"\n{gen}, {regime}, pydoc, {a.preset}: mean ± 95 % t half-width over seeds {seeds}")
@@ -144,7 +148,6 @@ def report(a, results):
             t = tokenized_text(BootstrapConfig(data="pydoc", preset=a.preset))
             tail = tail_tokens(t.x_train, t.vocab_size)
             theory = expected_tail_survival(t.x_train, t.y_train, tail, t.vocab_size, a.stages)
-            order = a.ngram_order or PRESETS[a.preset].text["ngram"]["order"]
             print(f"TailSurvival vs the categorical closed form (n-gram order {order}; exact at order 1; "
                   f"{len(tail)} tail types):")
             for s in range(a.stages):
