@@ -4,13 +4,14 @@ that measured them (never typed by hand).
 
     python bench/findings.py --reproduction docs/reproduction/results.json \\
         --loop-regimes docs/loop_regimes/summary.json --anchored docs/anchored_replay/anchored_floor.json \\
+        --text-loop docs/text_loop/ngram_bigram_summary.json docs/text_loop/ngram_unigram_summary.json \\
         --doc docs/FINDINGS.md
 
 ``--reproduction`` is the ``results.json`` of ``bench/reproduce_paper.py`` (findings F1-F4). The open
 questions come from the records of ``examples/loop_regimes.py`` (how much real data keeps the loop
-stable) and ``bench/anchored_replay.py`` (can replay stay aligned with real data); a question
-whose record is not given (the text loop has none measured against a floor), or holds no value
-measured against a floor, is listed with the reason and its page.
+stable), ``bench/anchored_replay.py`` (can replay stay aligned with real data) and
+``examples/text_bootstrap.py`` (does the loop's degradation hold for text); a question whose record
+is not given, or holds no value measured against a floor, is listed with the reason and its page.
 """
 from __future__ import annotations
 
@@ -150,7 +151,28 @@ def anchored_rows(record: dict) -> Tuple[List[List[str]], str]:
     return rows, f"{', '.join(sorted(commits))}, {'; '.join(f'`{c}`' for c in sorted(commands))}"
 
 
-READERS: Dict[str, Reader] = {"Q1": anchored_rows, "Q3": loop_regimes_rows}
+def text_loop_rows(record: dict) -> Tuple[List[List[str]], str]:
+    """Q2 from ``examples/text_bootstrap.py``'s ``summary.json``: per model and regime, whether each word
+    statistic's excess beyond its real-vs-real floor grows over the stages (per-seed slope, t-interval)."""
+    provenance = f"{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+    rows = []
+    for key, table in record.get("tables", {}).items():
+        beyond = table.get("beyond_floor") or {}
+        gen, _, regime = key.partition("/")
+        model = f"{gen} (order {record.get('ngram_order')})" if gen == "ngram" else gen
+        stages = beyond.get("per_stage", {})
+        for name, t in beyond.get("trend", {}).items():
+            first, last = stages[min(stages, key=int)], stages[max(stages, key=int)]
+            rows.append([f"{model}, {regime}: drift beyond the floor grows: {t['verdict']}",
+                         f"{name} excess beyond the real-vs-real floor, least-squares slope per stage over "
+                         f"{record['stages']} stages (pydoc)",
+                         "all topics; floor: the real training text against the held-out text, same n",
+                         f"{fmt(t['mean'], t['half'])} per stage ({len(t['slopes'])} seeds); excess "
+                         f"{fmt(*first[name + '_excess'])} → {fmt(*last[name + '_excess'])}"])
+    return rows, provenance
+
+
+READERS: Dict[str, Reader] = {"Q1": anchored_rows, "Q2": text_loop_rows, "Q3": loop_regimes_rows}
 
 
 def markdown(report: dict, questions: Dict[str, List[dict]], command: str = "python bench/findings.py") -> str:
@@ -185,6 +207,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
     p.add_argument("--loop-regimes", type=Path, nargs="*", default=[],
                    help="Q3's records (examples/loop_regimes.py's summary.json, one per data set)")
+    p.add_argument("--text-loop", type=Path, nargs="*", default=[],
+                   help="Q2's records (examples/text_bootstrap.py's summary.json, one per model order)")
     p.add_argument("--doc", type=Path, default=Path("docs/FINDINGS.md"))
     return p
 
@@ -192,7 +216,8 @@ def parser() -> argparse.ArgumentParser:
 def page(a: argparse.Namespace, command: str) -> str:
     """The page from the records ``a`` names; ``command`` is shown as what wrote it."""
     load = lambda path: json.loads(path.read_text())  # noqa: E731
-    questions = {"Q1": [load(a.anchored)] if a.anchored else [], "Q3": [load(p) for p in a.loop_regimes]}
+    questions = {"Q1": [load(a.anchored)] if a.anchored else [], "Q2": [load(p) for p in a.text_loop],
+                 "Q3": [load(p) for p in a.loop_regimes]}
     return markdown(load(a.reproduction), questions, command)
 
 

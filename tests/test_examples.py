@@ -189,6 +189,8 @@ def test_text_bootstrap_example(tmp_path):
                "--out", tmp_path).stdout
     assert "ngram, replace, pydoc, tiny" in out and "ngram, accumulate, pydoc, tiny" in out
     assert "TailSurvival vs the categorical closed form" in out and "stage 1: measured" in out
+    assert "| UnigramJSD floor | UnigramJSD excess |" in out and "BigramJSD_excess per stage, least-squares" in out
+    assert "FID_enc, CFID_enc, OTDD_enc: no real-vs-real floor" in out
     for name in ("text_curves.png", "summary.json"):
         assert (tmp_path / name).stat().st_size > 0, name
 

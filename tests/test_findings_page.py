@@ -50,6 +50,19 @@ def test_the_anchored_replay_record_gives_one_row_per_method(tmp_path):
     assert all(row[2].split(": ")[1].split(" ")[0] in ("yes", "no", "mixed") for row in rows)
 
 
+def test_the_text_loop_records_give_a_row_per_model_regime_and_word_statistic(tmp_path):
+    records = [ROOT / "docs" / "text_loop" / f"ngram_{order}_summary.json" for order in ("bigram", "unigram")]
+    findings.main(["--reproduction", str(ROOT / "docs" / "reproduction" / "results.json"), "--text-loop",
+                   *map(str, records), "--doc", str(tmp_path / "F.md")])
+    rows = [row for row in rpp.tables((tmp_path / "F.md").read_text())[1][1:] if row[0] == "Q2"]
+    assert len(rows) == 2 * 2 * 2  # (bigram, unigram) x (replace, accumulate) x (UnigramJSD, BigramJSD)
+    assert all("drift beyond the floor grows: " in r[2] and "excess beyond the real-vs-real floor" in r[3]
+               for r in rows)
+    bigram_replace = [r for r in rows if r[2].startswith("ngram (order 2), replace")]
+    assert [r[2].rsplit(": ", 1)[1] for r in bigram_replace] == ["holds", "holds"]
+    commit = json.loads(records[0].read_text())["commit"]["short"]
+    assert commit in bigram_replace[0][6] and "examples/text_bootstrap.py" in bigram_replace[0][6]
+
 
 def test_the_committed_page_is_its_records_output(monkeypatch):
     """docs/FINDINGS.md is exactly what bench/findings.py writes from the records its command names."""

@@ -107,6 +107,10 @@ def run_bootstrap(
             each class, and every stage logs their real-vs-real floor (``floor_set`` against
             ``real_test``, same n, classes and features) and excess, and ``RealAcc_ceiling`` (the
             RealAcc classifier trained on ``real_train``); see ``metrics.floor`` and docs/DRIFT_FLOOR.md.
+            With a ``suite`` of its own: real data disjoint from ``real_test`` with as many rows of
+            every class as ``real_train`` (the synthetic set's n), scored by the suite as if it were
+            synthetic; the floor and excess of the suite's ``floored`` values (``floor_names``) and
+            the RealAcc ceiling are logged (the text suite: ``text.suite.FLOORED``).
         extractor_data: ``(x, y)`` that a trained extractor (``clf``) fits on; default ``real_train``.
         intervals: bootstrap replicates of the 95 % intervals of the drift values (0: none;
             ``metrics.intervals``); with a floor, the floor's and the excess's too.
@@ -115,7 +119,7 @@ def run_bootstrap(
 
     from ..metrics import make_extractor
     from ..logging import log_values
-    from ..metrics.floor import floor_names
+    from ..metrics.floor import FLOORED, floor_names
     from ..metrics.suite import DriftSuite, SuiteConfig
 
     if stages < 1:
@@ -124,8 +128,11 @@ def run_bootstrap(
     x_te, y_te = real_test
     if x_tr.shape[1:] != x_te.shape[1:]:
         raise ValueError(f"train and test data differ in shape: {tuple(x_tr.shape[1:])} vs {tuple(x_te.shape[1:])}")
-    if floor_set is not None:
-        n_floor = _check_floor_set(floor_set, y_tr, y_te, suite)
+    own_suite = suite is not None
+    if floor_set is not None and own_suite:
+        _check_suite_floor_set(floor_set, y_tr, suite)
+    elif floor_set is not None:
+        n_floor = _check_floor_set(floor_set, y_tr, y_te)
     sets = make_regime(regime, real_train, mix_real=mix_real, stages=stages, fresh_pool=fresh_pool, seed=seed)
     torch.manual_seed(seed)
     if suite is None:
@@ -135,8 +142,12 @@ def run_bootstrap(
                                                   real_acc_classifier=real_acc_classifier, seed=seed,
                                                   intervals=intervals))
     real_test_feats = suite.real_features(x_te)  # sharded under torchrun
-    floor = None
-    if floor_set is not None:
+    floor, floored = None, FLOORED
+    if floor_set is not None and own_suite:
+        # the suite scores the second real set as if it were synthetic: at the synthetic set's n already
+        floor, floored = dict(suite.evaluate(x_te, y_te, *floor_set, real_features=real_test_feats,
+                                             title="real-vs-real floor").scalars), suite.floored
+    elif floor_set is not None:
         # distances at the floor's n per class (the floor needs that many unseen real images per class);
         # RealAcc on the whole synthetic set, its ceiling on the whole real training set
         dist_suite = DriftSuite(suite.extractor, replace(suite.cfg, real_accuracy=False, samples=False))
@@ -175,7 +186,7 @@ def run_bootstrap(
         x_syn = D.gather_in_order(part.float() if part.is_floating_point() else part, len(y_tr)).cpu()
         check_finite_samples(x_syn, where=f"bootstrap stage {s}")
         y_syn = y_tr.clone()
-        if floor is None:
+        if floor is None or own_suite:
             values = suite.evaluate(x_te, y_te, x_syn, y_syn, real_features=real_test_feats, extra=extra_metrics,
                                     title=f"stage {s}")
         else:
@@ -185,7 +196,8 @@ def run_bootstrap(
                                        title=f"stage {s}").scalars
             dist["DriftTime"] = dist.get("DriftTime", 0.0) + values.scalars.get("DriftTime", 0.0)
             values.scalars.update(dist)
-            values.scalars.update(floor_names(values.scalars, floor))
+        if floor is not None:
+            values.scalars.update(floor_names(values.scalars, floor, floored))
         if model_metrics is not None:
             values.scalars.update(model_metrics(gen))
         result.stages.append(dict(values.scalars))
@@ -205,10 +217,8 @@ def _first_per_class(y: Tensor, n: int) -> Tensor:
     return torch.cat([torch.nonzero(y == c).flatten()[:n] for c in torch.unique(y)])
 
 
-def _check_floor_set(floor_set: Dataset, y_tr: Tensor, y_te: Tensor, suite) -> int:
+def _check_floor_set(floor_set: Dataset, y_tr: Tensor, y_te: Tensor) -> int:
     """The floor set's n per class, after checking it can be the floor of every class (before any training)."""
-    if suite is not None:
-        raise ValueError("floor_set works with the default drift suite (features=...), not with a suite of its own")
     x_f, y_f = floor_set
     if len(x_f) != len(y_f):
         raise ValueError(f"floor_set has {len(x_f)} images but {len(y_f)} labels")
@@ -222,3 +232,22 @@ def _check_floor_set(floor_set: Dataset, y_tr: Tensor, y_te: Tensor, suite) -> i
         raise ValueError(f"floor_set holds {n} images per class, more than the training set has of classes {short}: "
                          "the synthetic set copies its labels, so the distances could not be scored at that n")
     return n
+
+
+def _check_suite_floor_set(floor_set: Dataset, y_tr: Tensor, suite) -> None:
+    """Check, before any training, that a suite of its own can score ``floor_set`` as the floor at the
+    synthetic set's n: the suite names values with a floor, and the set holds as many rows of every
+    class as the training set (the synthetic set copies its labels)."""
+    if not getattr(suite, "floored", ()):
+        raise ValueError(f"floor_set: the suite {type(suite).__name__} names no value with a real-vs-real floor "
+                         "(its 'floored'); leave floor_set out")
+    x_f, y_f = floor_set
+    if len(x_f) != len(y_f):
+        raise ValueError(f"floor_set has {len(x_f)} rows but {len(y_f)} labels")
+    classes = torch.unique(torch.cat([y_tr, y_f]))
+    off = {int(c): (int((y_f == c).sum()), int((y_tr == c).sum())) for c in classes
+           if int((y_f == c).sum()) != int((y_tr == c).sum())}
+    if off:
+        shown = ", ".join(f"class {c}: {f} (needs {t})" for c, (f, t) in list(off.items())[:5])
+        raise ValueError(f"floor_set must hold as many real rows of every class as the training set (the synthetic "
+                         f"set's n, at which the floor is scored); it differs for {len(off)} classes: {shown}")

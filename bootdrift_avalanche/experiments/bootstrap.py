@@ -8,7 +8,8 @@ Data: ``gmm`` (the paper's 5-mode 2-D mixture; training and held-out points as m
 (embedded), ``textfile`` (``cfg.text_file`` or ``cfg.text_dir``), ``wikitext`` (``cfg.data_root``),
 as word-token chunks (``text.tokens``). Generators: ``wgan`` (points), ``ddpm`` and ``stylegan2``
 (images), ``ngram`` and ``gpt2`` (text). Data with a drift suite of its own (``registry.DRIFT_SUITES``:
-text) is scored by it, plus its model's held-out perplexity. Metrics go to ``RUN_DIR/metrics.jsonl`` and
+text) is scored by it, plus its model's held-out perplexity, and its word statistics' floor on the real
+training text (``text.suite.FLOORED``). Metrics go to ``RUN_DIR/metrics.jsonl`` and
 ``RUN_DIR/tb`` with the stage as the step.
 
 Regimes (``cfg.regime``, compositions in ``bootstrap.regimes``): for ``fresh`` the pool of new real
@@ -57,18 +58,25 @@ def run_bootstrap_experiment(cfg: BootstrapConfig, run_dir, *, resume: bool = Fa
         train, fresh_pool = registry.FRESH_POOLS[cfg.data](cfg, train)
     elif cfg.train_size is not None:
         train = registry.TRAIN_SUBSETS[cfg.data](cfg, train)
+    make_suite = registry.DRIFT_SUITES.get(cfg.data)
+    if make_suite is not None and cfg.features is not None:
+        raise ValueError(f"--features does not apply to data {cfg.data!r}: its drift suite scores features of its own "
+                         "(text: a fixed encoder trained on the real training text); leave --features out")
+    if make_suite is not None and cfg.floor_n is not None:
+        raise ValueError(f"--floor-n does not apply to data {cfg.data!r}: its drift suite's floor is always scored on "
+                         "the real training text, at the synthetic set's n; leave --floor-n out")
     extractor_data = floor_set = None
     if cfg.floor_n is not None:
         from .bootstrap_splits import floor_split
 
         extractor_data, floor_set = floor_split(cfg, train)
+    elif make_suite is not None:
+        # the real training text: disjoint from the held-out reference, as many chunks of every topic as the
+        # synthetic set; the floor of the suite's values without learned features (text.suite.FLOORED)
+        floor_set = train
     make = registry.generator_factory(cfg, p, train[0], n_classes)
     bias = registry.sampling_kwargs(cfg, p, train, n_classes)
     stage0 = None if stage0_from is None else _stage0_generator(stage0_from)
-    make_suite = registry.DRIFT_SUITES.get(cfg.data)
-    if make_suite is not None and cfg.features is not None:
-        raise ValueError(f"--features does not apply to data {cfg.data!r}: its drift suite scores features of its own "
-                         "(text: a fixed encoder trained on the real training text); leave --features out")
     suite = None if make_suite is None else make_suite(cfg, p)
     with open_run(run_dir, as_record(cfg, "bootstrap"), resume=resume) as run:
         return run_bootstrap(

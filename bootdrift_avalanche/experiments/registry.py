@@ -193,7 +193,7 @@ def _text_suite(cfg: BootstrapConfig, preset: Preset):
 
     t = tokenized_text(cfg)
     return TextDriftSuite(t.x_train, t.y_train, t.vocab_size, len(t.topics), decode=t.decode, topics=t.topics,
-                          encoder=preset.encoder_config(), seed=cfg.seed)
+                          encoder=preset.encoder_config(), seed=cfg.seed, intervals=cfg.intervals)
 
 
 #: Bootstrapping data name -> ``cfg -> (train, test, extra_metrics)``.

@@ -40,9 +40,11 @@ def _family(name: str) -> str:
     return name.partition("/")[0].split("_")[0]
 
 
-def floor_names(values: Mapping[str, float], floor: Mapping[str, float]) -> Dict[str, float]:
+def floor_names(values: Mapping[str, float], floor: Mapping[str, float],
+                families: Sequence[str] = FLOORED) -> Dict[str, float]:
     """The floor, excess and ceiling names of ``values`` (suite names, possibly with ``_lo``/``_hi``)
-    given ``floor`` (the suite's values of the real second set, under the same names)."""
+    given ``floor`` (the suite's values of the real second set, under the same names); only the
+    values of ``families`` get a floor (a suite of its own names its own: ``text.suite.FLOORED``)."""
     out: Dict[str, float] = {}
     for name, v in values.items():
         if qualifiers_of(name) or name not in floor or not math.isfinite(floor[name]):
@@ -54,7 +56,7 @@ def floor_names(values: Mapping[str, float], floor: Mapping[str, float]) -> Dict
             if f_lo is not None and f_hi is not None:
                 out[qualified(qualified(name, CEILING), LO)], out[qualified(qualified(name, CEILING), HI)] = f_lo, f_hi
             continue
-        if _family(name) not in FLOORED:
+        if _family(name) not in families:
             continue
         out[qualified(name, FLOOR)] = f
         out[qualified(name, EXCESS)] = v - f

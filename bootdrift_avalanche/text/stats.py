@@ -25,8 +25,8 @@ from torch import Tensor
 
 from .tokens import PAD_ID
 
-__all__ = ["unigram_counts", "bigram_counts", "jsd", "tail_tokens", "tail_survival", "distinct", "zipf_exponent",
-           "text_statistics", "TAIL_FRACTION"]
+__all__ = ["unigram_counts", "bigram_counts", "jsd", "word_jsds", "tail_tokens", "tail_survival", "distinct",
+           "zipf_exponent", "text_statistics", "TAIL_FRACTION"]
 
 #: The tail is this fraction of the training vocabulary's types, the rarest ones.
 TAIL_FRACTION = 0.1
@@ -92,10 +92,13 @@ def zipf_exponent(counts: np.ndarray) -> float:
     return float(-np.polyfit(np.log(r), np.log(f), 1)[0])
 
 
+def word_jsds(x_real: Tensor, x_syn: Tensor, vocab_size: int) -> Dict[str, float]:
+    """``UnigramJSD`` and ``BigramJSD`` of ``x_syn`` against ``x_real`` (the two-set statistics)."""
+    return {"UnigramJSD": jsd(unigram_counts(x_real, vocab_size), unigram_counts(x_syn, vocab_size)),
+            "BigramJSD": _bigram_jsd(bigram_counts(x_real, vocab_size), bigram_counts(x_syn, vocab_size))}
+
+
 def text_statistics(x_real: Tensor, x_syn: Tensor, tail: Tensor, vocab_size: int) -> Dict[str, float]:
     """Every count statistic of the module docstring, of ``x_syn`` against ``x_real``."""
-    syn_uni = unigram_counts(x_syn, vocab_size)
-    return {"UnigramJSD": jsd(unigram_counts(x_real, vocab_size), syn_uni),
-            "BigramJSD": _bigram_jsd(bigram_counts(x_real, vocab_size), bigram_counts(x_syn, vocab_size)),
-            "TailSurvival": tail_survival(x_syn, tail, vocab_size),
-            **distinct(x_syn, vocab_size), "Zipf": zipf_exponent(syn_uni)}
+    return {**word_jsds(x_real, x_syn, vocab_size), "TailSurvival": tail_survival(x_syn, tail, vocab_size),
+            **distinct(x_syn, vocab_size), "Zipf": zipf_exponent(unigram_counts(x_syn, vocab_size))}

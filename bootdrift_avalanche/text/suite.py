@@ -17,6 +17,15 @@ Of generated chunks (synthetic) against the real held-out chunks:
   samples): the model's perplexity on the real held-out text (the maximum-likelihood view of drift).
 * ``Samples``: a figure with generated chunks of the first topics (TensorBoard image, report).
 * ``DriftTime``: seconds the sample-based values took.
+
+**Floor** (``FLOORED``, read by the loop's ``floor_set``): the word statistics' real-vs-real floor is
+the same statistic of a disjoint real text of the synthetic set's n against the same reference
+(the experiment layer gives the real training text). The encoder distances get none: the encoder
+trains on all the training text, so no unseen real text of that n exists (docs/TEXT_LOOP.md).
+With ``intervals``, the floored values get the bootstrap ``_lo``/``_hi`` of ``metrics.intervals``
+(chunks of both sets resampled within each topic), centred on the value: the JSDs' plug-in bias
+is shared by value and floor at the same n, and the bootstrap's bias correction overshoots it
+(docs/TEXT_LOOP.md); RealAcc gets its Wilson interval, as in the image suite.
 """
 from __future__ import annotations
 
@@ -29,14 +38,18 @@ from torch import Tensor
 
 from ..metrics.cfid import cfid
 from ..metrics.fid import frechet_distance
+from ..metrics.intervals import bootstrap, bounds_names, wilson
 from ..metrics.otdd import otdd
 from ..metrics.suite import DriftValues
 from ..runtime.seeds import seed_for
 from .encoder import EncoderConfig, train_text_encoder
-from .stats import tail_tokens, text_statistics
+from .stats import tail_tokens, text_statistics, word_jsds
 from .topic_accuracy import topic_accuracy
 
-__all__ = ["TextDriftSuite"]
+__all__ = ["TextDriftSuite", "FLOORED"]
+
+#: the values whose real-vs-real floor any real text disjoint from the reference gives (no learned features)
+FLOORED = ("UnigramJSD", "BigramJSD")
 
 
 def _scorable(y: Tensor, n_min: int = 2) -> Tensor:
@@ -54,16 +67,22 @@ class TextDriftSuite:
         decode: ``ids -> str`` for the samples figure; topics: the topic names (its labels).
         encoder: sizes of the fixed encoder; seed: run seed (encoder, OTDD subsample).
         otdd_max_samples: exact OTDD on at most this many chunks per set.
+        intervals: bootstrap replicates of the 95 % intervals of the floored values (0: none).
     """
 
     def __init__(self, x_train: Tensor, y_train: Tensor, vocab_size: int, num_topics: int, *,
                  decode: Callable[[Tensor], str], topics: Sequence[str] = (), encoder: EncoderConfig = EncoderConfig(),
-                 seed: int = 0, otdd_max_samples: Optional[int] = 2000) -> None:
+                 seed: int = 0, otdd_max_samples: Optional[int] = 2000, intervals: int = 0) -> None:
+        if intervals < 0 or intervals == 1:
+            raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {intervals}")
         self.vocab_size, self.num_topics, self.decode, self.seed = vocab_size, num_topics, decode, seed
+        self.intervals = intervals
         self.topics = tuple(topics)
         self.otdd_max_samples = otdd_max_samples
         self.tail = tail_tokens(x_train, vocab_size)
         self.extractor = train_text_encoder(x_train, y_train, vocab_size, num_topics, encoder, seed=seed)
+
+    floored = FLOORED
 
     @property
     def feature_name(self) -> str:
@@ -101,6 +120,12 @@ class TextDriftSuite:
         acc, chance = topic_accuracy(syn_x, syn_y, real_x, real_y, self.vocab_size)
         out.scalars["RealAcc"], out.scalars["RealAccChance"] = acc, chance
         out.scalars.update(text_statistics(real_x, syn_x, self.tail, self.vocab_size))
+        if self.intervals:
+            out.scalars.update(bounds_names(bootstrap(
+                lambda a, ya, b, yb: word_jsds(a, b, self.vocab_size), real_x, real_y, syn_x, syn_y,
+                estimate={k: out.scalars[k] for k in FLOORED}, replicates=self.intervals,
+                seed=seed_for("drift.intervals", seed=self.seed), centred=lambda name: True)))
+            out.scalars.update(bounds_names({"RealAcc": wilson(acc * len(real_y), len(real_y))}))
         if extra is not None:
             out.scalars.update({k: float(v) for k, v in extra(syn_x, syn_y).items()})
         out.figures["Samples"] = self._samples_figure(syn_x, syn_y, title)
