@@ -33,8 +33,8 @@ import math
 import time
 from pathlib import Path
 
-from replay_bench import _cpu_seconds, _pm  # bench/ is the script's directory, hence on sys.path
-from reproduce_paper import cohort0_curves, command_line, commit_info, provenance, t_interval
+from replay_bench import _pm  # bench/ is the script's directory, hence on sys.path
+from reproduce_paper import cohort0_curves, command_line, commit_info, cpu_seconds, provenance, t_interval
 
 METHODS = ("dgr-ddpm", "dgr-ddpm-anchored-select", "dgr-ddpm-anchored-moment", "dgr-ddpm-anchored", "gan-memory",
            "gan-memory-anchored", "replay-buffer")
@@ -79,10 +79,10 @@ def run_all(a, commit: dict, command: str) -> dict:
                 continue
             cfg = ReplayConfig(strategy=key, benchmark="digits", experiences=a.experiences, preset=a.preset,
                                seed=seed, drift=True, umap=False, progress=False)
-            t0, c0 = time.perf_counter(), _cpu_seconds()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             run_dir = out / f"{key}-seed{seed}-{int(time.time())}"
             res = run_replay(cfg, run_dir)
-            wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+            wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
             cohort, classes = cohort0_curves(metric_table(read_metrics(run_dir / "metrics.jsonl")))
             drift = {k: {str(e): v for e, v in pts.items()} for k, pts in res.drift.items()
                      if (k.split("_")[0] in ("FID", "CFID", "OTDD", "RealAcc") and "/Class" not in k)

@@ -49,9 +49,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
+import sys
 import time
+from pathlib import Path
 from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_paper import cpu_seconds, t_interval  # noqa: E402  (one definition, in the bench that records every run)
 
 SETTINGS = {
     "ours": dict(sample_with_ema=True, lr_schedule="constant"),
@@ -64,23 +68,6 @@ METRICS = ("acc_old", "acc_new", "fid_old", "fid_new", "pixfid_old", "pixfid_new
            "cpu_s", "wall_s")
 HEADERS = ("acc 0-4", "acc 5-9", "FID 0-4", "FID 5-9", "pixFID 0-4", "pixFID 5-9", "prev share",
            "CPU s", "wall s")
-
-
-def _cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def t_interval(values: List[float]) -> tuple:
-    """Mean and half-width of the 95 % t-interval (nan half-width for one value)."""
-    from scipy import stats
-
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
 
 
 def run_setting(name: str, seed: int, data, judge, learner, args) -> Dict[str, float]:
@@ -96,7 +83,7 @@ def run_setting(name: str, seed: int, data, judge, learner, args) -> Dict[str, f
     old_classes = list(range(5))
     old_tr = y_tr < 5
 
-    t0, c0 = time.perf_counter(), _cpu_seconds()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     g = DDPMGenerator(cfg)
     g.fit(x_tr[old_tr], y_tr[old_tr], steps=args.steps)  # experience 1: real classes 0-4
     replay_y = torch.arange(5).repeat_interleave(args.replay_per_class)
@@ -107,7 +94,7 @@ def run_setting(name: str, seed: int, data, judge, learner, args) -> Dict[str, f
         g.ema.optimization_step = max(g.ema_updates, age)
     start = g.ema_updates
     g.fit(torch.cat([x_tr[~old_tr], replay_x]), torch.cat([y_tr[~old_tr], replay_y]), steps=args.steps)
-    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     share = math.prod(g.ema.get_decay(n) for n in range(start + 1, g.ema_updates + 1)) if cfg.sample_with_ema else 0.0
 
     labels = torch.arange(10).repeat_interleave(args.eval_per_class)
@@ -187,7 +174,7 @@ def main() -> None:
             digits = 1 if k in ("cpu_s", "wall_s") else 2 if "fid" in k else 3
             cells.append(f"{m:.{digits}f} ± {h:.{digits}f}")
         print(f"{label:>24} | " + " | ".join(f"{c:>{w}}" for c in cells))
-    print(f"total wall {time.perf_counter() - t_start:.0f} s, CPU {_cpu_seconds():.0f} s")
+    print(f"total wall {time.perf_counter() - t_start:.0f} s, CPU {cpu_seconds():.0f} s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "per_seed": per_seed, "summary": summary}, f, indent=1)

@@ -36,15 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-
-def _cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_paper import cpu_seconds  # noqa: E402  (one definition, in the bench that records every run)
 
 
 def _sampler(name: str) -> Tuple[str, int]:
@@ -73,9 +71,9 @@ def score(x, labels, judge, test_feats) -> Dict[str, float]:
 
 def timed_samples(sample, labels, per_1000: float):
     """``sample(labels)`` and its CPU seconds scaled to 1,000 images."""
-    c0 = _cpu_seconds()
+    c0 = cpu_seconds()
     x = sample(labels)
-    return x, (_cpu_seconds() - c0) * per_1000
+    return x, (cpu_seconds() - c0) * per_1000
 
 
 def trained_to(gen, data, checkpoints):
@@ -83,9 +81,9 @@ def trained_to(gen, data, checkpoints):
     yields ``(steps, training CPU seconds so far)`` at each."""
     trained, train_cpu = 0, 0.0
     for ckpt in checkpoints:
-        c0 = _cpu_seconds()
+        c0 = cpu_seconds()
         gen.fit(*data, steps=ckpt - trained)
-        train_cpu += _cpu_seconds() - c0
+        train_cpu += cpu_seconds() - c0
         trained = ckpt
         yield ckpt, train_cpu
 
@@ -128,9 +126,9 @@ def gan_memory_points(base_steps, task_steps, a, data, judge, test_feats) -> Lis
     x_tr, y_tr = data
     gen = GANMemoryGenerator(PRESETS["cpu-small"].gan_memory_config(
         image_shape=(1, 8, 8), num_classes=10, seed=a.seed, threads=None, base_steps=base_steps))
-    c0 = _cpu_seconds()
+    c0 = cpu_seconds()
     gen.fit(x_tr, y_tr, steps=task_steps)  # base on all ten classes, then one task for all ten
-    train_cpu = _cpu_seconds() - c0
+    train_cpu = cpu_seconds() - c0
     labels = torch.arange(10).repeat_interleave(a.per_class)
     x, sample_cpu = timed_samples(lambda y: gen.generate(y, seed=a.seed + 1), labels, 1000 / len(labels))
     pt = {"generator": "gan-memory", "widths": [], "batch": gen.config.batch_size,
@@ -278,7 +276,7 @@ def main() -> None:
     from bootdrift_avalanche.nets import make_classifier, predict, train_classifier
 
     torch.set_flush_denormal(True)
-    t0, c0 = time.perf_counter(), _cpu_seconds()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     x_tr, y_tr, x_te, y_te = load_digits_validation()  # tuning: the test split is never read
     judge = train_classifier(make_classifier((1, 8, 8), 10), x_tr, y_tr, epochs=a.judge_epochs, seed=a.seed)
     judge.requires_grad_(False)
@@ -307,7 +305,7 @@ def main() -> None:
     print(f"\nfrontier (cost = train CPU s + sampling {a.replay_images} images):")
     for pt in front:
         print(f"  {pt['cost_cpu_s']:7.0f} CPU s  {_row(pt)}")
-    print(f"\ntotal {time.perf_counter() - t0:.0f} s wall, {_cpu_seconds() - c0:.0f} s CPU")
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s wall, {cpu_seconds() - c0:.0f} s CPU")
     if a.json:
         Path(a.json).write_text(json.dumps({"points": points, "frontier": front, "args": vars(a)}, indent=1))
         print(f"written: {a.json}")

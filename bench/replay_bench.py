@@ -24,28 +24,19 @@ import argparse
 import dataclasses
 import json
 import os
-import resource
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from reproduce_paper import t_interval  # bench/ is the script's directory, hence on sys.path
-
-
-def _cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from reproduce_paper import commit_info, cpu_seconds, t_interval  # bench/ is the script's directory, hence on sys.path
 
 
 def _commit() -> str:
-    """The code's commit, with ``+dirty`` when the work tree has uncommitted changes."""
-    def git(*args):
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    dirty = "+dirty" if git("status", "--porcelain", "-uno") else ""
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
+    """The code's commit as this bench's records write it: short sha, ``+dirty`` when uncommitted."""
+    c = commit_info()
+    return (c["short"] or "unknown") + ("+dirty" if c["dirty"] else "")
 
 
 def _write_json(path: str, results: dict) -> None:
@@ -121,9 +112,9 @@ def main():
 
     for seed in a.seeds:
         for key in a.methods:
-            t0, c0 = time.perf_counter(), _cpu_seconds()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             res = run_replay(run_config(key, seed), out / f"{key}-seed{seed}")
-            wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+            wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
             runs[key].append({"seed": seed, "final_accuracy": res.final_accuracy, "forgetting": res.forgetting,
                               "seconds": wall, "cpu_seconds": cpu})
             if not drift[key]:

@@ -15,9 +15,12 @@ import argparse
 import warnings
 import dataclasses
 import json
-import resource
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reproduce_paper import cpu_seconds  # noqa: E402  (one definition, in the bench that records every run)
 
 BUDGET = 5  # trials per method: the same for ours and the baselines (Avalanche GR got 5 more, see EXTRA)
 
@@ -83,11 +86,6 @@ TRIALS = {
 assert all(len(t) <= BUDGET for k, t in TRIALS.items() if k != "avalanche-gr")
 
 
-def _cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 def run_trial(method: str, trial: dict, *, preset: str, seed: int, experiences: int) -> dict:
     """One run of ``method`` with ``trial``'s settings on ``digits-val``; validation figures."""
     import torch
@@ -105,7 +103,7 @@ def run_trial(method: str, trial: dict, *, preset: str, seed: int, experiences: 
     recipe = registry.recipe(method)
     if "recipe" in trial:
         recipe = type(recipe)(**trial["recipe"])
-    t0, c0 = time.perf_counter(), _cpu_seconds()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     torch.manual_seed(cfg.seed)
     bm = registry.benchmark_builder(cfg.benchmark)(cfg, recipe.task_labels)
     model = build_solver(bm, p)
@@ -116,7 +114,7 @@ def run_trial(method: str, trial: dict, *, preset: str, seed: int, experiences: 
         strategy.train(exp)
         R.append(evaluate_accuracy(strategy.model, bm.test_stream, cfg.device))
     acc, forg = accuracy_summary(R)
-    return {"val_accuracy": acc, "val_forgetting": forg, "cpu_seconds": _cpu_seconds() - c0,
+    return {"val_accuracy": acc, "val_forgetting": forg, "cpu_seconds": cpu_seconds() - c0,
             "seconds": time.perf_counter() - t0}
 
 

@@ -89,7 +89,8 @@ def _setups(a) -> Dict[str, dict]:
     return s
 
 
-def _cpu_seconds(who=resource.RUSAGE_SELF) -> float:
+def cpu_seconds(who=resource.RUSAGE_SELF) -> float:
+    """User + system CPU seconds of this process (or of its finished children): every bench's cost."""
     r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
 
@@ -165,7 +166,7 @@ def run_job(kind: str, cfg: dict, run_dir: str, threads: int) -> dict:
     from bootdrift_avalanche.runtime.threads import configure_threads
 
     configure_threads(cfg.get("device", "cpu"), threads)
-    t0, c0 = time.perf_counter(), _cpu_seconds()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     resume = (Path(run_dir) / "config.json").exists()  # an interrupted bench continues where it stopped
     classes = None
     if kind == "bootstrap":
@@ -195,7 +196,7 @@ def run_job(kind: str, cfg: dict, run_dir: str, threads: int) -> dict:
         if acc is not None and chance is not None:
             curves[f"RealAccAboveChance{suffix}"] = [(a - c) / (1 - c) for a, c in zip(acc, chance)]
     return {"curves": curves, "classes": classes, "resumed": resume,
-            "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - c0}
+            "seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0}
 
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -600,7 +601,7 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown setups {unknown}; choose from {', '.join(all_setups)}")
     setups = {k: v for k, v in all_setups.items() if not a.setups or k in a.setups}
-    t0, c0, cc0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(resource.RUSAGE_CHILDREN)
+    t0, c0, cc0 = time.perf_counter(), cpu_seconds(), cpu_seconds(resource.RUSAGE_CHILDREN)
     jobs = {}
     for name, setup in setups.items():  # every config resolved (and checked) before any job starts
         setup["cfgs"], setup["resolved"] = {}, {}
@@ -636,7 +637,7 @@ def main(argv=None):
     f4 = report["F4"]
     print(f"  F4: bias {f4['expected_var']['verdict_bias']}, variance {f4['n_var_of_mean']['verdict_variance']}")
     report["seconds"] = time.perf_counter() - t0
-    report["cpu_seconds"] = (_cpu_seconds() - c0) + (_cpu_seconds(resource.RUSAGE_CHILDREN) - cc0)
+    report["cpu_seconds"] = (cpu_seconds() - c0) + (cpu_seconds(resource.RUSAGE_CHILDREN) - cc0)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=1, default=float))
     page = markdown(report)

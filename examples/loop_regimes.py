@@ -32,14 +32,13 @@ of them). A DDPM stage costs ~28 CPU s at the digits defaults; --stage0-from sav
 """
 import argparse
 import json
-import resource
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from reproduce_paper import command_line, commit_info, provenance, t_interval as interval  # noqa: E402  (one definition of each)
+from reproduce_paper import command_line, commit_info, cpu_seconds, provenance, t_interval as interval  # noqa: E402  (one definition of each)
 
 #: what each run records per stage: the value, its floor, the excess and the excess's bootstrap interval
 PARTS = {"value": "", "floor": "_floor", "excess": "_excess", "excess_lo": "_excess_lo", "excess_hi": "_excess_hi"}
@@ -164,14 +163,14 @@ def main():
             continue
         for seed in a.seeds:
             run_dir = run_dir_of(out, label, seed)
-            cpu = _cpu_seconds()
+            cpu = cpu_seconds()
             res = run_bootstrap_experiment(config(a, regime, lam, bias, seed), run_dir,
                                            resume=(run_dir / "config.json").exists(),
                                            stage0_from=a.stage0_from and a.stage0_from.format(seed=seed))
             c = {part: res.curve(drift + q) for part, q in PARTS.items()}
             c = curves.setdefault(label, {})[seed] = {k: v for k, v in c.items() if not np.isnan(v).all()}
             print(f"{label:>18} seed {seed}: {drift} excess per stage " + " ".join(f"{v:.4f}" for v in c["excess"])
-                  + f" (floor {c['floor'][0]:.4f})  ({_cpu_seconds() - cpu:.0f} CPU s)", flush=True)
+                  + f" (floor {c['floor'][0]:.4f})  ({cpu_seconds() - cpu:.0f} CPU s)", flush=True)
     if not a.no_figures:
         report(a, curves, out)
 
@@ -199,11 +198,6 @@ def collect(a, out, drift):
     print(f"collected {len(curves)} runs x {len(a.seeds)} seeds from {out}, cut to their first {a.stages} stages")
     return {label: {seed: {part: v[:a.stages] for part, v in c.items()} for seed, c in per.items()}
             for label, per in curves.items()}
-
-
-def _cpu_seconds():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def theory_ratio(regime, lam, stages, n):
