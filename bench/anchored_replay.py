@@ -130,8 +130,8 @@ def report(results: dict, a) -> None:
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
     beyond_floor(results, a)
-    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; raw values, and "
-          "cohort 0's excess where logged):")
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; of values: where "
+          "floors are logged, a seed's floor is the same for both, so also of excess; and cohort 0's excess):")
     for key, base in (("dgr-ddpm-anchored-select", "dgr-ddpm"), ("dgr-ddpm-anchored-moment", "dgr-ddpm"),
                       ("dgr-ddpm-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
