@@ -97,6 +97,11 @@ def run_all(a, commit: dict, command: str) -> dict:
     return results
 
 
+def ordered(results: dict) -> list:
+    """The methods of ``results`` in the order of ``METHODS``, any others after them."""
+    return [m for m in METHODS if m in results] + [m for m in results if m not in METHODS]
+
+
 def report(results: dict, a) -> None:
     commits = sorted({(r.get("commit") or {}).get("short") or "not recorded"
                       for v in results.values() for r in v["runs"]})
@@ -107,7 +112,7 @@ def report(results: dict, a) -> None:
           "FID last | CFID last | RealAcc last | memory bytes | CPU s | wall s |")
     print("|" + "---|" * 13)
     n_train = 1437
-    for key in [m for m in METHODS if m in results] + [m for m in results if m not in METHODS]:
+    for key in ordered(results):
         runs = results[key]["runs"]
         acc, forg = t_interval([r["final_accuracy"] for r in runs]), t_interval([r["forgetting"] for r in runs])
         last = str(a.experiences - 1)
@@ -125,8 +130,8 @@ def report(results: dict, a) -> None:
         print(f"| {key} | {len(runs)} | {_pm(*acc)} | {_pm(*forg)} | " + " | ".join(cells)
               + f" | {mem:,} | {cpu:.0f} | {wall:.0f} |")
     beyond_floor(results, a)
-    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; raw values, and "
-          "cohort 0's excess where logged):")
+    print("\npaired over seeds, anchored minus its unanchored method (mean ± 95 % t-interval; of values: where "
+          "floors are logged, a seed's floor is the same for both, so also of excess; and cohort 0's excess):")
     for key, base in (("dgr-ddpm-anchored-select", "dgr-ddpm"), ("dgr-ddpm-anchored-moment", "dgr-ddpm"),
                       ("dgr-ddpm-anchored", "dgr-ddpm"),
                       ("gan-memory-anchored", "gan-memory")):
@@ -198,15 +203,20 @@ def beyond_floor(results: dict, a) -> None:
     last = a.experiences - 1
     print(f"\nbeyond the floor, experience {last} (excess = value - real-vs-real floor, same n, classes and "
           "features; mean ± 95 % t-interval over seeds; floor beside):")
-    raw = [k for k, r in results.items() if r["runs"] and not any("CFID_clf_excess" in x["drift"] for x in r["runs"])]
+    keys = ordered(results)
+    scored = [k for k in keys if any("CFID_clf" in x["drift"] for x in results[k]["runs"])]
+    raw = [k for k in scored if not any("CFID_clf_excess" in x["drift"] for x in results[k]["runs"])]
     if raw:
         print(f"  no floor logged (raw values only, measured before the drift plugin logged floors): {', '.join(raw)}")
+    if [k for k in keys if k not in scored]:
+        print(f"  no replayed distribution scored (it replays stored real images): "
+              f"{', '.join(k for k in keys if k not in scored)}")
     print("| method | seeds | FID excess (floor) | CFID excess (floor) | OTDD excess (floor) | cohort-0 classes | "
           "cohort-0 CFID excess exp 0 | its interval's half-width | cohort-0 CFID excess last (floor) | "
           "change last - exp 0 | seeds within exp 0's interval | kept within? |")
     print("|" + "---|" * 12)
-    for key, r in results.items():
-        runs = [x for x in r["runs"] if "CFID_clf_excess" in x["drift"]]
+    for key in keys:
+        runs = [x for x in results[key]["runs"] if "CFID_clf_excess" in x["drift"]]
         if not runs:
             continue
         cells = []
@@ -225,6 +235,8 @@ def beyond_floor(results: dict, a) -> None:
 
 
 def figure(results: dict, a, path: str) -> None:
+    """OTDD and CFID excess over their real-vs-real floor per experience (0: the floor), mean ± 95 %
+    band over seeds; runs without a logged floor are left out (a raw value has nothing beside it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,17 +246,18 @@ def figure(results: dict, a, path: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     xs = np.arange(a.experiences)
     for ax, name in zip(axes, ("OTDD_clf", "CFID_clf")):
-        for key, r in results.items():
-            runs = [x for x in r["runs"] if name in x["drift"]]
+        for key in ordered(results):
+            runs = [x for x in results[key]["runs"] if f"{name}_excess" in x["drift"]]
             if not runs:
                 continue
-            stats = [t_interval([x["drift"][name][str(e)] for x in runs]) for e in xs]
+            stats = [t_interval([x["drift"][f"{name}_excess"][str(e)] for x in runs]) for e in xs]
             m = np.array([s[0] for s in stats])
             h = np.nan_to_num(np.array([s[1] for s in stats]))
             ax.plot(xs, m, marker="o", label=key)
             ax.fill_between(xs, m - h, m + h, alpha=0.12)
+        ax.axhline(0.0, color="k", lw=0.5)  # the floor
         ax.set_xlabel("experience")
-        ax.set_title(f"{name} (held-out clf extractor), mean ± 95 % CI")
+        ax.set_title(f"{name} excess over its floor (held-out clf extractor), mean ± 95 % CI", fontsize=9)
         ax.set_xticks(xs)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
@@ -267,7 +280,7 @@ def main():
                         "files (e.g. of benches run side by side) are merged")
     p.add_argument("--out", help="run directories (default: next to the JSON)")
     p.add_argument("--report", action="store_true", help="only print the table of the JSON, run nothing")
-    p.add_argument("--figure", help="also draw the OTDD and CFID curves to this PNG")
+    p.add_argument("--figure", help="also draw the OTDD and CFID excess over the floor to this PNG")
     a = p.parse_args()
     configure_threads("cpu", a.threads)
     commit = commit_info()  # taken once, before any run: the code every run of this invocation uses

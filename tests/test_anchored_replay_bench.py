@@ -56,3 +56,26 @@ def test_a_tiny_bench_records_cohort0_and_prints_the_table_beyond_the_floor(tmp_
     run = json.loads((tmp_path / "a.json").read_text())["dgr-ddpm"]["runs"][0]
     assert {f"{C}_excess", f"{C}_floor", f"{C}_excess_hi"} <= set(run["cohort0"]) and run["cohort0_classes"]
     assert run["commit"]["sha"]
+
+
+def _scored(excess):
+    """A run with a floor logged: OTDD/CFID/FID excess ``excess`` per experience, floor 10."""
+    n = len(excess)
+    curve = {str(e): v for e, v in enumerate(excess)}
+    drift = {f"{m}{p}": (curve if p == "_excess" else {str(e): 10.0 for e in range(n)})
+             for m in ("FID_clf", "CFID_clf", "OTDD_clf") for p in ("", "_excess", "_floor")}
+    return {**_run(excess, excess[0] + 5.0), "drift": drift}
+
+
+def test_the_buffer_is_named_unscored_not_raw_and_the_figure_draws_the_excess(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    results = {"replay-buffer": {"runs": [{"drift": {}}]},
+               "dgr-ddpm": {"runs": [_scored([1.0, 2.0]), _scored([2.0, 2.5])]}}
+    a = SimpleNamespace(experiences=2)
+    anchored_replay.beyond_floor(results, a)
+    out = capsys.readouterr().out
+    assert "no replayed distribution scored (it replays stored real images): replay-buffer" in out
+    assert "no floor logged" not in out and "| dgr-ddpm | 2 | " in out
+    anchored_replay.figure(results, a, str(tmp_path / "f.png"))
+    assert (tmp_path / "f.png").stat().st_size > 0
