@@ -3,7 +3,9 @@ interval, the command and the commit: ``docs/FINDINGS.md``, written from the rec
 that measured them (never typed by hand).
 
     python bench/findings.py --reproduction docs/reproduction/results.json \\
-        --loop-regimes docs/loop_regimes/summary.json --anchored docs/anchored_replay/anchored_floor.json \\
+        --loop-regimes docs/loop_regimes/summary.json docs/loop_regimes/T10/summary.json \\
+        docs/loop_regimes/digits/summary.json \\
+        --anchored docs/anchored_replay/anchored_floor.json docs/anchored_replay/anchored_floor_rest.json \\
         --text-loop docs/text_loop/ngram_bigram_summary.json docs/text_loop/ngram_unigram_summary.json \\
         --doc docs/FINDINGS.md
 
@@ -204,7 +206,8 @@ def markdown(report: dict, questions: Dict[str, List[dict]], command: str = "pyt
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--reproduction", type=Path, required=True, help="results.json of bench/reproduce_paper.py")
-    p.add_argument("--anchored", type=Path, help="Q1's record (bench/anchored_replay.py)")
+    p.add_argument("--anchored", type=Path, nargs="*", default=[],
+                   help="Q1's records (bench/anchored_replay.py's JSON, one per invocation)")
     p.add_argument("--loop-regimes", type=Path, nargs="*", default=[],
                    help="Q3's records (examples/loop_regimes.py's summary.json, one per data set)")
     p.add_argument("--text-loop", type=Path, nargs="*", default=[],
@@ -216,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
 def page(a: argparse.Namespace, command: str) -> str:
     """The page from the records ``a`` names; ``command`` is shown as what wrote it."""
     load = lambda path: json.loads(path.read_text())  # noqa: E731
-    questions = {"Q1": [load(a.anchored)] if a.anchored else [], "Q2": [load(p) for p in a.text_loop],
+    questions = {"Q1": [load(p) for p in a.anchored], "Q2": [load(p) for p in a.text_loop],
                  "Q3": [load(p) for p in a.loop_regimes]}
     return markdown(load(a.reproduction), questions, command)
 
