@@ -7,6 +7,7 @@ that measured them (never typed by hand).
         docs/loop_regimes/digits/summary.json \\
         --anchored docs/anchored_replay/anchored_floor.json docs/anchored_replay/anchored_floor_rest.json \\
         --text-loop docs/text_loop/ngram_bigram_summary.json docs/text_loop/ngram_unigram_summary.json \\
+        docs/text_loop/gpt2_summary.json \\
         --doc docs/FINDINGS.md
 
 ``--reproduction`` is the ``results.json`` of ``bench/reproduce_paper.py`` (findings F1-F4). The open
