@@ -212,9 +212,9 @@ def child_throughput() -> dict:
         ex(x)
     per_image = (time.process_time() - c0) / 1000
     flops, side = 0, 32
-    for i, conv in enumerate(m for m in ex.model if isinstance(m, torch.nn.Conv2d)):
-        side = side if i == 0 else side // 2
-        flops += 2 * conv.in_channels * conv.out_channels * 9 * side * side
+    for conv in (m for m in ex.model if isinstance(m, torch.nn.Conv2d)):
+        side //= conv.stride[0]  # padding 1 keeps the side at stride 1
+        flops += 2 * conv.in_channels * conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1] * side * side
     return {"gemm_gflops": gemm / 1e9, "extractor_ms": 1e3 * per_image, "extractor_mflop": flops / 1e6}
 
 
