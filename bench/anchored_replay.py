@@ -155,20 +155,23 @@ def report(results: dict, a) -> None:
                 for m, b in pairs]
         print(f"  {key} - {base} ({len(pairs)} seeds): "
               + ", ".join(f"{k} {_pm(*t_interval(v))}" for k, v in diffs.items()))
-    print("\nper run, OTDD last / OTDD exp 0:")
-    for key, r in results.items():
+    print("\nper run, OTDD last / OTDD exp 0 (raw values over the seen classes, no floor: the tables above "
+          "judge beyond it):")
+    width = max(map(len, results)) + 1
+    for key in ordered(results):
+        r = results[key]
         ratios = [x["drift"]["OTDD_clf"][str(a.experiences - 1)] / x["drift"]["OTDD_clf"]["0"]
                   for x in sorted(r["runs"], key=lambda x: x["seed"]) if "OTDD_clf" in x["drift"]]
         if ratios:
-            print(f"  {key:<22} " + "  ".join(f"{v:.3f}" for v in ratios))
-    print("\nper experience (mean ± 95 % t-interval over seeds):")
+            print(f"  {key:<{width}} " + "  ".join(f"{v:.3f}" for v in ratios))
+    print("\nper experience, raw values over the seen classes, no floor (mean ± 95 % t-interval over seeds):")
     for name in CURVES:
-        for key, r in results.items():
-            runs = [x for x in r["runs"] if name in x["drift"]]
+        for key in ordered(results):
+            runs = [x for x in results[key]["runs"] if name in x["drift"]]
             if not runs:
                 continue
             pts = [_pm(*t_interval([x["drift"][name][str(e)] for x in runs])) for e in range(a.experiences)]
-            print(f"  {name:<9} {key:<22} " + "  ".join(pts))
+            print(f"  {name:<9} {key:<{width}} " + "  ".join(pts))
 
 
 COHORT = "cohort0:CFID_clf"

@@ -157,7 +157,8 @@ def anchored_rows(record: dict) -> Tuple[List[List[str]], str]:
 def text_loop_rows(record: dict) -> Tuple[List[List[str]], str]:
     """Q2 from ``examples/text_bootstrap.py``'s ``summary.json``: per model and regime, whether each word
     statistic's excess beyond its real-vs-real floor grows over the stages (per-seed slope, t-interval)."""
-    provenance = f"{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+    made = "tabulated at " if record.get("tables_only") else ""  # --tables-only: the runs may be older
+    provenance = f"{made}{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
     rows = []
     for key, table in record.get("tables", {}).items():
         beyond = table.get("beyond_floor") or {}
@@ -171,7 +172,8 @@ def text_loop_rows(record: dict) -> Tuple[List[List[str]], str]:
                          f"{record['stages']} stages (pydoc)",
                          "all topics; floor: the real training text against the held-out text, same n",
                          f"{fmt(t['mean'], t['half'])} per stage ({len(t['slopes'])} seeds); excess "
-                         f"{fmt(*first[name + '_excess'])} → {fmt(*last[name + '_excess'])}"])
+                         f"{fmt(*first[name + '_excess'])} → {fmt(*last[name + '_excess'])} over a floor of "
+                         f"{fmt(*last[name + '_floor'])}"])
     return rows, provenance
 
 

@@ -15,11 +15,10 @@ Mean ± 95 % t-interval over seeds, the commit, and the CPU seconds per floor.
     python bench/text_floor.py --seeds 0 1 2
 """
 import argparse
-import resource
 import time
 
 import torch
-from reproduce_paper import commit_info, t_interval  # bench/ is the script's directory, hence on sys.path
+from reproduce_paper import commit_info, cpu_seconds, t_interval  # bench/ is the script's directory, hence on sys.path
 
 METRICS = ("FID_enc", "CFID_enc", "OTDD_enc", "RealAcc", "UnigramJSD", "BigramJSD")
 
@@ -51,13 +50,12 @@ def main() -> None:
     x, y = t.x_train, t.y_train
     rows, cpu = {"B": [], "A": [], "all": []}, []
     for seed in a.seeds:
-        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        c0 = cpu_seconds()
         ia, ib = halves(y, seed)
         suite = TextDriftSuite(x[ia], y[ia], t.vocab_size, len(t.topics), decode=t.decode,
                                encoder=preset(a.preset).encoder_config(), seed=seed)
         rows["B"].append(suite.evaluate(t.x_test, t.y_test, x[ib], y[ib]).scalars)
-        r1 = resource.getrusage(resource.RUSAGE_SELF)
-        cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+        cpu.append(cpu_seconds() - c0)
         rows["A"].append(suite.evaluate(t.x_test, t.y_test, x[ia], y[ia]).scalars)
         loop_suite = TextDriftSuite(x, y, t.vocab_size, len(t.topics), decode=t.decode,
                                     encoder=preset(a.preset).encoder_config(), seed=seed)

@@ -169,9 +169,14 @@ def beyond_floor(per_seed, seeds, counts):
     from bootdrift_avalanche.text.suite import FLOORED
 
     first = per_seed[seeds[0]][0]
-    if not all(f"{m}_floor" in first for m in FLOORED):
+    stages = [(k, s, st) for k in seeds for s, st in enumerate(per_seed[k])]
+    bare = [(k, s) for k, s, st in stages if not all(f"{m}_floor" in st for m in FLOORED)]
+    if len(bare) == len(stages):
         print("no real-vs-real floor logged in these runs")
         return {}
+    if bare:  # runs begun before the floor was logged and resumed after it was
+        raise SystemExit(f"some stages log no real-vs-real floor (seed, stage: {bare[:6]}): these runs were begun "
+                         "by code that did not log it; rerun them in a new --out")
     print(f"beyond the real-vs-real floor (real training text vs held-out text at the same n): "
           f"mean ± 95 % t half-width over seeds {seeds}")
     print("| stage | n | " + " | ".join(f"{m} | {m} floor | {m} excess" for m in FLOORED)
@@ -186,7 +191,7 @@ def beyond_floor(per_seed, seeds, counts):
         out["per_stage"][s] = row
         cells = [f"{row[m][0]:.4g} ± {row[m][1]:.2g}" for m in row]
         print(f"| {s} | {len(have)} | " + " | ".join(cells) + " |")
-    if f"{FLOORED[0]}_floor_lo" in first:
+    if all(f"{m}_excess_lo" in st for m in FLOORED for _, _, st in stages):
         for m in FLOORED:
             lo, hi = first[f"{m}_floor_lo"], first[f"{m}_floor_hi"]
             halves = [(st[f"{m}_excess_hi"] - st[f"{m}_excess_lo"]) / 2 for k in seeds for st in per_seed[k]]

@@ -239,8 +239,9 @@ def _check_suite_floor_set(floor_set: Dataset, y_tr: Tensor, suite) -> None:
     synthetic set's n: the suite names values with a floor, and the set holds as many rows of every
     class as the training set (the synthetic set copies its labels)."""
     if not getattr(suite, "floored", ()):
-        raise ValueError(f"floor_set: the suite {type(suite).__name__} names no value with a real-vs-real floor "
-                         "(its 'floored'); leave floor_set out")
+        raise ValueError(f"floor_set with a suite of its own needs the suite to name its floored values "
+                         f"(``floored``), and {type(suite).__name__} names none: for images pass features=... "
+                         "instead of a suite, or leave floor_set out")
     x_f, y_f = floor_set
     if len(x_f) != len(y_f):
         raise ValueError(f"floor_set has {len(x_f)} rows but {len(y_f)} labels")

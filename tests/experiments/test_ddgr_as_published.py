@@ -32,6 +32,10 @@ def test_the_published_scale_is_one_default_everywhere():
 def test_guidance_scale_is_refused_where_it_means_nothing():
     with pytest.raises(ValueError, match="dgr-ddpm is the DDPM replay without guidance"):
         resolve(ReplayConfig(strategy="dgr-ddpm", guidance_scale=1.0, preset="tiny"))
+    for anchored in ("dgr-ddpm-anchored", "dgr-ddpm-anchored-select", "dgr-ddpm-anchored-moment"):
+        assert resolve(ReplayConfig(strategy=anchored, preset="tiny")).guidance_scale == 0.0
+        with pytest.raises(ValueError, match="without guidance"):  # a guided run would not be dgr-ddpm
+            resolve(ReplayConfig(strategy=anchored, guidance_scale=1.0, preset="tiny"))
     with pytest.raises(ValueError, match="strategies with classifier guidance \\(ddgr, dgr-ddpm"):
         resolve(ReplayConfig(strategy="naive", guidance_scale=1.0, preset="tiny"))
     assert resolve(ReplayConfig(strategy="naive", preset="tiny")).guidance_scale is None

@@ -95,7 +95,7 @@ def test_a_floor_set_that_cannot_be_the_floor_fails_before_training(tmp_path):
     class NoFloor:
         floored = ()
 
-    with pytest.raises(ValueError, match="names no value with a real-vs-real floor"):
+    with pytest.raises(ValueError, match="needs the suite to name its floored values"):
         run_bootstrap(lambda s: pytest.fail("trained"), train, test, stages=1, suite=NoFloor(), floor_set=train,
                       progress=False)
     cfg = BootstrapConfig(generator="ngram", data="textfile", text_dir=str(tmp_path / "d"), stages=1, preset="tiny",

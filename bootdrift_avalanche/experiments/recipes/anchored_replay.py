@@ -16,7 +16,7 @@ anchor space 0.951 (``docs/ANCHORED_REPLAY.md``).
 """
 from __future__ import annotations
 
-from .ddgr import DDGRRecipe, ddpm_generator
+from .ddgr import DDGRRecipe, DGRDDPMRecipe, ddpm_generator
 from .gan_memory import GANMemoryRecipe, gan_memory_generator
 from ..recipe import BuildContext, PluginRecipe
 
@@ -32,16 +32,12 @@ def _anchors(ctx: BuildContext, generator, features: int):
                         seed=seed_for("anchored.features", seed=ctx.cfg.seed))
 
 
-class AnchoredDGRDDPMRecipe(PluginRecipe, DDGRRecipe):
-    """``dgr-ddpm-anchored*``: DDGR's DDPM and replay settings, unguided unless asked, with anchors."""
+class AnchoredDGRDDPMRecipe(PluginRecipe, DGRDDPMRecipe):
+    """``dgr-ddpm-anchored*``: the unguided DDPM replay (``dgr-ddpm``: DDGR's generator and replay
+    settings, guidance refused) with anchors; the anchoring was set up and measured on it."""
 
     SETTINGS = {**DDGRRecipe.SETTINGS, **_ANCHOR_SETTINGS, "moment_weight": 0.1, "moment_batch": 32,
                 "moment_t_max": 0.3}
-
-    def guidance_scale(self, given):
-        """No guidance unless given: the anchoring was set up and measured on the unguided DDPM replay
-        (``dgr-ddpm``; docs/ANCHORED_REPLAY.md)."""
-        return 0.0 if given is None else float(given)
 
     def plugin(self, ctx: BuildContext):
         from ...plugins.anchored_replay import AnchoredDDGRPlugin
