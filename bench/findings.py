@@ -49,6 +49,11 @@ def _commit(c: dict) -> str:
     return f"`{c.get('short') or c.get('sha', '?')[:7]}`" + (" (dirty)" if c.get("dirty") else "")
 
 
+def _made_by(record: dict) -> str:
+    """``commit, command`` of a record that names them once (loop_regimes, text_bootstrap)."""
+    return f"{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+
+
 def reproduction_rows(report: dict) -> List[List[str]]:
     """One row per verdict of ``bench/reproduce_paper.py``: finding, setup, what is judged, class set,
     excess beyond the floor at the last step (mean ± 95 % over seeds), slope per step, verdict."""
@@ -105,7 +110,7 @@ def question_rows(key: str, records: List[dict], reader: Reader) -> List[List[st
 def loop_regimes_rows(record: dict) -> Tuple[List[List[str]], str]:
     """Q3 from ``examples/loop_regimes.py``'s ``summary.json``: the smallest real fraction λ whose final
     drift beyond the floor stays inside the λ = 1 retraining-noise band, per regime, beside theory."""
-    provenance = f"{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+    provenance = _made_by(record)
     if "excess" not in record.get("judged_on", ""):
         return [], provenance
     measured, theory = record["lambda_star_measured"], record.get("lambda_star_theory", {})
@@ -158,7 +163,7 @@ def text_loop_rows(record: dict) -> Tuple[List[List[str]], str]:
     """Q2 from ``examples/text_bootstrap.py``'s ``summary.json``: per model and regime, whether each word
     statistic's excess beyond its real-vs-real floor grows over the stages (per-seed slope, t-interval)."""
     made = "tabulated at " if record.get("tables_only") else ""  # --tables-only: the runs may be older
-    provenance = f"{made}{_commit(record.get('commit') or {})}, `{record.get('command', '?')}`"
+    provenance = made + _made_by(record)
     rows = []
     for key, table in record.get("tables", {}).items():
         beyond = table.get("beyond_floor") or {}

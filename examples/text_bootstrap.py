@@ -194,7 +194,7 @@ def beyond_floor(per_seed, seeds, counts):
     if all(f"{m}_excess_lo" in st for m in FLOORED for _, _, st in stages):
         for m in FLOORED:
             lo, hi = first[f"{m}_floor_lo"], first[f"{m}_floor_hi"]
-            halves = [(st[f"{m}_excess_hi"] - st[f"{m}_excess_lo"]) / 2 for k in seeds for st in per_seed[k]]
+            halves = [(st[f"{m}_excess_hi"] - st[f"{m}_excess_lo"]) / 2 for _, _, st in stages]
             print(f"{m}: one run's bootstrap 95 % interval (reference and set resampled) of the floor "
                   f"[{lo:.4g}, {hi:.4g}], of the excess ± {np.mean(halves):.2g} (mean half-width over runs and stages)")
     full = [k for k in seeds if len(per_seed[k]) == len(counts)]

@@ -245,9 +245,8 @@ def _check_suite_floor_set(floor_set: Dataset, y_tr: Tensor, suite) -> None:
     x_f, y_f = floor_set
     if len(x_f) != len(y_f):
         raise ValueError(f"floor_set has {len(x_f)} rows but {len(y_f)} labels")
-    classes = torch.unique(torch.cat([y_tr, y_f]))
-    off = {int(c): (int((y_f == c).sum()), int((y_tr == c).sum())) for c in classes
-           if int((y_f == c).sum()) != int((y_tr == c).sum())}
+    counts = {int(c): (int((y_f == c).sum()), int((y_tr == c).sum())) for c in torch.unique(torch.cat([y_tr, y_f]))}
+    off = {c: (f, t) for c, (f, t) in counts.items() if f != t}
     if off:
         shown = ", ".join(f"class {c}: {f} (needs {t})" for c, (f, t) in list(off.items())[:5])
         raise ValueError(f"floor_set must hold as many real rows of every class as the training set (the synthetic "

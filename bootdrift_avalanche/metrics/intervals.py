@@ -41,6 +41,12 @@ def z_of(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
+def check_intervals(intervals: int) -> None:
+    """A suite's ``intervals``: 0 (off) or at least the 2 replicates a spread needs."""
+    if intervals < 0 or intervals == 1:
+        raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {intervals}")
+
+
 def _stratified(y: Tensor, g: torch.Generator) -> Tensor:
     """Row indices of a resample with replacement within each class of ``y``."""
     out = []

@@ -30,7 +30,7 @@ from . import sharded
 from .feature_precision import check_precision
 from .features import check_extractor
 from .feature_values import feature_values, fixed_fid_value, kid_values, otdd_value
-from .intervals import DEFAULT_REPLICATES, bootstrap, bounds_names, wilson
+from .intervals import DEFAULT_REPLICATES, bootstrap, bounds_names, check_intervals, wilson
 from .kid import SUBSET_SIZE, SUBSETS
 from .otdd_choice import DEFAULT_EXACT_MAX, DEFAULT_LARGE, check_large
 from .qualifiers import qualifiers_of
@@ -141,8 +141,7 @@ class SuiteConfig:
             raise ValueError(f"grid_per_class must be >= 1, got {self.grid_per_class}")
         if self.fid_fixed_n < 0 or self.fid_fixed_n == 1:
             raise ValueError(f"fid_fixed_n must be 0 (off) or >= 2, got {self.fid_fixed_n}")
-        if self.intervals < 0 or self.intervals == 1:
-            raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {self.intervals}")
+        check_intervals(self.intervals)
         if not 0.0 < self.confidence < 1.0:
             raise ValueError(f"confidence must lie in (0, 1), got {self.confidence}")
         if self.real_accuracy_every < 1:

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from ..metrics.cfid import cfid
 from ..metrics.fid import frechet_distance
-from ..metrics.intervals import bootstrap, bounds_names, wilson
+from ..metrics.intervals import bootstrap, bounds_names, check_intervals, wilson
 from ..metrics.otdd import otdd
 from ..metrics.suite import DriftValues
 from ..runtime.seeds import seed_for
@@ -73,8 +73,7 @@ class TextDriftSuite:
     def __init__(self, x_train: Tensor, y_train: Tensor, vocab_size: int, num_topics: int, *,
                  decode: Callable[[Tensor], str], topics: Sequence[str] = (), encoder: EncoderConfig = EncoderConfig(),
                  seed: int = 0, otdd_max_samples: Optional[int] = 2000, intervals: int = 0) -> None:
-        if intervals < 0 or intervals == 1:
-            raise ValueError(f"intervals must be 0 (off) or >= 2 bootstrap replicates, got {intervals}")
+        check_intervals(intervals)
         self.vocab_size, self.num_topics, self.decode, self.seed = vocab_size, num_topics, decode, seed
         self.intervals = intervals
         self.topics = tuple(topics)
